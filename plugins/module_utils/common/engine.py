@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one engine every stateful virtcloud module runs on.
+
+    desired  -> the module's options, validated and normalised (no backend touched yet)
+    observed -> the live object read through the backend API, normalised the same way
+    plan     -> the differences and the ordered steps that remove them
+    apply    -> the steps run, unless in check mode (this is the single mutation point);
+                a step that fails rolls back the steps of this run that can be undone
+    report   -> changed, actions, diff (before/after), facts, warnings, restart_required
+
+A backend service (docker container, libvirt domain, ...) is a subclass of `Service` that declares
+its option table and implements `observe` and `plan`; module files only call `run(Service)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import traceback
+
+from .errors import BackendError, MissingDependency, VirtcloudError
+
+SECRET = "********"
+
+
+class Opt:
+    """One module option: its argument spec and how the engine compares it.
+
+    update -- how a difference in this option is applied to an existing object:
+              'recreate' (the object is replaced), 'live' (changed in place),
+              'restart' (persistent config changes; takes effect on restart), or
+              None when the option is an instruction rather than a property (state, force, ...).
+    compare -- 'equal', or 'set' where order has no meaning.
+    """
+
+    def __init__(self, type="str", default=None, required=False, choices=None, elements=None,
+                 options=None, no_log=False, aliases=None, fallback=None,
+                 update="recreate", compare="equal"):
+        self.type = type
+        self.default = default
+        self.required = required
+        self.choices = choices
+        self.elements = elements
+        self.options = options
+        self.no_log = no_log
+        self.aliases = aliases
+        self.fallback = fallback
+        self.update = update
+        self.compare = compare
+
+    def argspec(self):
+        spec = {"type": self.type}
+        for key in ("default", "choices", "elements", "aliases", "fallback"):
+            value = getattr(self, key)
+            if value is not None:
+                spec[key] = value
+        if self.required:
+            spec["required"] = True
+        if self.no_log:
+            spec["no_log"] = True
+        if self.options is not None:
+            spec["options"] = {name: opt.argspec() for name, opt in self.options.items()}
+        return spec
+
+
+class Change:
+    """One managed option whose observed value differs from the desired one."""
+
+    def __init__(self, option, before, after, update):
+        self.option = option
+        self.before = before
+        self.after = after
+        self.update = update
+
+    def __repr__(self):
+        return "Change(%s: %r -> %r, %s)" % (self.option, self.before, self.after, self.update)
+
+
+def normalise(value, compare="equal"):
+    if compare == "set" and isinstance(value, (list, tuple)):
+        return sorted(value, key=repr)
+    return value
+
+
+def differences(options, desired, observed):
+    """Changes for every updatable option the user set (None means 'not managed')."""
+    changes = []
+    for name, opt in options.items():
+        if opt.update is None:
+            continue
+        want = desired.get(name)
+        if want is None:
+            continue
+        have = (observed or {}).get(name)
+        if normalise(want, opt.compare) != normalise(have, opt.compare):
+            changes.append(Change(name, have, want, opt.update))
+    return changes
+
+
+class Step:
+    def __init__(self, description, do, undo=None):
+        self.description = description
+        self.do = do
+        self.undo = undo
+
+
+class Plan:
+    """What must happen to turn observed into desired, and the state it predicts."""
+
+    def __init__(self, observed, after=None):
+        self.steps = []
+        self.changes = []
+        self.warnings = []
+        self.restart_required = False
+        self.after = copy.deepcopy(observed) if after is None else after
+
+    def step(self, description, do, undo=None):
+        self.steps.append(Step(description, do, undo))
+
+    @property
+    def changed(self):
+        return bool(self.steps)
+
+
+class Service:
+    """Base of every backend service. Subclasses set the class attributes and implement
+    `observe` and `plan`; they know their backend and nothing about Ansible results."""
+
+    options = {}          # the module's own options: name -> Opt
+    connection = {}       # options shared by every module of the backend (doc fragment)
+    result_key = "object"  # key under which the object's facts are returned
+    requirements = ()     # (library, pip requirement, ImportError or None)
+    module_kwargs = {}    # mutually_exclusive, required_if, ... for AnsibleModule
+
+    def __init__(self, params):
+        self.params = params
+
+    @classmethod
+    def argument_spec(cls):
+        spec = {name: opt.argspec() for name, opt in cls.connection.items()}
+        spec.update((name, opt.argspec()) for name, opt in cls.options.items())
+        return spec
+
+    def check_requirements(self):
+        for library, pip_name, error in self.requirements:
+            if error is not None:
+                raise MissingDependency(library, pip_name, error)
+
+    def translate(self, exc):
+        """Map an exception of the backend library to a VirtcloudError; None leaves it alone."""
+        return None
+
+    def desired(self):
+        """Validate and normalise the options. Must not touch the backend."""
+        return dict(self.params)
+
+    def connect(self):
+        pass
+
+    def observe(self, desired):
+        raise NotImplementedError
+
+    def plan(self, desired, observed):
+        raise NotImplementedError
+
+    def facts(self, state):
+        return state
+
+    def secrets(self):
+        return [name for name, opt in self.options.items() if opt.no_log]
+
+
+@contextlib.contextmanager
+def translated(service):
+    try:
+        yield
+    except VirtcloudError:
+        raise
+    except Exception as exc:
+        error = service.translate(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def mask(data, secret_keys):
+    if not isinstance(data, dict):
+        return data
+    return {k: (SECRET if k in secret_keys and v is not None else v) for k, v in data.items()}
+
+
+def _rollback(done):
+    problems = []
+    for step in reversed(done):
+        if step.undo is None:
+            continue
+        try:
+            step.undo()
+        except Exception as exc:  # keep rolling back the rest
+            problems.append("%s: %s" % (step.description, exc))
+    return problems
+
+
+def execute(service, check_mode=False, diff=False):
+    """Run one service through desired -> observed -> plan -> apply -> report; return the result."""
+    service.check_requirements()
+    desired = service.desired()
+    with translated(service):
+        service.connect()
+        observed = service.observe(desired)
+        plan = service.plan(desired, observed)
+        after = plan.after
+        if plan.steps and not check_mode:
+            done = []
+            for step in plan.steps:
+                try:
+                    step.do()
+                except Exception as exc:
+                    undone = [s.description for s in done if s.undo]
+                    problems = _rollback(done)
+                    error = exc if isinstance(exc, VirtcloudError) else service.translate(exc)
+                    if error is None:
+                        error = BackendError("%s: %s" % (type(exc).__name__, exc))
+                    error.msg = "%s failed: %s" % (step.description, error.msg)
+                    if undone:
+                        error.msg += " (rolled back: %s)" % ", ".join(undone)
+                    if problems:
+                        error.msg += " (rollback problems: %s)" % "; ".join(problems)
+                    error.args = (error.msg,)
+                    error.details.setdefault("actions", [s.description for s in done])
+                    raise error
+                done.append(step)
+            after = service.observe(desired)
+
+    secret_keys = service.secrets()
+    result = {
+        "changed": plan.changed,
+        "actions": [step.description for step in plan.steps],
+        service.result_key: mask(service.facts(after), secret_keys) if after is not None else {},
+    }
+    if plan.restart_required:
+        result["restart_required"] = True
+    if plan.warnings:
+        result["warnings"] = list(plan.warnings)
+    if diff:
+        result["diff"] = {
+            "before": mask(service.facts(observed), secret_keys) if observed is not None else {},
+            "after": mask(service.facts(plan.after), secret_keys) if plan.after is not None else {},
+        }
+    return result
+
+
+def run(service_class):
+    """Entry point of a module file: argspec, connect, observe, plan, apply, report."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    module = AnsibleModule(argument_spec=service_class.argument_spec(),
+                           supports_check_mode=True, **service_class.module_kwargs)
+    try:
+        result = execute(service_class(module.params), module.check_mode, module._diff)
+    except VirtcloudError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    except Exception as exc:  # a bug of ours: keep the traceback for -vvv, not in msg
+        module.fail_json(msg="unexpected error: %s: %s" % (type(exc).__name__, exc),
+                         exception=traceback.format_exc())
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)

@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Development / CI host bootstrap for virtcloud.core.
+#
+#   scripts/host.sh packages   install the Debian packages the collection and its tests need
+#   scripts/host.sh venv       create .venv (newest ansible-core for this Python + requirements)
+#   scripts/host.sh up         start dockerd, libvirtd+virtlogd, LXD and Open vSwitch if not running
+#   scripts/host.sh down       stop exactly the daemons that `up` started (by pidfile), nothing else
+#   scripts/host.sh status     say which daemons answer
+#   scripts/host.sh all        packages + venv + up (idempotent: a second run does nothing)
+#
+# Every address pool it configures lies in 198.18.0.0/15.  Where systemd is PID 1 the daemons are
+# started through systemd; elsewhere (containers, CI sandboxes) they are started directly, with
+# their pids kept in $VIRTCLOUD_STATE so that `down` stops only what `up` started.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${VIRTCLOUD_STATE:-/run/virtcloud}
+LOGS=$STATE/log
+VENV=${VIRTCLOUD_VENV:-$ROOT/.venv}
+
+DOCKER_BIP=198.18.0.1/24
+DOCKER_POOL=198.18.64.0/18
+LXD_BRIDGE_ADDR=198.18.10.1/24
+
+PACKAGES=(
+  docker.io containerd runc iptables
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc libvirt-clients
+  libvirt-dev pkg-config gcc python3-dev dnsmasq-base qemu-system-x86 qemu-utils
+  lxc lxd lxd-client openvswitch-switch busybox-static cpio openssh-server
+  syslinux mtools dosfstools ifupdown bridge-utils libxml2-utils curl rsync git
+)
+
+say() { printf '\033[1m[host]\033[0m %s\n' "$*"; }
+die() { printf '[host] ERROR: %s\n' "$*" >&2; exit 1; }
+
+require_root_debian() {
+  if [ "$(id -u)" -ne 0 ]; then
+    die "must run as root (it installs packages and starts system daemons). Run: sudo make $1"
+  fi
+  if ! command -v apt-get >/dev/null 2>&1 || [ ! -f /etc/debian_version ]; then
+    die "this bootstrap supports Debian-family hosts only. Elsewhere install the equivalents of:
+  ${PACKAGES[*]}
+start docker, libvirtd, virtlogd, lxd and openvswitch with your init system, then run 'scripts/host.sh venv'."
+  fi
+}
+
+have_systemd() { [ "$(ps -o comm= -p 1 2>/dev/null)" = systemd ]; }
+
+# ---------------------------------------------------------------- packages
+cmd_packages() {
+  require_root_debian packages
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "packages: all ${#PACKAGES[@]} present"
+    return
+  fi
+  say "packages: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Package scripts must not start daemons on their own (no stock libvirt network, no docker
+  # with a default 172.17 bridge): policy-rc.d refuses every service start during the install.
+  local prc=/usr/sbin/policy-rc.d created_prc=0
+  if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod +x "$prc"; created_prc=1; fi
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [ "$created_prc" = 1 ] && rm -f "$prc"
+}
+
+# ---------------------------------------------------------------- venv
+pick_python() {
+  # The venv needs a Python with venv + headers (libvirt-python compiles); prefer the one on PATH.
+  local py
+  for py in "${PYTHON:-}" python3 /usr/bin/python3; do
+    [ -n "$py" ] || continue
+    if "$py" -c 'import venv, ensurepip, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null; then
+      command -v "$py"; return
+    fi
+  done
+  die "no Python 3 with venv, ensurepip and headers found (Debian: apt-get install python3-venv python3-dev)"
+}
+
+cmd_venv() {
+  local stamp="$VENV/.virtcloud-stamp" want
+  want=$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -c1-16)
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    say "venv: $VENV up to date"
+  else
+    if [ ! -x "$VENV/bin/python" ]; then
+      local py; py=$(pick_python)
+      say "venv: creating $VENV with $py"
+      "$py" -m venv "$VENV"
+    fi
+    say "venv: installing requirements (ansible-core newest for this Python)"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt"
+    echo "$want" >"$stamp"
+  fi
+  # The work tree *is* the collection: expose it as ansible_collections/virtcloud/core so that
+  # ansible finds it (ansible.cfg points collections_path here) and edits are live.
+  mkdir -p "$ROOT/.collections/ansible_collections/virtcloud"
+  ln -sfn ../../.. "$ROOT/.collections/ansible_collections/virtcloud/core"
+}
+
+# ---------------------------------------------------------------- daemons
+pid_alive() { # pidfile -> true when the pid in it is a live process running the expected binary
+  local f=$1 exe=$2 pid
+  [ -s "$f" ] || return 1
+  pid=$(cat "$f")
+  [ -d "/proc/$pid" ] || return 1
+  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$exe")" ]
+}
+
+wait_for() { # description, seconds, command...
+  local what=$1 secs=$2; shift 2
+  local i
+  for ((i = 0; i < secs * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  die "$what did not become ready within ${secs}s (logs in $LOGS)"
+}
+
+# Readiness probes: silent, true when the daemon answers on its API socket.
+docker_ok() { curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
+libvirt_ok() { virsh -c qemu:///system version >/dev/null 2>&1; }
+lxd_ok() { curl -sf --unix-socket /var/lib/lxd/unix.socket http://lxd/1.0 >/dev/null 2>&1; }
+ovs_ok() { ovs-vsctl --timeout=2 show >/dev/null 2>&1; }
+
+start_bg() { # name, binary, args... : start a daemon in its own session, record its pid
+  local name=$1 bin=$2; shift 2
+  setsid "$bin" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+up_docker() {
+  if docker_ok; then say "docker: running"; return; fi
+  if have_systemd; then systemctl start docker; wait_for dockerd 60 docker_ok; return; fi
+  say "docker: starting dockerd (bridge $DOCKER_BIP, pool $DOCKER_POOL)"
+  start_bg dockerd /usr/sbin/dockerd --bip "$DOCKER_BIP" \
+    --default-address-pool "base=$DOCKER_POOL,size=24" --pidfile "$STATE/dockerd.own.pid"
+  wait_for dockerd 60 docker_ok
+}
+
+up_libvirt() {
+  # libvirtd autostarts every network marked autostart; never let it bring up the stock
+  # 192.168.122.0/24 'default' network on a dev/CI host.
+  rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+  if libvirt_ok; then say "libvirt: running"; return; fi
+  if have_systemd; then systemctl start virtlogd libvirtd; wait_for libvirtd 60 libvirt_ok; return; fi
+  say "libvirt: starting virtlogd + libvirtd"
+  mkdir -p /var/log/libvirt
+  getent group kvm >/dev/null || groupadd -r kvm
+  getent group libvirt >/dev/null || groupadd -r libvirt
+  getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+  id libvirt-qemu >/dev/null 2>&1 ||
+    useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+  # Inside a container there is no usable security driver and no qemu user mapping.
+  if ! grep -qs '^# virtcloud-dev' /etc/libvirt/qemu.conf; then
+    printf '# virtcloud-dev\nuser = "root"\ngroup = "root"\nsecurity_driver = "none"\n' >>/etc/libvirt/qemu.conf
+  fi
+  pid_alive "$STATE/virtlogd.pid" /usr/sbin/virtlogd || start_bg virtlogd /usr/sbin/virtlogd
+  start_bg libvirtd /usr/sbin/libvirtd
+  wait_for libvirtd 60 libvirt_ok
+}
+
+up_lxd() {
+  if ! lxd_ok; then
+    if have_systemd; then
+      systemctl start lxd
+    else
+      say "lxd: starting"
+      start_bg lxd /usr/bin/lxd --group root --logfile "$LOGS/lxd.daemon.log"
+    fi
+    wait_for lxd 90 lxd_ok
+  else
+    say "lxd: running"
+  fi
+  # Preseed once (never `lxd init --auto`: it would pick a private range on its own).
+  if ! lxc storage show default >/dev/null 2>&1; then
+    say "lxd: preseeding bridge lxdbr0 $LXD_BRIDGE_ADDR and dir pool 'default'"
+    lxd init --preseed <<EOF
+networks:
+- name: lxdbr0
+  type: bridge
+  config: {ipv4.address: $LXD_BRIDGE_ADDR, ipv4.nat: "true", ipv6.address: none}
+storage_pools:
+- {name: default, driver: dir}
+profiles:
+- name: default
+  devices:
+    root: {path: /, pool: default, type: disk}
+    eth0: {name: eth0, network: lxdbr0, type: nic}
+EOF
+  fi
+}
+
+up_ovs() {
+  if ovs_ok; then say "ovs: running"; return; fi
+  if have_systemd; then systemctl start openvswitch-switch; wait_for ovs 60 ovs_ok; return; fi
+  say "ovs: starting ovsdb-server + ovs-vswitchd (userspace datapath)"
+  /usr/share/openvswitch/scripts/ovs-ctl --no-ovs-vswitchd --no-monitor start >>"$LOGS/ovs.log" 2>&1
+  cp /var/run/openvswitch/ovsdb-server.pid "$STATE/ovsdb-server.pid"
+  ovs-vswitchd --pidfile="$STATE/ovs-vswitchd.pid" --detach --log-file="$LOGS/ovs-vswitchd.log" >>"$LOGS/ovs.log" 2>&1
+  wait_for ovs 60 ovs_ok
+}
+
+cmd_up() {
+  require_root_debian up
+  mkdir -p "$STATE" "$LOGS"
+  up_docker
+  up_libvirt
+  up_lxd
+  up_ovs
+}
+
+stop_pidfile() { # name: stop the process whose pid we recorded, wait for it, drop the pidfile
+  local f="$STATE/$1.pid" pid i
+  [ -s "$f" ] || return 0
+  pid=$(cat "$f")
+  if [ -d "/proc/$pid" ]; then
+    say "stopping $1 (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 120; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.25; done
+    if [ -d "/proc/$pid" ]; then say "$1 ignored SIGTERM for 30s, sending SIGKILL"; kill -KILL "$pid" || true; fi
+  fi
+  rm -f "$f"
+}
+
+cmd_down() {
+  # Reverse order of `up`; only pids recorded by `up` are touched.
+  local n
+  for n in ovs-vswitchd ovsdb-server lxd libvirtd virtlogd dockerd; do stop_pidfile "$n"; done
+}
+
+cmd_status() {
+  local n
+  for n in docker libvirt lxd ovs; do
+    if "${n}_ok" >/dev/null 2>&1; then echo "$n: up"; else echo "$n: down"; fi
+  done
+}
+
+case "${1:-all}" in
+  packages) cmd_packages ;;
+  venv) cmd_venv ;;
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  all) cmd_packages; cmd_venv; cmd_up ;;
+  *) die "usage: $0 packages|venv|up|down|status|all" ;;
+esac

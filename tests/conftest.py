@@ -1,0 +1,91 @@
+"""Shared test harness for virtcloud.core.
+
+- `run_module(name, check=False, diff=False, **args)` runs a module of the work tree the way Ansible
+  does on a managed host (its own Python process, arguments on stdin) and returns the result dict.
+- `playbook(path, **extra_vars)` runs ansible-playbook with the repository's ansible.cfg.
+- `sh(*argv)` runs an independent verification command (docker, virsh, ip, ovs-vsctl ...).
+- The `*_daemon` fixtures make sure the real daemon answers, starting it through
+  scripts/host.sh when it does not; they fail (never skip) when it cannot be had.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(ROOT, ".collections")
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = COLLECTIONS + os.pathsep + env.get("PYTHONPATH", "")
+    env["ANSIBLE_CONFIG"] = os.path.join(ROOT, "ansible.cfg")
+    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    return env
+
+
+def sh(*argv, check=True, input=None, timeout=300):
+    """Run a command; return CompletedProcess (text). Raises with its output when check fails."""
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, input=input,
+                          env=_env(), timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (%s):\n%s\n%s" % (" ".join(map(str, argv)), proc.returncode,
+                                                           proc.stdout[-3000:], proc.stderr[-3000:]))
+    return proc
+
+
+def run_module(name, check=False, diff=False, **args):
+    """Run virtcloud.core.<name> with `args`; return its result (a failure is a result too)."""
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules." + name],
+        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
+        env=_env(), cwd="/", timeout=600)
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("module %s printed no JSON (rc %s):\nstdout: %s\nstderr: %s"
+                             % (name, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+
+
+def playbook(path, check=True, **extra_vars):
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "playbooks", "inventory.yml"),
+            path, "-e", json.dumps(extra_vars)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=1800)
+    if check and proc.returncode != 0:
+        raise AssertionError("ansible-playbook %s failed (rc %s):\n%s\n%s"
+                             % (path, proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
+    return proc
+
+
+@pytest.fixture
+def unique():
+    """A short unique suffix, so that tests never collide with each other or with real objects."""
+    return "vct" + uuid.uuid4().hex[:8]
+
+
+# ---------------------------------------------------------------- daemons
+def _ensure(daemon):
+    status = sh("bash", os.path.join(ROOT, "scripts", "host.sh"), "status", check=False).stdout
+    if "%s: up" % daemon not in status:
+        proc = sh("bash", os.path.join(ROOT, "scripts", "host.sh"), "up", check=False, timeout=600)
+        status = sh("bash", os.path.join(ROOT, "scripts", "host.sh"), "status", check=False).stdout
+        if "%s: up" % daemon not in status:
+            pytest.fail("%s daemon is not available and scripts/host.sh up could not start it:\n%s\n%s"
+                        % (daemon, proc.stdout[-2000:], proc.stderr[-2000:]))
+
+
+@pytest.fixture(scope="session")
+def docker_daemon():
+    _ensure("docker")
+    if shutil.which("docker") is None:
+        pytest.fail("docker CLI missing: it is the independent verification path")

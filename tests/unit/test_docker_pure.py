@@ -1,0 +1,103 @@
+"""Pure logic of the Docker backend: port specs, image references, source digests."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+
+import pytest
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.docker import ports
+from ansible_collections.virtcloud.core.plugins.module_utils.docker.image import (
+    digest_tree,
+    saved_image_id,
+    split_name,
+)
+
+
+@pytest.mark.parametrize("spec, canonical", [
+    ("80", ["::80/tcp"]),
+    ("8088:80", [":8088:80/tcp"]),
+    ("127.0.0.1:8088:80", ["127.0.0.1:8088:80/tcp"]),
+    ("0.0.0.0:8088:80", [":8088:80/tcp"]),
+    ("127.0.0.1::80", ["127.0.0.1::80/tcp"]),
+    ("53:53/udp", [":53:53/udp"]),
+    ("[::1]:8443:443", ["::1:8443:443/tcp"]),
+    ("8000-8001:80-81", [":8000:80/tcp", ":8001:81/tcp"]),
+    ("9000-9010:80", [":9000-9010:80/tcp"]),
+])
+def test_port_specs_parse_to_canonical_form(spec, canonical):
+    assert ports.parse(spec) == canonical
+
+
+@pytest.mark.parametrize("spec", ["abc", "1:2:3:4", "70000", "0", "80/xyz", "1.2.3.999:1:2",
+                                  "10-5", "1-3:4-5", "[::1]:80", "::1:80:80", ""])
+def test_malformed_port_specs_name_the_option(spec):
+    with pytest.raises(InputError) as info:
+        ports.parse(spec)
+    assert info.value.msg.startswith("published_ports:")
+
+
+def test_ports_round_trip_through_the_api_form():
+    bindings = ports.parse_all(["127.0.0.1:8088:80", "53:53/udp", "[::1]:1:2", "8088:80"])
+    exposed, api = ports.to_api(bindings)
+    assert ports.from_host_config(api) == bindings
+    assert (80, "tcp") in exposed and (53, "udp") in exposed
+
+
+def test_port_display_uses_docker_run_syntax():
+    shown = [ports.display(b) for b in ports.parse_all(["80", "8088:80", "127.0.0.1::81", "[::1]:1:2"])]
+    assert sorted(shown) == sorted(["80/tcp", "8088:80/tcp", "127.0.0.1::81/tcp", "[::1]:1:2/tcp"])
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("httpd", ("httpd", "latest")),
+    ("httpd:2.4", ("httpd", "2.4")),
+    ("registry:5000/team/app", ("registry:5000/team/app", "latest")),
+    ("registry:5000/team/app:v1", ("registry:5000/team/app", "v1")),
+])
+def test_image_references_split_like_the_docker_cli(name, expected):
+    assert split_name(name) == expected
+
+
+@pytest.mark.parametrize("bad", ["", " httpd", "a b"])
+def test_bad_image_reference_names_the_option(bad):
+    with pytest.raises(InputError, match="^name:"):
+        split_name(bad)
+
+
+def test_context_digest_follows_content_mode_and_settings(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "a").write_text("one")
+    first = digest_tree(str(tmp_path), {"args": {}})
+    assert digest_tree(str(tmp_path), {"args": {}}) == first
+    assert digest_tree(str(tmp_path), {"args": {"X": "1"}}) != first
+    (tmp_path / "a").write_text("two")
+    second = digest_tree(str(tmp_path), {"args": {}})
+    assert second != first
+    os.chmod(tmp_path / "a", 0o755)
+    assert digest_tree(str(tmp_path), {"args": {}}) != second
+
+
+def test_saved_image_id_comes_from_the_manifest(tmp_path):
+    archive = tmp_path / "img.tar"
+    manifest = [{"Config": "abc123.json", "RepoTags": ["other:1"]},
+                {"Config": "blobs/sha256/def456", "RepoTags": ["local/app:1"]}]
+    with tarfile.open(archive, "w") as tar:
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    assert saved_image_id(str(archive), "local/app:1") == "sha256:def456"
+    assert saved_image_id(str(archive), "missing:1") == "sha256:abc123"
+
+
+def test_a_tar_without_manifest_is_refused(tmp_path):
+    archive = tmp_path / "rootfs.tar"
+    with tarfile.open(archive, "w"):
+        pass
+    with pytest.raises(InputError, match="^load_from:"):
+        saved_image_id(str(archive), "x")
