@@ -89,3 +89,20 @@ def docker_daemon():
     _ensure("docker")
     if shutil.which("docker") is None:
         pytest.fail("docker CLI missing: it is the independent verification path")
+
+
+@pytest.fixture(scope="session")
+def libvirt_daemon():
+    _ensure("libvirt")
+    if shutil.which("virsh") is None:
+        pytest.fail("virsh missing: it is the independent verification path")
+
+
+@pytest.fixture(scope="session")
+def lxd_daemon():
+    _ensure("lxd")
+
+
+@pytest.fixture(scope="session")
+def ovs_daemon():
+    _ensure("ovs")

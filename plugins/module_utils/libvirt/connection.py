@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection to libvirt through libvirt-python, shared by every libvirt module."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Service
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import (
+    BackendError,
+    BackendUnavailable,
+)
+
+try:
+    import libvirt
+
+    LIBVIRT_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the engine before anything is touched
+    libvirt = None
+    LIBVIRT_IMPORT_ERROR = exc
+
+CONNECTION = {
+    "uri": Opt(default="qemu:///system", update=None, fallback=(env_fallback, ["LIBVIRT_DEFAULT_URI"])),
+}
+
+# lookup kind -> (connection method, libvirt error code meaning "no such object")
+_LOOKUPS = {
+    "domain": ("lookupByName", "VIR_ERR_NO_DOMAIN"),
+    "network": ("networkLookupByName", "VIR_ERR_NO_NETWORK"),
+    "pool": ("storagePoolLookupByName", "VIR_ERR_NO_STORAGE_POOL"),
+}
+
+
+def _silence(_ctx, _err):
+    """libvirt prints every error to stderr by default; we report them ourselves."""
+
+
+class LibvirtService(Service):
+    """Base of the libvirt services: the `uri` option, the connection, error translation."""
+
+    connection = CONNECTION
+    requirements = (("libvirt", "libvirt-python>=9.0", LIBVIRT_IMPORT_ERROR),)
+
+    def connect(self):
+        libvirt.registerErrorHandler(_silence, None)
+        uri = self.params["uri"]
+        try:
+            self.conn = libvirt.open(uri)
+        except libvirt.libvirtError as exc:
+            raise BackendUnavailable("cannot connect to libvirt at %s (uri): %s. Is libvirtd running, "
+                                     "and is the URI right?" % (uri, exc.get_error_message()))
+
+    def translate(self, exc):
+        if libvirt is not None and isinstance(exc, libvirt.libvirtError):
+            return BackendError("libvirt: %s" % exc.get_error_message(),
+                                libvirt_error_code=exc.get_error_code())
+        return None
+
+    def lookup(self, kind, name):
+        """The named domain / network / pool, or None when it does not exist."""
+        method, missing = _LOOKUPS[kind]
+        try:
+            return getattr(self.conn, method)(name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == getattr(libvirt, missing):
+                return None
+            raise
