@@ -43,18 +43,19 @@ def sh(*argv, check=True, input=None, timeout=300):
     return proc
 
 
-def run_module(name, check=False, diff=False, **args):
-    """Run virtcloud.core.<name> with `args`; return its result (a failure is a result too)."""
+def run_module(module, /, check=False, diff=False, **args):
+    """Run virtcloud.core.<module> with `args` (which may include `name`); return its result
+    (a failure is a result too)."""
     args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
     proc = subprocess.run(
-        [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules." + name],
+        [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules." + module],
         input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
         env=_env(), cwd="/", timeout=600)
     try:
         return json.loads(proc.stdout)
     except ValueError:
         raise AssertionError("module %s printed no JSON (rc %s):\nstdout: %s\nstderr: %s"
-                             % (name, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+                             % (module, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
 
 
 def playbook(path, check=True, **extra_vars):

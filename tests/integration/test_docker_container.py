@@ -1,0 +1,210 @@
+"""docker_image + docker_container against the real dockerd, verified through the docker CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.request
+
+import pytest
+
+from conftest import ROOT, run_module, sh  # noqa: E402
+
+BUSYBOX = "/bin/busybox"
+
+
+def docker_inspect(kind, name):
+    proc = sh("docker", kind, "inspect", name, check=False)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def assert_converged(module, **args):
+    """The contract every test runs: check-mode predicts, apply, rerun and check-rerun are no-ops."""
+    predicted = run_module(module, check=True, diff=True, **args)
+    assert predicted.get("changed") is True, predicted
+    applied = run_module(module, diff=True, **args)
+    assert applied.get("changed") is True, applied
+    assert applied["actions"] == predicted["actions"]
+    rerun = run_module(module, **args)
+    assert rerun.get("changed") is False and rerun["actions"] == [], rerun
+    check_rerun = run_module(module, check=True, **args)
+    assert check_rerun.get("changed") is False, check_rerun
+    return predicted, applied
+
+
+@pytest.fixture(scope="module")
+def httpd_image(docker_daemon, tmp_path_factory):
+    """An httpd-capable image built offline from the demo's context (static busybox)."""
+    ctx = tmp_path_factory.mktemp("httpd-ctx")
+    for name in ("Dockerfile", "index.html"):
+        shutil.copy(os.path.join(ROOT, "playbooks", "files", "httpd", name), ctx / name)
+    shutil.copy(BUSYBOX, ctx / "busybox")
+    name = "local/vct-httpd:test"
+    result = run_module("docker_image", name=name, build={"path": str(ctx)})
+    assert "failed" not in result, result
+    yield name
+    sh("docker", "rmi", "-f", name, check=False)
+
+
+@pytest.fixture
+def container(docker_daemon, unique):
+    yield unique
+    sh("docker", "rm", "-f", unique, check=False)
+    sh("docker", "rm", "-f", unique + "__virtcloud_new", check=False)
+
+
+def test_container_lifecycle(httpd_image, container):
+    spec = dict(name=container, image=httpd_image, published_ports=["127.0.0.1:18088:80"],
+                env={"GREETING": "hello"}, labels={"tier": "web"}, restart_policy="no")
+    predicted, applied = assert_converged("docker_container", **spec)
+    assert applied["actions"] == ["create container %s" % container, "start container %s" % container]
+    assert predicted["diff"]["before"] == {}
+    # independent check through the docker CLI
+    info = docker_inspect("container", container)
+    assert info["State"]["Running"] is True
+    assert info["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18088"}]}
+    assert "GREETING=hello" in info["Config"]["Env"]
+    assert info["Config"]["Labels"]["tier"] == "web"
+    assert info["Config"]["Labels"]["io.virtcloud.managed-by"] == "virtcloud.core"
+    page = urllib.request.urlopen("http://127.0.0.1:18088/", timeout=10).read().decode()
+    assert "It works!" in page
+    facts = applied["container"]
+    assert facts["id"] == info["Id"] and facts["running"] is True
+    assert facts["published_ports"] == ["127.0.0.1:18088:80/tcp"]
+    # the image's own env (PATH) is not reported as the container's own
+    assert facts["env"] == {"GREETING": "hello"}
+
+    # a live change: restart policy is updated in place, the container keeps its ID
+    assert_converged("docker_container", **dict(spec, restart_policy="unless-stopped"))
+    after = docker_inspect("container", container)
+    assert after["Id"] == info["Id"]
+    assert after["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+
+    # a change docker cannot apply in place: the container is replaced, under the same name
+    _, replaced = assert_converged("docker_container", **dict(spec, env={"GREETING": "bye"}))
+    assert replaced["actions"][0] == "create replacement for container %s" % container
+    after = docker_inspect("container", container)
+    assert after["Id"] != info["Id"] and "GREETING=bye" in after["Config"]["Env"]
+    assert after["State"]["Running"] is True
+    assert docker_inspect("container", container + "__virtcloud_new") is None
+
+    # stopped, then absent
+    assert_converged("docker_container", name=container, state="stopped")
+    assert docker_inspect("container", container)["State"]["Running"] is False
+    assert_converged("docker_container", name=container, state="absent")
+    assert docker_inspect("container", container) is None
+
+
+def test_present_creates_without_starting(httpd_image, container):
+    _, applied = assert_converged("docker_container", name=container, image=httpd_image, state="present")
+    assert applied["container"]["running"] is False
+    assert docker_inspect("container", container)["State"]["Status"] == "created"
+
+
+def test_image_defaults_never_cause_a_recreate(httpd_image, container):
+    """Naming the image's own command and a variable with the image's value is still a no-op."""
+    image_cmd = docker_inspect("image", httpd_image)["Config"]["Cmd"]
+    spec = dict(name=container, image=httpd_image, command=image_cmd, env={"PATH": "/bin"})
+    assert_converged("docker_container", **spec)
+    assert run_module("docker_container", **dict(spec, command=" ".join(image_cmd)))["changed"] is False
+
+
+def test_string_command_is_split_like_a_shell(httpd_image, container):
+    assert_converged("docker_container", name=container, image=httpd_image,
+                     command="sh -c 'sleep 300'")
+    assert docker_inspect("container", container)["Config"]["Cmd"] == ["sh", "-c", "sleep 300"]
+
+
+def test_rebuilt_image_recreates_the_container(docker_daemon, container, tmp_path):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    shutil.copy(BUSYBOX, ctx / "busybox")
+    (ctx / "Dockerfile").write_text('FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "sleep", "300"]\n')
+    name = "local/vct-rebuild:%s" % container
+    try:
+        assert_converged("docker_image", name=name, build={"path": str(ctx)})
+        first_image = docker_inspect("image", name)["Id"]
+        assert_converged("docker_container", name=container, image=name)
+        (ctx / "marker").write_text("v2")  # any change of the context means a new image
+        assert_converged("docker_image", name=name, build={"path": str(ctx)})
+        assert docker_inspect("image", name)["Id"] != first_image
+        _, applied = assert_converged("docker_container", name=container, image=name)
+        assert docker_inspect("container", container)["Image"] == docker_inspect("image", name)["Id"]
+        assert "remove old container %s" % container in applied["actions"]
+    finally:
+        sh("docker", "rm", "-f", container, check=False)
+        sh("docker", "rmi", "-f", name, check=False)
+
+
+def test_import_and_remove_image(docker_daemon, tmp_path, unique):
+    import tarfile
+    rootfs = tmp_path / "rootfs.tar"
+    with tarfile.open(rootfs, "w") as tar:
+        tar.add(BUSYBOX, arcname="bin/busybox")
+    name = "local/%s:1" % unique
+    try:
+        _, applied = assert_converged("docker_image", name=name, import_from=str(rootfs),
+                                      changes=['CMD ["/bin/busybox", "true"]'])
+        info = docker_inspect("image", name)
+        assert info["Config"]["Cmd"] == ["/bin/busybox", "true"]
+        assert applied["image"]["id"] == info["Id"]
+        assert_converged("docker_image", name=name, state="absent")
+        assert docker_inspect("image", name) is None
+    finally:
+        sh("docker", "rmi", "-f", name, check=False)
+
+
+def test_load_saved_archive(httpd_image, tmp_path, unique):
+    archive = tmp_path / "saved.tar"
+    sh("docker", "save", "-o", archive, httpd_image)
+    sh("docker", "rmi", httpd_image)
+    try:
+        _, applied = assert_converged("docker_image", name=httpd_image, load_from=str(archive))
+        assert docker_inspect("image", httpd_image)["Id"] == applied["image"]["id"]
+    finally:
+        if docker_inspect("image", httpd_image) is None:  # keep the module fixture usable
+            sh("docker", "load", "-i", archive)
+
+
+# ---------------------------------------------------------------- bad input: nothing changes
+@pytest.mark.parametrize("args, option", [
+    ({"state": "running"}, "state"),
+    ({"published_ports": ["80:80:80:80"]}, "published_ports"),
+    ({"published_ports": ["99999:80"]}, "published_ports"),
+    ({"env": {"DEBUG": True}}, "env"),
+    ({"image": "local/vct-does-not-exist:1"}, "image"),
+])
+def test_bad_input_fails_naming_the_option_and_changes_nothing(httpd_image, container, args, option):
+    spec = dict({"name": container, "image": httpd_image}, **args)
+    result = run_module("docker_container", **spec)
+    assert result.get("failed") is True, result
+    assert option in result["msg"], result["msg"]
+    assert "Traceback" not in result["msg"]
+    assert docker_inspect("container", container) is None
+
+
+def test_unreachable_daemon_is_one_clear_message(container):
+    result = run_module("docker_container", name=container, image="x", docker_host="unix:///nonexistent.sock")
+    assert result.get("failed") is True
+    assert result["msg"].startswith("cannot connect to the Docker daemon at unix:///nonexistent.sock (docker_host)")
+
+
+def test_failed_start_rolls_back_the_new_container(httpd_image, container, unique):
+    """A port already taken: the start fails, and the container this run created is removed."""
+    blocker = unique + "-blocker"
+    try:
+        run_module("docker_container", name=blocker, image=httpd_image, published_ports=["127.0.0.1:18089:80"])
+        result = run_module("docker_container", name=container, image=httpd_image,
+                            published_ports=["127.0.0.1:18089:80"])
+        assert result.get("failed") is True, result
+        assert "start container %s failed" % container in result["msg"]
+        assert "rolled back: create container %s" % container in result["msg"]
+        assert docker_inspect("container", container) is None
+    finally:
+        sh("docker", "rm", "-f", blocker, check=False)
+
+
+def test_missing_build_context_names_the_option(docker_daemon, unique):
+    result = run_module("docker_image", name="local/%s:1" % unique, build={"path": "/nonexistent/ctx"})
+    assert result.get("failed") is True and result["msg"].startswith("build.path:")
