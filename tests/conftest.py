@@ -36,10 +36,10 @@ def _env():
 def sh(*argv, check=True, input=None, timeout=300):
     """Run a command; return CompletedProcess (text). Raises with its output when check fails."""
     proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, input=input,
-                          env=_env(), timeout=timeout)
+                          env=_env(), timeout=timeout, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError("%s failed (%s):\n%s\n%s" % (" ".join(map(str, argv)), proc.returncode,
-                                                           proc.stdout[-3000:], proc.stderr[-3000:]))
+        raise AssertionError("%s failed (%s):\n%s\n%s"
+                             % (" ".join(map(str, argv)), proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
     return proc
 
 
@@ -50,7 +50,7 @@ def run_module(module, /, check=False, diff=False, **args):
     proc = subprocess.run(
         [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules." + module],
         input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
-        env=_env(), cwd="/", timeout=600)
+        env=_env(), cwd="/", timeout=600, check=False)
     try:
         return json.loads(proc.stdout)
     except ValueError:
@@ -59,9 +59,9 @@ def run_module(module, /, check=False, diff=False, **args):
 
 
 def playbook(path, check=True, **extra_vars):
-    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "playbooks", "inventory.yml"),
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
             path, "-e", json.dumps(extra_vars)]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=1800)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=1800, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("ansible-playbook %s failed (rc %s):\n%s\n%s"
                              % (path, proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))

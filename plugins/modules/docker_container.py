@@ -79,7 +79,7 @@ extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
@@ -128,7 +128,7 @@ container:
   returned: always
   type: dict
   contains:
-    id: {description: Container ID (null for a container still to be created in check mode)., type: str, returned: when present}
+    id: {description: "Container ID; null for a container still to be created in check mode.", type: str, returned: when present}
     name: {description: Container name., type: str, returned: when present}
     image: {description: Image reference the container was created from., type: str, returned: when present}
     image_id: {description: ID of the image the container runs., type: str, returned: when present}
@@ -139,7 +139,7 @@ container:
     labels: {description: Labels beyond the image's and the ownership label., type: dict, returned: when present}
     restart_policy: {description: Restart policy name., type: str, returned: when present}
     running: {description: Whether the container runs., type: bool, returned: when present}
-    status: {description: Docker's status word (running, exited, created)., type: str, returned: when present}
+    status: {description: "Docker's status word: running, exited or created.", type: str, returned: when present}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

@@ -75,7 +75,7 @@ extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
@@ -116,7 +116,7 @@ image:
   returned: always
   type: dict
   contains:
-    id: {description: Image ID (null when not known before the run in check mode)., type: str, returned: when present}
+    id: {description: "Image ID; null when not known before the run in check mode.", type: str, returned: when present}
     name: {description: The reference asked for., type: str, returned: when present}
     tags: {description: All tags of the image., type: list, returned: when present}
     digest: {description: Source digest of a built or imported image., type: str, returned: when present}

@@ -76,13 +76,13 @@ def test_container_lifecycle(httpd_image, container):
     assert facts["env"] == {"GREETING": "hello"}
 
     # a live change: restart policy is updated in place, the container keeps its ID
-    assert_converged("docker_container", **dict(spec, restart_policy="unless-stopped"))
+    assert_converged("docker_container", **{**spec, "restart_policy": "unless-stopped"})
     after = docker_inspect("container", container)
     assert after["Id"] == info["Id"]
     assert after["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
 
     # a change docker cannot apply in place: the container is replaced, under the same name
-    _, replaced = assert_converged("docker_container", **dict(spec, env={"GREETING": "bye"}))
+    replaced = assert_converged("docker_container", **{**spec, "env": {"GREETING": "bye"}})[1]
     assert replaced["actions"][0] == "create replacement for container %s" % container
     after = docker_inspect("container", container)
     assert after["Id"] != info["Id"] and "GREETING=bye" in after["Config"]["Env"]
@@ -97,7 +97,7 @@ def test_container_lifecycle(httpd_image, container):
 
 
 def test_present_creates_without_starting(httpd_image, container):
-    _, applied = assert_converged("docker_container", name=container, image=httpd_image, state="present")
+    applied = assert_converged("docker_container", name=container, image=httpd_image, state="present")[1]
     assert applied["container"]["running"] is False
     assert docker_inspect("container", container)["State"]["Status"] == "created"
 
@@ -107,7 +107,7 @@ def test_image_defaults_never_cause_a_recreate(httpd_image, container):
     image_cmd = docker_inspect("image", httpd_image)["Config"]["Cmd"]
     spec = dict(name=container, image=httpd_image, command=image_cmd, env={"PATH": "/bin"})
     assert_converged("docker_container", **spec)
-    assert run_module("docker_container", **dict(spec, command=" ".join(image_cmd)))["changed"] is False
+    assert run_module("docker_container", **{**spec, "command": " ".join(image_cmd)})["changed"] is False
 
 
 def test_string_command_is_split_like_a_shell(httpd_image, container):
@@ -129,7 +129,7 @@ def test_rebuilt_image_recreates_the_container(docker_daemon, container, tmp_pat
         (ctx / "marker").write_text("v2")  # any change of the context means a new image
         assert_converged("docker_image", name=name, build={"path": str(ctx)})
         assert docker_inspect("image", name)["Id"] != first_image
-        _, applied = assert_converged("docker_container", name=container, image=name)
+        applied = assert_converged("docker_container", name=container, image=name)[1]
         assert docker_inspect("container", container)["Image"] == docker_inspect("image", name)["Id"]
         assert "remove old container %s" % container in applied["actions"]
     finally:
@@ -144,8 +144,8 @@ def test_import_and_remove_image(docker_daemon, tmp_path, unique):
         tar.add(BUSYBOX, arcname="bin/busybox")
     name = "local/%s:1" % unique
     try:
-        _, applied = assert_converged("docker_image", name=name, import_from=str(rootfs),
-                                      changes=['CMD ["/bin/busybox", "true"]'])
+        applied = assert_converged("docker_image", name=name, import_from=str(rootfs),
+                                   changes=['CMD ["/bin/busybox", "true"]'])[1]
         info = docker_inspect("image", name)
         assert info["Config"]["Cmd"] == ["/bin/busybox", "true"]
         assert applied["image"]["id"] == info["Id"]
@@ -160,7 +160,7 @@ def test_load_saved_archive(httpd_image, tmp_path, unique):
     sh("docker", "save", "-o", archive, httpd_image)
     sh("docker", "rmi", httpd_image)
     try:
-        _, applied = assert_converged("docker_image", name=httpd_image, load_from=str(archive))
+        applied = assert_converged("docker_image", name=httpd_image, load_from=str(archive))[1]
         assert docker_inspect("image", httpd_image)["Id"] == applied["image"]["id"]
     finally:
         if docker_inspect("image", httpd_image) is None:  # keep the module fixture usable

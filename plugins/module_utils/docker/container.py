@@ -23,7 +23,7 @@ def _pairs(entries):
     """['K=V', ...] -> {'K': 'V'}"""
     out = {}
     for entry in entries or []:
-        key, _, value = entry.partition("=")
+        key, dummy, value = entry.partition("=")
         out[key] = value
     return out
 

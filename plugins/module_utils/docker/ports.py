@@ -25,7 +25,7 @@ _HELP = "use [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO], e.g. '127.0.0.1:8088:80' o
 def _range(text, option, spec):
     if not text:
         return []
-    first, _, last = text.partition("-")
+    first, dummy, last = text.partition("-")
     first, last = int(first), int(last or first)
     if not (1 <= first <= 65535 and 1 <= last <= 65535) or last < first:
         raise InputError(option, "%r: ports must be 1-65535 and ranges ascending" % spec)
@@ -40,7 +40,7 @@ def parse(spec, option="published_ports"):
         ip, sep, text = text[1:].partition("]:")
         if not sep:
             raise InputError(option, "%r is not a port spec; %s" % (spec, _HELP))
-    ports, _, proto = text.partition("/")
+    ports, dummy, proto = text.partition("/")
     proto = proto or "tcp"
     if proto not in ("tcp", "udp", "sctp"):
         raise InputError(option, "%r: protocol must be tcp, udp or sctp" % spec)
@@ -94,7 +94,7 @@ def from_host_config(port_bindings):
     """HostConfig.PortBindings of an inspected container -> canonical bindings."""
     out = []
     for key, binds in (port_bindings or {}).items():
-        port, _, proto = key.partition("/")
+        port, dummy, proto = key.partition("/")
         for bind in binds or [{}]:
             ip = bind.get("HostIp") or ""
             if ip in _ANY:
