@@ -58,9 +58,9 @@ def run_module(module, /, check=False, diff=False, **args):
                              % (module, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
 
 
-def playbook(path, check=True, **extra_vars):
+def playbook(path, check=True, extra_args=(), **extra_vars):
     argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
-            path, "-e", json.dumps(extra_vars)]
+            path, "-e", json.dumps(extra_vars)] + list(extra_args)
     proc = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=1800, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("ansible-playbook %s failed (rc %s):\n%s\n%s"

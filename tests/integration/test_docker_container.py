@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -208,3 +210,17 @@ def test_failed_start_rolls_back_the_new_container(httpd_image, container, uniqu
 def test_missing_build_context_names_the_option(docker_daemon, unique):
     result = run_module("docker_image", name="local/%s:1" % unique, build={"path": "/nonexistent/ctx"})
     assert result.get("failed") is True and result["msg"].startswith("build.path:")
+
+
+def test_missing_docker_sdk_is_one_clear_message(tmp_path, unique):
+    """The managed host's Python lacks the docker SDK: a message naming it, no traceback."""
+    (tmp_path / "docker.py").write_text("raise ImportError(\"No module named 'docker'\")\n")
+    env = dict(os.environ, PYTHONPATH="%s:%s" % (tmp_path, os.path.join(ROOT, ".collections")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules.docker_container"],
+        input=json.dumps({"ANSIBLE_MODULE_ARGS": {"name": unique, "image": "x"}}),
+        capture_output=True, text=True, env=env, cwd="/", check=False)
+    result = json.loads(proc.stdout)
+    assert result["failed"] is True
+    assert result["msg"].startswith("Python library 'docker' is required on the managed host")
+    assert "pip install 'docker>=7.0'" in result["msg"] and "Traceback" not in proc.stdout

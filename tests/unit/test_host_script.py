@@ -1,0 +1,31 @@
+"""scripts/host.sh refuses clearly where it cannot work, before touching anything."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from conftest import ROOT, sh  # noqa: E402
+
+HOST_SH = os.path.join(ROOT, "scripts", "host.sh")
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) missing")
+@pytest.mark.parametrize("command", ["all", "packages", "up"])
+def test_non_root_gets_a_clear_message(command):
+    proc = sh("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+              "bash", HOST_SH, command, check=False)
+    assert proc.returncode == 1
+    assert "must run as root" in proc.stderr and "sudo make" in proc.stderr
+
+
+def test_unknown_command_prints_usage():
+    proc = sh("bash", HOST_SH, "frobnicate", check=False)
+    assert proc.returncode == 1 and "usage:" in proc.stderr
+
+
+def test_status_names_every_daemon():
+    proc = sh("bash", HOST_SH, "status", check=False)
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == ["docker", "libvirt", "lxd", "ovs"]
