@@ -215,15 +215,21 @@ cmd_up() {
   up_ovs
 }
 
+running() { # pid -> true while the process exists and has not exited (a zombie has)
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 stop_pidfile() { # name: stop the process whose pid we recorded, wait for it, drop the pidfile
   local f="$STATE/$1.pid" pid i
   [ -s "$f" ] || return 0
   pid=$(cat "$f")
-  if [ -d "/proc/$pid" ]; then
+  if running "$pid"; then
     say "stopping $1 (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 120; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.25; done
-    if [ -d "/proc/$pid" ]; then say "$1 ignored SIGTERM for 30s, sending SIGKILL"; kill -KILL "$pid" || true; fi
+    for ((i = 0; i < 120; i++)); do running "$pid" || break; sleep 0.25; done
+    if running "$pid"; then say "$1 ignored SIGTERM for 30s, sending SIGKILL"; kill -KILL "$pid" || true; fi
   fi
   rm -f "$f"
 }

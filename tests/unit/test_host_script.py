@@ -29,3 +29,28 @@ def test_unknown_command_prints_usage():
 def test_status_names_every_daemon():
     proc = sh("bash", HOST_SH, "status", check=False)
     assert [line.split(":")[0] for line in proc.stdout.splitlines()] == ["docker", "libvirt", "lxd", "ovs"]
+
+
+def test_down_stops_exactly_the_recorded_pids(tmp_path):
+    """`make stop` semantics: a process named in a pidfile is stopped, an identical one that is
+    not recorded keeps running, and the pidfile is gone afterwards."""
+    import subprocess
+    import time
+
+    ours = subprocess.Popen(["sleep", "300"])
+    theirs = subprocess.Popen(["sleep", "300"])
+    try:
+        (tmp_path / "dockerd.pid").write_text(str(ours.pid))
+        env = dict(os.environ, VIRTCLOUD_STATE=str(tmp_path))
+        proc = subprocess.run(["bash", HOST_SH, "down"], env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert ours.wait(timeout=10) is not None
+        time.sleep(0.2)
+        assert theirs.poll() is None
+        assert not (tmp_path / "dockerd.pid").exists()
+    finally:
+        for p in (ours, theirs):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
