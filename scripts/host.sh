@@ -145,7 +145,7 @@ up_docker() {
 
 up_libvirt() {
   # libvirtd autostarts every network marked autostart; never let it bring up the stock
-  # 192.168.122.0/24 'default' network on a dev/CI host.
+  # 'default' network (a private range outside 198.18.0.0/15) on a dev/CI host.
   rm -f /etc/libvirt/qemu/networks/autostart/default.xml
   if libvirt_ok; then say "libvirt: running"; return; fi
   if have_systemd; then systemctl start virtlogd libvirtd; wait_for libvirtd 60 libvirt_ok; return; fi
