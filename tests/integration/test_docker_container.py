@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 import urllib.request
 
 import pytest
@@ -42,7 +43,7 @@ def httpd_image(docker_daemon, tmp_path_factory):
     for name in ("Dockerfile", "index.html"):
         shutil.copy(os.path.join(ROOT, "playbooks", "files", "httpd", name), ctx / name)
     shutil.copy(BUSYBOX, ctx / "busybox")
-    name = "local/vct-httpd:test"
+    name = "local/vct-httpd:%s" % uuid.uuid4().hex[:8]  # unique: concurrent runs must not collide
     result = run_module("docker_image", name=name, build={"path": str(ctx)})
     assert "failed" not in result, result
     yield name

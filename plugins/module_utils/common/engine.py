@@ -116,6 +116,15 @@ class Plan:
         self.restart_required = False
         self.after = copy.deepcopy(observed) if after is None else after
 
+    @classmethod
+    def removal(cls, observed, description, do):
+        """The plan of state=absent: one removal step when the object exists; nothing is left."""
+        plan = cls(observed)
+        plan.after = None
+        if observed is not None:
+            plan.step(description, do)
+        return plan
+
     def step(self, description, do, undo=None):
         self.steps.append(Step(description, do, undo))
 
