@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small lxml helpers to edit libvirt XML in place, keeping everything we do not manage."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+# blank text dropped on parse so that pretty_print re-indents what we insert
+_PARSER = etree.XMLParser(remove_blank_text=True)
+
+
+def from_string(xml):
+    return etree.fromstring(xml.encode(), _PARSER)
+
+
+def to_string(root):
+    return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
+def child(parent, tag):
+    """The first `tag` child of parent, created (appended) when missing."""
+    node = parent.find(tag)
+    if node is None:
+        node = etree.SubElement(parent, tag)
+    return node
+
+
+def replace_children(parent, tag, fragments):
+    """Replace every `tag` child of parent by the XML fragments, at the position of the first one."""
+    old = parent.findall(tag)
+    position = list(parent).index(old[0]) if old else len(parent)
+    for node in old:
+        parent.remove(node)
+    for offset, fragment in enumerate(fragments):
+        parent.insert(position + offset, from_string(fragment))
