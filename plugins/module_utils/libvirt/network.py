@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
@@ -487,3 +487,32 @@ def _label(item):
 def _config(state):
     """The part of a normalised network that a restart would change."""
     return {key: value for key, value in state.items() if key not in ("active", "autostart", "persistent")}
+
+
+# ---------------------------------------------------------------- network_info
+class NetworkInfoService(InfoService, LibvirtService):
+    result_key = "networks"
+    options = {"name": Opt(update=None)}
+
+    def observe(self, desired):
+        networks = []
+        # one listing call for all networks, active and inactive
+        for net in self.conn.listAllNetworks(0):
+            if desired["name"] and net.name() != desired["name"]:
+                continue
+            state = parse(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE))
+            state["active"] = bool(net.isActive())
+            state["autostart"] = bool(net.autostart())
+            state["persistent"] = bool(net.isPersistent())
+            state["leases"] = sorted((_lease(lease) for lease in net.DHCPLeases()),
+                                     key=lambda lease: lease["ip"]) if state["active"] else []
+            networks.append(state)
+        if desired["name"] and not networks:
+            raise InputError("name", "libvirt network %r does not exist" % desired["name"])
+        return sorted(networks, key=lambda n: n["name"])
+
+
+def _lease(lease):
+    return {"mac": lease.get("mac"), "ip": lease.get("ipaddr"), "prefix": lease.get("prefix"),
+            "hostname": lease.get("hostname"), "client_id": lease.get("clientid"),
+            "expires": lease.get("expirytime"), "interface": lease.get("iface")}

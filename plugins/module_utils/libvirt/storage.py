@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
@@ -422,7 +422,7 @@ class VolumeService(LibvirtService):
 
 
 # ---------------------------------------------------------------- storage_info
-class StorageInfoService(LibvirtService):
+class StorageInfoService(InfoService, LibvirtService):
     result_key = "pools"
     options = {
         "name": Opt(update=None),
@@ -445,6 +445,3 @@ class StorageInfoService(LibvirtService):
         if desired["name"] and not pools:
             raise InputError("name", "storage pool %r does not exist" % desired["name"])
         return sorted(pools, key=lambda p: p["name"])
-
-    def plan(self, desired, observed):
-        return Plan(observed)
