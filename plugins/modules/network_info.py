@@ -63,7 +63,7 @@ networks:
     autostart: {description: Whether the network starts at boot., type: bool, returned: always}
     persistent: {description: Whether the network has a persistent definition., type: bool, returned: always}
     leases:
-      description: Current DHCP leases (empty for an inactive network).
+      description: Current DHCP leases (empty for an inactive network, null when the driver cannot report them).
       type: list
       elements: dict
       returned: always

@@ -41,7 +41,8 @@ LIVE_SECTIONS = {
 
 # ---------------------------------------------------------------- XML <-> normalised dict
 def _sorted(items):
-    return sorted(items, key=lambda item: sorted((k, repr(v)) for k, v in item.items()))
+    """Entries in a stable order (their fields in the order the normalisers build them)."""
+    return sorted(items, key=lambda item: tuple(str(v) for v in item.values()))
 
 
 def _range_xml(item):
@@ -199,6 +200,17 @@ def subnet(address):
     return ipaddress.IPv4Interface(address).network if address else None
 
 
+def definition(net):
+    """The persistent (inactive) XML of a network: what a restart would bring up."""
+    try:
+        return net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
+    except libvirt.libvirtError as exc:
+        # drivers without separate persistent definitions (e.g. the test driver) refuse the flag
+        if exc.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+            raise
+        return net.XMLDesc(0)
+
+
 # ---------------------------------------------------------------- service
 class NetworkService(LibvirtService):
     result_key = "network"
@@ -334,7 +346,7 @@ class NetworkService(LibvirtService):
             self._check_host(desired)
         if self.net is None:
             return None
-        state = parse(self.net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE))
+        state = parse(definition(self.net))
         state["active"] = bool(self.net.isActive())
         state["autostart"] = bool(self.net.autostart())
         state["persistent"] = bool(self.net.isPersistent())
@@ -359,7 +371,7 @@ class NetworkService(LibvirtService):
         for other in self.conn.listAllNetworks():
             if other.name() == desired["name"]:
                 continue
-            theirs = subnet(parse(other.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE))["address"])
+            theirs = subnet(parse(definition(other))["address"])
             if theirs is not None and mine.overlaps(theirs):
                 raise InputError("address", "%s overlaps %s of libvirt network %r; choose a free subnet"
                                             % (mine, theirs, other.name()))
@@ -406,7 +418,7 @@ class NetworkService(LibvirtService):
             for change in live:
                 self._plan_live(plan, change)
         else:
-            xml = render(plan.after, self.net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE))
+            xml = render(plan.after, definition(self.net))
             plan.step("redefine network %s (%s)" % (name, ", ".join(c.option for c in plan.changes)),
                       lambda: self._define(xml))
             plan.after["restart_pending"] = observed["active"]
@@ -500,16 +512,25 @@ class NetworkInfoService(InfoService, LibvirtService):
         for net in self.conn.listAllNetworks(0):
             if desired["name"] and net.name() != desired["name"]:
                 continue
-            state = parse(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE))
+            state = parse(definition(net))
             state["active"] = bool(net.isActive())
             state["autostart"] = bool(net.autostart())
             state["persistent"] = bool(net.isPersistent())
-            state["leases"] = sorted((_lease(lease) for lease in net.DHCPLeases()),
-                                     key=lambda lease: lease["ip"]) if state["active"] else []
+            state["leases"] = _leases(net) if state["active"] else []
             networks.append(state)
         if desired["name"] and not networks:
             raise InputError("name", "libvirt network %r does not exist" % desired["name"])
         return sorted(networks, key=lambda n: n["name"])
+
+
+def _leases(net):
+    try:
+        leases = net.DHCPLeases()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+            return None  # a driver without dnsmasq (remote ESX, test) cannot tell
+        raise
+    return sorted((_lease(lease) for lease in leases), key=lambda lease: lease["ip"])
 
 
 def _lease(lease):
