@@ -13,6 +13,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection 
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     child,
     from_string,
+    persistent_xml,
     replace_children,
     to_string,
 )
@@ -202,13 +203,7 @@ def subnet(address):
 
 def definition(net):
     """The persistent (inactive) XML of a network: what a restart would bring up."""
-    try:
-        return net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
-    except libvirt.libvirtError as exc:
-        # drivers without separate persistent definitions (e.g. the test driver) refuse the flag
-        if exc.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
-            raise
-        return net.XMLDesc(0)
+    return persistent_xml(net, libvirt.VIR_NETWORK_XML_INACTIVE)
 
 
 # ---------------------------------------------------------------- service

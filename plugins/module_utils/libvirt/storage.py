@@ -13,7 +13,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import child, from_string, to_string
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import child, from_string, persistent_xml, to_string
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
 POOL_TYPES = ["dir", "logical", "netfs", "iscsi"]
@@ -171,7 +171,7 @@ class StoragePoolService(LibvirtService):
         self.pool = self.lookup("pool", desired["name"])
         if self.pool is None:
             return None
-        state = parse_pool(self.pool.XMLDesc(libvirt.VIR_STORAGE_XML_INACTIVE))
+        state = parse_pool(persistent_xml(self.pool, libvirt.VIR_STORAGE_XML_INACTIVE))
         state["active"] = bool(self.pool.isActive())
         state["autostart"] = bool(self.pool.autostart())
         if state["active"] and desired.get("refresh"):
@@ -434,7 +434,7 @@ class StorageInfoService(InfoService, LibvirtService):
         for pool in self.conn.listAllStoragePools(0):
             if desired["name"] and pool.name() != desired["name"]:
                 continue
-            state = parse_pool(pool.XMLDesc(libvirt.VIR_STORAGE_XML_INACTIVE))
+            state = parse_pool(persistent_xml(pool, libvirt.VIR_STORAGE_XML_INACTIVE))
             state["active"] = bool(pool.isActive())
             state["autostart"] = bool(pool.autostart())
             if state["active"]:

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from lxml import etree
 
+try:
+    import libvirt
+except ImportError:  # reported by LibvirtService.check_requirements before any call here
+    libvirt = None
+
 # blank text dropped on parse so that pretty_print re-indents what we insert
 _PARSER = etree.XMLParser(remove_blank_text=True)
 
@@ -35,3 +40,14 @@ def replace_children(parent, tag, fragments):
         parent.remove(node)
     for offset, fragment in enumerate(fragments):
         parent.insert(position + offset, from_string(fragment))
+
+
+def persistent_xml(obj, inactive_flag):
+    """The persistent (inactive) XML of a libvirt network/pool/domain, falling back to its only XML
+    on drivers without separate persistent definitions (they refuse the flag, e.g. the test driver)."""
+    try:
+        return obj.XMLDesc(inactive_flag)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+            raise
+        return obj.XMLDesc(0)
