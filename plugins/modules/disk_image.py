@@ -67,7 +67,7 @@ extends_documentation_fragment:
 requirements:
   - qemu-img (Debian/Ubuntu package qemu-utils) on the managed host
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
@@ -112,11 +112,11 @@ image:
   returned: always
   type: dict
   contains:
-    path: {description: Image path., type: str, returned: when present}
-    format: {description: Image format., type: str, returned: when present}
+    path: {description: "Image path.", type: str, returned: when present}
+    format: {description: "Image format.", type: str, returned: when present}
     subformat: {description: "VHD disk type: fixed, dynamic or differencing; null for other formats.", type: str, returned: when present}
-    virtual_size: {description: Virtual size in bytes (what the guest sees)., type: int, returned: when present}
-    actual_size: {description: Bytes allocated on the host (null when predicted)., type: int, returned: when present}
+    virtual_size: {description: "Virtual size in bytes (what the guest sees).", type: int, returned: when present}
+    actual_size: {description: "Bytes allocated on the host (null when predicted).", type: int, returned: when present}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

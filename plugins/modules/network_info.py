@@ -26,7 +26,7 @@ attributes:
     support: none
     description: Reads only; there is nothing to diff.
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
@@ -47,34 +47,34 @@ networks:
   type: list
   elements: dict
   contains:
-    name: {description: Network name., type: str, returned: always}
-    uuid: {description: UUID., type: str, returned: always}
+    name: {description: "Network name.", type: str, returned: always}
+    uuid: {description: "UUID.", type: str, returned: always}
     forward: {description: "Forward mode: nat, route, open, isolated or bridge (others as libvirt names them).", type: str, returned: always}
-    bridge: {description: Bridge name., type: str, returned: always}
-    openvswitch: {description: Whether the bridge is an Open vSwitch bridge., type: bool, returned: always}
-    address: {description: IPv4 address/prefix of the host on the network., type: str, returned: always}
-    dhcp_ranges: {description: DHCP ranges (start, end)., type: list, elements: dict, returned: always}
-    dhcp_hosts: {description: Static DHCP leases (mac, ip, name)., type: list, elements: dict, returned: always}
-    dns_hosts: {description: DNS host entries (ip, hostnames)., type: list, elements: dict, returned: always}
-    portgroups: {description: Port groups (name, vlan, trunk, default)., type: list, elements: dict, returned: always}
-    mtu: {description: MTU, null when libvirt's default., type: int, returned: always}
-    mac: {description: MAC address of the bridge., type: str, returned: always}
-    active: {description: Whether the network runs., type: bool, returned: always}
-    autostart: {description: Whether the network starts at boot., type: bool, returned: always}
-    persistent: {description: Whether the network has a persistent definition., type: bool, returned: always}
+    bridge: {description: "Bridge name.", type: str, returned: always}
+    openvswitch: {description: "Whether the bridge is an Open vSwitch bridge.", type: bool, returned: always}
+    address: {description: "IPv4 address/prefix of the host on the network.", type: str, returned: always}
+    dhcp_ranges: {description: "DHCP ranges (start, end).", type: list, elements: dict, returned: always}
+    dhcp_hosts: {description: "Static DHCP leases (mac, ip, name).", type: list, elements: dict, returned: always}
+    dns_hosts: {description: "DNS host entries (ip, hostnames).", type: list, elements: dict, returned: always}
+    portgroups: {description: "Port groups (name, vlan, trunk, default).", type: list, elements: dict, returned: always}
+    mtu: {description: "MTU, null when libvirt's default.", type: int, returned: always}
+    mac: {description: "MAC address of the bridge.", type: str, returned: always}
+    active: {description: "Whether the network runs.", type: bool, returned: always}
+    autostart: {description: "Whether the network starts at boot.", type: bool, returned: always}
+    persistent: {description: "Whether the network has a persistent definition.", type: bool, returned: always}
     leases:
       description: Current DHCP leases (empty for an inactive network, null when the driver cannot report them).
       type: list
       elements: dict
       returned: always
       contains:
-        mac: {description: Client MAC address., type: str, returned: always}
-        ip: {description: Leased address., type: str, returned: always}
-        prefix: {description: Prefix length of the network., type: int, returned: always}
-        hostname: {description: Host name the client sent, if any., type: str, returned: always}
-        client_id: {description: DHCP client identifier, if any., type: str, returned: always}
-        expires: {description: Expiry time (seconds since the epoch)., type: int, returned: always}
-        interface: {description: Bridge the lease was given on., type: str, returned: always}
+        mac: {description: "Client MAC address.", type: str, returned: always}
+        ip: {description: "Leased address.", type: str, returned: always}
+        prefix: {description: "Prefix length of the network.", type: int, returned: always}
+        hostname: {description: "Host name the client sent, if any.", type: str, returned: always}
+        client_id: {description: "DHCP client identifier, if any.", type: str, returned: always}
+        expires: {description: "Expiry time (seconds since the epoch).", type: int, returned: always}
+        interface: {description: "Bridge the lease was given on.", type: str, returned: always}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

@@ -31,7 +31,7 @@ attributes:
     support: none
     description: Reads only; there is nothing to diff.
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
@@ -52,32 +52,32 @@ pools:
   type: list
   elements: dict
   contains:
-    name: {description: Pool name., type: str, returned: always}
-    uuid: {description: Pool UUID., type: str, returned: always}
-    type: {description: Pool type (dir, logical, netfs, iscsi, ...)., type: str, returned: always}
-    path: {description: Target path., type: str, returned: always}
-    source: {description: Source (host, port, dir, devices, name, format, iqn, initiator)., type: dict, returned: always}
-    active: {description: Whether the pool runs., type: bool, returned: always}
-    autostart: {description: Whether the pool starts at boot., type: bool, returned: always}
-    capacity: {description: Size in bytes., type: int, returned: when active}
-    allocation: {description: Bytes in use., type: int, returned: when active}
-    available: {description: Free bytes., type: int, returned: when active}
-    virtual_size: {description: Sum of the virtual sizes (capacities) of the pool's volumes., type: int, returned: when active}
-    overcommit: {description: virtual_size / capacity; above 1 the pool is overcommitted., type: float, returned: when active}
+    name: {description: "Pool name.", type: str, returned: always}
+    uuid: {description: "Pool UUID.", type: str, returned: always}
+    type: {description: "Pool type (dir, logical, netfs, iscsi, ...).", type: str, returned: always}
+    path: {description: "Target path.", type: str, returned: always}
+    source: {description: "Source (host, port, dir, devices, name, format, iqn, initiator).", type: dict, returned: always}
+    active: {description: "Whether the pool runs.", type: bool, returned: always}
+    autostart: {description: "Whether the pool starts at boot.", type: bool, returned: always}
+    capacity: {description: "Size in bytes.", type: int, returned: when active}
+    allocation: {description: "Bytes in use.", type: int, returned: when active}
+    available: {description: "Free bytes.", type: int, returned: when active}
+    virtual_size: {description: "Sum of the virtual sizes (capacities) of the pool's volumes.", type: int, returned: when active}
+    overcommit: {description: "virtual_size / capacity; above 1 the pool is overcommitted.", type: float, returned: when active}
     volumes:
       description: The pool's volumes.
       type: list
       elements: dict
       returned: when active
       contains:
-        name: {description: Volume name., type: str, returned: always}
-        pool: {description: Pool name., type: str, returned: always}
-        path: {description: Path on the host., type: str, returned: always}
-        key: {description: libvirt's unique key., type: str, returned: always}
-        format: {description: Format (qcow2, raw, ...)., type: str, returned: always}
-        capacity: {description: Virtual size in bytes., type: int, returned: always}
-        allocation: {description: Bytes allocated on the host., type: int, returned: always}
-        provisioning: {description: V(thick) when fully allocated, else V(thin)., type: str, returned: always}
+        name: {description: "Volume name.", type: str, returned: always}
+        pool: {description: "Pool name.", type: str, returned: always}
+        path: {description: "Path on the host.", type: str, returned: always}
+        key: {description: "libvirt's unique key.", type: str, returned: always}
+        format: {description: "Format (qcow2, raw, ...).", type: str, returned: always}
+        capacity: {description: "Virtual size in bytes.", type: int, returned: always}
+        allocation: {description: "Bytes allocated on the host.", type: int, returned: always}
+        provisioning: {description: "V(thick) when fully allocated, else V(thin).", type: str, returned: always}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

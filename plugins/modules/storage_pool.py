@@ -102,7 +102,7 @@ extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
@@ -159,17 +159,17 @@ pool:
   returned: always
   type: dict
   contains:
-    name: {description: Pool name., type: str, returned: when present}
-    uuid: {description: UUID (null for a pool still to be defined in check mode)., type: str, returned: when present}
-    type: {description: Pool type., type: str, returned: when present}
-    path: {description: Target path., type: str, returned: when present}
-    source: {description: Source (host, port, dir, devices, name, format, iqn, initiator) as set., type: dict, returned: when present}
-    active: {description: Whether the pool runs., type: bool, returned: when present}
-    autostart: {description: Whether the pool starts at boot., type: bool, returned: when present}
-    capacity: {description: Size in bytes (null while inactive)., type: int, returned: when present}
-    allocation: {description: Bytes in use (null while inactive)., type: int, returned: when present}
-    available: {description: Free bytes (null while inactive)., type: int, returned: when present}
-    volumes: {description: Number of volumes (null while inactive)., type: int, returned: when present}
+    name: {description: "Pool name.", type: str, returned: when present}
+    uuid: {description: "UUID (null for a pool still to be defined in check mode).", type: str, returned: when present}
+    type: {description: "Pool type.", type: str, returned: when present}
+    path: {description: "Target path.", type: str, returned: when present}
+    source: {description: "Source (host, port, dir, devices, name, format, iqn, initiator) as set.", type: dict, returned: when present}
+    active: {description: "Whether the pool runs.", type: bool, returned: when present}
+    autostart: {description: "Whether the pool starts at boot.", type: bool, returned: when present}
+    capacity: {description: "Size in bytes (null while inactive).", type: int, returned: when present}
+    allocation: {description: "Bytes in use (null while inactive).", type: int, returned: when present}
+    available: {description: "Free bytes (null while inactive).", type: int, returned: when present}
+    volumes: {description: "Number of volumes (null while inactive).", type: int, returned: when present}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

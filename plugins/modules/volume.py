@@ -85,7 +85,7 @@ extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
@@ -143,13 +143,13 @@ volume:
   returned: always
   type: dict
   contains:
-    name: {description: Volume name., type: str, returned: when present}
-    pool: {description: Pool name., type: str, returned: when present}
-    path: {description: Path of the volume on the host (null until created)., type: str, returned: when present}
-    key: {description: libvirt's unique key of the volume (null until created)., type: str, returned: when present}
-    format: {description: Format (qcow2, raw, ...)., type: str, returned: when present}
-    capacity: {description: Virtual size in bytes., type: int, returned: when present}
-    allocation: {description: Bytes allocated on the host (null when predicted)., type: int, returned: when present}
+    name: {description: "Volume name.", type: str, returned: when present}
+    pool: {description: "Pool name.", type: str, returned: when present}
+    path: {description: "Path of the volume on the host (null until created).", type: str, returned: when present}
+    key: {description: "libvirt's unique key of the volume (null until created).", type: str, returned: when present}
+    format: {description: "Format (qcow2, raw, ...).", type: str, returned: when present}
+    capacity: {description: "Virtual size in bytes.", type: int, returned: when present}
+    allocation: {description: "Bytes allocated on the host (null when predicted).", type: int, returned: when present}
     provisioning:
       description: V(thick) when the whole virtual size is allocated, else V(thin).
       type: str

@@ -11,6 +11,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
+    LXML_REQUIREMENT,
     child,
     from_string,
     persistent_xml,
@@ -208,6 +209,7 @@ def definition(net):
 
 # ---------------------------------------------------------------- service
 class NetworkService(LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "network"
     options = {
         "name": Opt(required=True, update=None),
@@ -498,6 +500,7 @@ def _config(state):
 
 # ---------------------------------------------------------------- network_info
 class NetworkInfoService(InfoService, LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "networks"
     options = {"name": Opt(update=None)}
 

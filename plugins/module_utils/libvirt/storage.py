@@ -13,7 +13,13 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import child, from_string, persistent_xml, to_string
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
+    LXML_REQUIREMENT,
+    child,
+    from_string,
+    persistent_xml,
+    to_string,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
 POOL_TYPES = ["dir", "logical", "netfs", "iscsi"]
@@ -125,6 +131,7 @@ def _source(params):
 
 # ---------------------------------------------------------------- pool service
 class StoragePoolService(LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "pool"
     options = {
         "name": Opt(required=True, update=None),
@@ -256,6 +263,7 @@ class StoragePoolService(LibvirtService):
 
 # ---------------------------------------------------------------- volume service
 class VolumeService(LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "volume"
     options = {
         "name": Opt(required=True, update=None),
@@ -423,6 +431,7 @@ class VolumeService(LibvirtService):
 
 # ---------------------------------------------------------------- storage_info
 class StorageInfoService(InfoService, LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "pools"
     options = {
         "name": Opt(update=None),

@@ -5,19 +5,25 @@
 
 from __future__ import annotations
 
-from lxml import etree
+try:
+    from lxml import etree
+
+    LXML_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the engine (Service.requirements) before anything is touched
+    etree = None
+    LXML_IMPORT_ERROR = exc
 
 try:
     import libvirt
-except ImportError:  # reported by LibvirtService.check_requirements before any call here
+except ImportError:  # reported the same way, through LibvirtService.requirements
     libvirt = None
 
-# blank text dropped on parse so that pretty_print re-indents what we insert
-_PARSER = etree.XMLParser(remove_blank_text=True)
+LXML_REQUIREMENT = ("lxml", "lxml>=4.9", LXML_IMPORT_ERROR)
 
 
 def from_string(xml):
-    return etree.fromstring(xml.encode(), _PARSER)
+    # blank text dropped on parse so that pretty_print re-indents what we insert
+    return etree.fromstring(xml.encode(), etree.XMLParser(remove_blank_text=True))
 
 
 def to_string(root):

@@ -1,0 +1,173 @@
+"""virtcloud.core.network / network_info against the real libvirtd (qemu:///system).
+
+Every address is in 198.18.0.0/15; every object is named vct*, and removed in finalizers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from lxml import etree
+
+from conftest import run_module, sh
+
+pytestmark = pytest.mark.usefixtures("libvirt_daemon")
+
+
+@pytest.fixture
+def networks():
+    """Names of networks the test makes; each is stopped and undefined afterwards, also on failure."""
+    names = []
+    yield names
+    for name in names:
+        sh("virsh", "-q", "net-destroy", name, check=False)
+        sh("virsh", "-q", "net-undefine", name, check=False)
+
+
+def dumpxml(name, inactive=False):
+    argv = ["virsh", "net-dumpxml", name] + (["--inactive"] if inactive else [])
+    return etree.fromstring(sh(*argv).stdout.encode())
+
+
+def dnsmasq_pid(name):
+    with open("/run/libvirt/network/%s.pid" % name) as pidfile:
+        pid = int(pidfile.read().strip())
+    os.kill(pid, 0)  # raises when no such process
+    return pid
+
+
+def converge(module, **args):
+    """check → apply → rerun → check-rerun; returns the applied result."""
+    first = run_module(module, check=True, diff=True, **args)
+    assert first.get("failed") is not True, first
+    assert first["changed"], first
+    applied = run_module(module, **args)
+    assert applied["changed"] and not applied.get("failed"), applied
+    assert applied["actions"] == first["actions"]
+    again = run_module(module, **args)
+    assert not again["changed"], again
+    assert not run_module(module, check=True, **args)["changed"]
+    return applied
+
+
+def test_nat_network_with_dhcp_and_live_host_entry(networks, unique):
+    name = unique
+    networks.append(name)
+    spec = dict(name=name, forward="nat", address="198.18.201.1/24",
+                dhcp_ranges=[{"start": "198.18.201.100", "end": "198.18.201.150"}],
+                dns_hosts=[{"ip": "198.18.201.2", "hostnames": ["gw2"]}], autostart=False)
+    assert sh("virsh", "net-info", name, check=False).returncode != 0  # check mode made nothing
+    result = converge("network", **spec)
+    net = result["network"]
+    assert net["uuid"] and net["bridge"] and net["mac"] and net["active"]
+
+    xml = dumpxml(name)
+    assert xml.find("forward").get("mode") == "nat"
+    assert xml.find("ip").get("address") == "198.18.201.1" and xml.find("ip").get("prefix") == "24"
+    assert xml.find("ip/dhcp/range").get("start") == "198.18.201.100"
+    assert xml.find("dns/host/hostname").text == "gw2"
+    pid = dnsmasq_pid(name)
+
+    # a static DHCP host goes in live: same dnsmasq, network stays up, no restart asked for
+    host = {"mac": "52:54:00:c8:00:05", "ip": "198.18.201.5", "name": "fixed"}
+    check = run_module("network", check=True, dhcp_hosts=[host], **spec)
+    assert check["changed"] and not dumpxml(name).findall("ip/dhcp/host")
+    live = run_module("network", dhcp_hosts=[host], **spec)
+    assert live["changed"] and "restart_required" not in live, live
+    assert live["actions"] == ["add dhcp_hosts entry fixed to network %s" % name]
+    assert not run_module("network", dhcp_hosts=[host], **spec)["changed"]
+    assert dnsmasq_pid(name) == pid
+    assert sh("virsh", "net-info", name).stdout.split("Active:")[1].split()[0] == "yes"
+    for inactive in (False, True):
+        entry = dumpxml(name, inactive).find("ip/dhcp/host")
+        assert (entry.get("mac"), entry.get("ip"), entry.get("name")) == (host["mac"], host["ip"], "fixed")
+    # libvirt hands the entry to the running dnsmasq through its hosts file
+    with open("/var/lib/libvirt/dnsmasq/%s.hostsfile" % name) as hostsfile:
+        assert "198.18.201.5" in hostsfile.read()
+
+    info = run_module("network_info", name=name)
+    assert not info["changed"] and info["networks"][0]["dhcp_hosts"] == [host]
+    assert info["networks"][0]["leases"] == []
+
+    # MTU cannot change live: the definition changes, the running network waits for a restart
+    mtu = run_module("network", mtu=1400, dhcp_hosts=[host], **spec)
+    assert mtu["changed"] and mtu["restart_required"] and mtu["network"]["restart_pending"]
+    assert dumpxml(name, inactive=True).find("mtu").get("size") == "1400"
+    assert dumpxml(name).find("mtu") is None and dnsmasq_pid(name) == pid
+    pending = run_module("network", mtu=1400, **spec)
+    assert not pending["changed"] and pending["restart_required"]
+    restarted = run_module("network", mtu=1400, restart=True, **spec)
+    assert restarted["actions"] == ["restart network %s" % name]
+    assert dumpxml(name).find("mtu").get("size") == "1400" and dnsmasq_pid(name) != pid
+    assert not run_module("network", mtu=1400, restart=True, **spec)["changed"]
+
+    removed = run_module("network", name=name, state="absent")
+    assert removed["changed"] and sh("virsh", "net-info", name, check=False).returncode != 0
+    assert not run_module("network", name=name, state="absent")["changed"]
+
+
+def test_isolated_network(networks, unique):
+    networks.append(unique)
+    result = converge("network", name=unique, forward="isolated", address="198.18.202.1/24",
+                      dhcp_ranges=[{"start": "198.18.202.10", "end": "198.18.202.20"}])
+    assert result["network"]["forward"] == "isolated"
+    xml = dumpxml(unique)
+    assert xml.find("forward") is None and xml.find("ip").get("address") == "198.18.202.1"
+    dnsmasq_pid(unique)
+    # stopping is a change; the definition stays
+    stopped = run_module("network", name=unique, active=False)
+    assert stopped["actions"] == ["stop network %s" % unique]
+    assert "Active:         no" in sh("virsh", "net-info", unique).stdout
+
+
+@pytest.mark.parametrize("mode, third", [("route", 203), ("open", 204)])
+def test_routed_and_open_networks(networks, unique, mode, third):
+    networks.append(unique)
+    converge("network", name=unique, forward=mode, address="198.18.%d.1/24" % third)
+    assert dumpxml(unique).find("forward").get("mode") == mode
+
+
+@pytest.fixture
+def ovs_bridge(ovs_daemon, unique):
+    bridge = "vb" + unique[3:]
+    sh("ovs-vsctl", "add-br", bridge, "--", "set", "bridge", bridge, "datapath_type=netdev")
+    yield bridge
+    sh("ovs-vsctl", "--if-exists", "del-br", bridge, check=False)
+
+
+def test_openvswitch_bridge_with_vlan_portgroups(networks, unique, ovs_bridge):
+    networks.append(unique)
+    groups = [{"name": "vlan10", "vlan": 10, "default": True}, {"name": "trunk", "trunk": [10, 20]}]
+    spec = dict(name=unique, forward="bridge", bridge=ovs_bridge, openvswitch=True)
+    result = converge("network", portgroups=groups, **spec)
+    assert result["network"]["openvswitch"] and result["network"]["bridge"] == ovs_bridge
+    xml = dumpxml(unique)
+    assert xml.find("virtualport").get("type") == "openvswitch"
+    tags = {pg.get("name"): [t.get("id") for t in pg.findall("vlan/tag")] for pg in xml.findall("portgroup")}
+    assert tags == {"vlan10": ["10"], "trunk": ["10", "20"]}
+
+    # port groups change live on the running network
+    changed = run_module("network", portgroups=[{"name": "vlan10", "vlan": 30, "default": True}], **spec)
+    assert changed["changed"] and "restart_required" not in changed
+    assert [t.get("id") for t in dumpxml(unique).findall("portgroup/vlan/tag")] == ["30"]
+    assert not run_module("network", portgroups=[{"name": "vlan10", "vlan": 30, "default": True}], **spec)["changed"]
+
+
+def test_bad_input_touches_nothing(networks, unique):
+    networks.append(unique)
+    converge("network", name=unique, forward="isolated", address="198.18.205.1/24")
+    other = unique + "b"
+    networks.append(other)
+
+    overlap = run_module("network", name=other, address="198.18.205.129/25")
+    assert overlap["failed"] and overlap["option"] == "address"
+    assert "overlaps" in overlap["msg"] and unique in overlap["msg"]
+    assert sh("virsh", "net-info", other, check=False).returncode != 0
+
+    bridge = run_module("network", name=other, forward="bridge", bridge="vctnosuchbr0")
+    assert bridge["failed"] and bridge["option"] == "bridge" and "does not exist" in bridge["msg"]
+    assert sh("virsh", "net-info", other, check=False).returncode != 0
+
+    outside = run_module("network", name=other, address="198.18.206.1/24",
+                         dhcp_ranges=[{"start": "198.18.207.1", "end": "198.18.207.9"}])
+    assert outside["failed"] and outside["option"] == "dhcp_ranges"
