@@ -394,6 +394,9 @@ class VolumeService(LibvirtService):
                 self.vol = self.pool.createXML(xml, flags)
             if desired["upload"]:
                 self._upload(desired["upload"], fmt)
+            # a clone or an upload comes at its source's size whatever the XML asked for
+            if self.vol.info()[1] < capacity:
+                self.vol.resize(capacity, 0)
             if prealloc == "full":
                 # fallocate only reserves blocks; full preallocation writes them
                 self.vol.wipe(libvirt.VIR_STORAGE_VOL_WIPE_ALG_ZERO)
