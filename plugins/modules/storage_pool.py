@@ -65,7 +65,7 @@ options:
         type: str
       format:
         description:
-          - V(netfs) - V(auto), V(nfs), V(glusterfs) or V(cifs).
+          - V(netfs) - V(auto) (the default), V(nfs), V(glusterfs) or V(cifs).
           - V(logical) - V(lvm2) (the default).
         type: str
       iqn:

@@ -207,3 +207,31 @@ def test_volume_outlives_its_guest(pool, unique):
 def test_pool_needs_to_exist_and_run(unique):
     result = run_module("volume", pool=unique, name="x.qcow2", capacity="1G")
     assert result["failed"] and result["option"] == "pool" and "does not exist" in result["msg"]
+
+
+@pytest.mark.parametrize("kind, args", [
+    ("netfs", dict(path="/tmp/vct-netfs-mnt", source={"host": "nfs.example.com", "dir": "/export/vct"})),
+    ("logical", dict(source={"name": "vg_vct", "devices": ["/dev/vctnosuchdisk"]})),
+    ("iscsi", dict(source={"host": "san.example.com", "port": 3260, "iqn": "iqn.2013-06.com.example:vct"})),
+])
+def test_other_pool_types_are_defined_idempotently(unique, tmp_path, kind, args):
+    """No NFS server, volume group or iSCSI target here: the pools are defined, not started, which
+    proves libvirtd accepts their XML and that our normalisation matches what it stores."""
+    if "path" in args:
+        args = dict(args, path=str(tmp_path / "mnt"))
+    try:
+        result = converge("storage_pool", name=unique, type=kind, active=False, **args)
+        # building a netfs pool only makes its mount point; a logical one is not formatted unasked
+        assert result["actions"] == ["define pool %s" % unique] + (
+            ["build pool %s" % unique] if kind == "netfs" else [])
+        assert sh("virsh", "pool-dumpxml", unique).stdout.count("type='%s'" % kind) == 1
+        moved = run_module("storage_pool", name=unique, type=kind, active=False,
+                           **dict(args, source=dict(args["source"], host="other.example.com"))
+                           if kind != "logical" else dict(args, source=dict(args["source"], name="vg_other")))
+        # a logical pool's default path follows its volume group
+        changed = "path, source" if kind == "logical" else "source"
+        assert moved["actions"] == ["redefine pool %s (%s)" % (unique, changed)] and "restart_required" not in moved
+        wrong = run_module("storage_pool", name=unique, type="dir", path="/tmp/x")
+        assert wrong["failed"] and wrong["option"] == "type"
+    finally:
+        drop_pool(unique)

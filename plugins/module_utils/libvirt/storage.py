@@ -160,6 +160,8 @@ class StoragePoolService(LibvirtService):
         extra = sorted(set(source) - set(required) - set(optional))
         if extra:
             raise InputError("source", "a %s pool takes no source.%s" % (p["type"], ", source.".join(extra)))
+        if p["type"] == "netfs" and not source.get("format"):
+            source["format"] = "auto"  # what libvirt stores when none is given
         if p["type"] == "logical":
             if not source.get("name") and not source.get("devices"):
                 raise InputError("source", "a logical pool needs source.name (volume group) or source.devices")
