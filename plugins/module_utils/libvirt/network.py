@@ -426,7 +426,7 @@ class NetworkService(LibvirtService):
             else:
                 plan.restart_required = True
                 plan.warnings.append("network %s: %s applies when the network restarts (virsh net-destroy + "
-                                     "net-start, or restart=true); guests' NICs on it must then be reattached"
+                                     "net-start, or restart=true); guests on it lose connectivity briefly and may need their NICs reattached"
                                      % (name, ", ".join(redefine) or "its changed definition"))
         if desired["active"] and not observed["active"]:
             plan.step("start network %s" % name, lambda: self.net.create())
@@ -455,14 +455,16 @@ class NetworkService(LibvirtService):
         remove = [item for item in before if item not in change.after]
         add = [item for item in change.after if item not in before]
         to_xml = ITEM_XML[change.option]
+        delete, add_last = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
+        # entries that changed are removed and added again; a failure puts the removed ones back
         for item in remove:
             plan.step("remove %s entry %s from network %s" % (change.option, _label(item), self.net.name()),
-                      lambda x=to_xml(item): self._update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, section, x))
+                      lambda x=to_xml(item): self._update(delete, section, x),
+                      undo=lambda x=to_xml(item): self._update(add_last, section, x))
         for item in add:
             plan.step("add %s entry %s to network %s" % (change.option, _label(item), self.net.name()),
-                      lambda x=to_xml(item): self._update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, section, x),
-                      undo=lambda x=to_xml(item): self._update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE,
-                                                               section, x))
+                      lambda x=to_xml(item): self._update(add_last, section, x),
+                      undo=lambda x=to_xml(item): self._update(delete, section, x))
 
     def _plan_autostart(self, plan, desired, current):
         if desired["autostart"] is not None and desired["autostart"] != current:
