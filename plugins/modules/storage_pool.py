@@ -11,6 +11,7 @@ short_description: Manage a libvirt storage pool (directory, LVM volume group, N
 version_added: 0.1.0
 description:
   - Defines, builds, starts, stops and removes one libvirt storage pool and reports its capacity.
+  - Only options you set are compared; on an existing pool an omitted option is not managed.
   - A new V(dir) or V(netfs) pool's target directory is created (never overwritten). A V(logical)
     pool's devices are only formatted when O(build=true).
   - A changed O(path) or O(source) redefines the pool; a running pool uses the new definition after
@@ -35,16 +36,18 @@ options:
       - V(netfs) - a network file system (NFS by default) exported as O(source.dir) by O(source.host),
         mounted on O(path).
       - V(iscsi) - the LUNs of iSCSI target O(source.iqn) on O(source.host).
+      - Defaults to V(dir) when the pool is created. The type of an existing pool is never changed.
     type: str
-    default: dir
     choices: [dir, logical, netfs, iscsi]
   path:
     description:
-      - Target path where the pool's volumes appear. Required for V(dir) and V(netfs).
+      - Target path where the pool's volumes appear. Required to create a V(dir) or V(netfs) pool.
       - Defaults to C(/dev/<volume group>) for V(logical) and C(/dev/disk/by-path) for V(iscsi).
+      - On an existing pool, not managed when omitted.
     type: str
   source:
-    description: Where the storage comes from (not used by V(dir) pools).
+    description:
+      - Where the storage comes from (not used by V(dir) pools). Compared as a whole when given.
     type: dict
     suboptions:
       host:

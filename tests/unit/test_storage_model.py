@@ -27,6 +27,13 @@ POOLS = {
 }
 
 
+def complete(kind, **kw):
+    """desired() plus what plan() adds when the pool is created."""
+    desired = StoragePoolService(pool_params(kind, **kw)).desired()
+    StoragePoolService.complete(desired, kind, creating=True)
+    return desired
+
+
 def pool_params(kind, **kw):
     base = {key: None for key in StoragePoolService.argument_spec()}
     base.update(uri="test:///default", name="vct" + kind, state="present", type=kind, build=False,
@@ -46,7 +53,7 @@ def volume_params(**kw):
 
 @pytest.mark.parametrize("kind", sorted(POOLS))
 def test_pool_xml_roundtrip(kind):
-    desired = StoragePoolService(pool_params(kind)).desired()
+    desired = complete(kind)
     state = dict(desired, uuid=None)
     parsed = parse_pool(render_pool(state))
     assert parsed["type"] == kind and parsed["path"] == desired["path"]
@@ -56,7 +63,7 @@ def test_pool_xml_roundtrip(kind):
 @pytest.mark.skipif(shutil.which("virt-xml-validate") is None, reason="virt-xml-validate (libvirt-clients) missing")
 @pytest.mark.parametrize("kind", sorted(POOLS))
 def test_pool_xml_passes_libvirt_schema(tmp_path, kind):
-    desired = StoragePoolService(pool_params(kind)).desired()
+    desired = complete(kind)
     path = tmp_path / "pool.xml"
     path.write_text(render_pool(dict(desired, uuid="dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566")))
     proc = subprocess.run(["virt-xml-validate", str(path), "storagepool"], capture_output=True, text=True)
@@ -64,9 +71,10 @@ def test_pool_xml_passes_libvirt_schema(tmp_path, kind):
 
 
 def test_pool_defaults():
-    assert StoragePoolService(pool_params("logical")).desired()["path"] == "/dev/vg_vct"
-    assert StoragePoolService(pool_params("logical")).desired()["source"]["format"] == "lvm2"
-    assert StoragePoolService(pool_params("iscsi")).desired()["path"] == "/dev/disk/by-path"
+    assert complete("logical")["path"] == "/dev/vg_vct"
+    assert complete("logical")["source"]["format"] == "lvm2"
+    assert complete("iscsi")["path"] == "/dev/disk/by-path"
+    assert complete("netfs")["source"]["format"] == "nfs"
 
 
 @pytest.mark.parametrize("kind, kw, option", [
@@ -79,7 +87,7 @@ def test_pool_defaults():
 ])
 def test_bad_pool_input(kind, kw, option):
     with pytest.raises(InputError) as err:
-        StoragePoolService(pool_params(kind, **kw)).desired()
+        complete(kind, **kw)
     assert err.value.option == option
 
 

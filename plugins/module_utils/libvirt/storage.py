@@ -136,7 +136,7 @@ class StoragePoolService(LibvirtService):
     options = {
         "name": Opt(required=True, update=None),
         "state": Opt(default="present", choices=["present", "absent"], update=None),
-        "type": Opt(default="dir", choices=POOL_TYPES, update=None),
+        "type": Opt(choices=POOL_TYPES, update=None),
         "path": Opt(update="restart"),
         "source": Opt(type="dict", options=SOURCE, update="restart"),
         "build": Opt(type="bool", default=False, update=None),
@@ -152,29 +152,40 @@ class StoragePoolService(LibvirtService):
         if p["state"] == "absent":
             return d
         d["source"] = _source(p["source"])
+        if d["path"] is not None:
+            if not os.path.isabs(d["path"]):
+                raise InputError("path", "must be an absolute path, got %r" % d["path"])
+            d["path"] = os.path.normpath(d["path"])
+        if p["type"] is not None:
+            self.complete(d, p["type"], creating=False)
+        return d
+
+    @staticmethod
+    def complete(d, kind, creating):
+        """Check the source fields a `kind` pool takes and fill libvirt's defaults. What a new pool
+        needs (its source, a target path) is only required when creating: on an existing pool an
+        omitted option is not managed."""
         source = d["source"] or {}
-        required, optional = SOURCE_FIELDS[p["type"]]
-        for field in required:
-            if not source.get(field):
-                raise InputError("source", "a %s pool needs source.%s" % (p["type"], field))
-        extra = sorted(set(source) - set(required) - set(optional))
-        if extra:
-            raise InputError("source", "a %s pool takes no source.%s" % (p["type"], ", source.".join(extra)))
-        if p["type"] == "netfs" and not source.get("format"):
+        required, optional = SOURCE_FIELDS[kind]
+        if source or creating:
+            for field in required:
+                if not source.get(field):
+                    raise InputError("source", "a %s pool needs source.%s" % (kind, field))
+            extra = sorted(set(source) - set(required) - set(optional))
+            if extra:
+                raise InputError("source", "a %s pool takes no source.%s" % (kind, ", source.".join(extra)))
+        if kind == "netfs" and source and not source.get("format"):
             source["format"] = "auto"  # what libvirt stores when none is given
-        if p["type"] == "logical":
+        if kind == "logical" and (source or creating):
             if not source.get("name") and not source.get("devices"):
                 raise InputError("source", "a logical pool needs source.name (volume group) or source.devices")
             if source.get("name") and not source.get("format"):
                 source["format"] = "lvm2"
-            d["path"] = p["path"] or "/dev/%s" % (source.get("name") or p["name"])
-        d["path"] = d["path"] or DEFAULT_TARGET.get(p["type"])
-        if not d["path"]:
-            raise InputError("path", "a %s pool needs the target path (directory) of its volumes" % p["type"])
-        if not os.path.isabs(d["path"]):
-            raise InputError("path", "must be an absolute path, got %r" % d["path"])
-        d["path"] = os.path.normpath(d["path"])
-        return d
+        if creating:
+            default = "/dev/%s" % (source.get("name") or d["name"]) if kind == "logical" else DEFAULT_TARGET.get(kind)
+            d["path"] = d["path"] or default
+            if not d["path"]:
+                raise InputError("path", "a %s pool needs the target path (directory) of its volumes" % kind)
 
     def observe(self, desired):
         self.pool = self.lookup("pool", desired["name"])
@@ -212,6 +223,9 @@ class StoragePoolService(LibvirtService):
             plan.step("undefine pool %s" % name, self.pool.undefine)
             return plan
 
+        kind = desired["type"] or (observed["type"] if observed else "dir")
+        self.complete(desired, kind, creating=observed is None)
+        desired["type"] = kind
         if observed is None:
             plan.after = {"name": name, "uuid": None, "type": desired["type"], "path": desired["path"],
                           "source": desired["source"], "active": desired["active"], "autostart": False,
