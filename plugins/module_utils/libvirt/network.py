@@ -231,8 +231,8 @@ class NetworkService(LibvirtService):
     # ------------------------------------------------------------ desired
     def desired(self):
         p = self.params
-        d = {key: p[key] for key in ("name", "state", "forward", "bridge", "openvswitch", "mtu",
-                                      "active", "autostart", "restart")}
+        d = {key: p[key]
+             for key in ("name", "state", "forward", "bridge", "openvswitch", "mtu", "active", "autostart", "restart")}
         if p["state"] == "absent":
             return d
         if d["mtu"] is not None and not 68 <= d["mtu"] <= 65535:
