@@ -159,6 +159,32 @@ def test_openvswitch_bridge_with_vlan_portgroups(networks, unique, ovs_bridge):
     assert not run_module("network", portgroups=[{"name": "vlan10", "vlan": 30, "default": True}], **spec)["changed"]
 
 
+@pytest.fixture
+def linux_bridge(unique):
+    bridge = "vl" + unique[3:]
+    sh("ip", "link", "add", bridge, "type", "bridge")
+    yield bridge
+    sh("ip", "link", "del", bridge, check=False)
+
+
+def test_bridged_onto_a_host_bridge_and_rollback(networks, unique, linux_bridge):
+    networks.append(unique)
+    result = converge("network", name=unique, forward="bridge", bridge=linux_bridge)
+    assert result["network"]["forward"] == "bridge" and not result["network"]["openvswitch"]
+    xml = dumpxml(unique)
+    assert xml.find("forward").get("mode") == "bridge" and xml.find("bridge").get("name") == linux_bridge
+    assert xml.find("ip") is None
+    assert run_module("network", name=unique, state="absent")["changed"]
+
+    # a NAT network that wants to create a bridge that already exists: libvirt accepts the
+    # definition but cannot start it; the run rolls the definition back, leaving nothing behind
+    other = unique + "x"
+    networks.append(other)
+    failed = run_module("network", name=other, forward="nat", address="198.18.208.1/24", bridge=linux_bridge)
+    assert failed["failed"] and "rolled back: define network %s" % other in failed["msg"], failed
+    assert sh("virsh", "net-info", other, check=False).returncode != 0
+
+
 def test_bad_input_touches_nothing(networks, unique):
     networks.append(unique)
     converge("network", name=unique, forward="isolated", address="198.18.205.1/24")
