@@ -181,6 +181,18 @@ class Service:
         return [name for name, opt in self.options.items() if opt.no_log]
 
 
+class InfoService(Service):
+    """Base of the read-only *_info services: observing is the whole job, so nothing is ever
+    planned and check mode runs them unchanged. Combine with a backend base, e.g.
+    ``class NetworkInfoService(InfoService, LibvirtService)``."""
+
+    def desired(self):
+        return dict(self.params)
+
+    def plan(self, desired, observed):
+        return Plan(observed)
+
+
 @contextlib.contextmanager
 def translated(service):
     try:

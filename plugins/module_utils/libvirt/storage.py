@@ -1,0 +1,475 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""libvirt storage pools and volumes: XML model, capacity facts, thin/thick provisioning,
+the overcommit guard."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
+    LXML_REQUIREMENT,
+    child,
+    from_string,
+    persistent_xml,
+    to_string,
+)
+from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
+
+POOL_TYPES = ["dir", "logical", "netfs", "iscsi"]
+# where a pool's volumes appear when the user gives no target path
+DEFAULT_TARGET = {"iscsi": "/dev/disk/by-path"}
+SOURCE = {
+    "host": Opt(),
+    "port": Opt(type="int"),
+    "dir": Opt(),
+    "devices": Opt(type="list", elements="str"),
+    "name": Opt(),
+    "format": Opt(),
+    "iqn": Opt(),
+    "initiator": Opt(),
+}
+# which source fields each pool type needs / may have
+SOURCE_FIELDS = {
+    "dir": ((), ()),
+    "logical": ((), ("devices", "name", "format")),
+    "netfs": (("host", "dir"), ("format", "port")),
+    "iscsi": (("host", "iqn"), ("port", "initiator")),
+}
+VOLUME_FORMATS = ["qcow2", "raw"]
+PREALLOCATION = ["none", "metadata", "falloc", "full"]
+SECTOR = 512
+
+
+# ---------------------------------------------------------------- pool XML
+def render_pool(state):
+    root = from_string('<pool type="%s"/>' % state["type"])
+    child(root, "name").text = state["name"]
+    if state.get("uuid"):
+        child(root, "uuid").text = state["uuid"]
+    source = state.get("source") or {}
+    if state["type"] != "dir":
+        node = child(root, "source")
+        if source.get("host"):
+            host = child(node, "host")
+            host.set("name", source["host"])
+            if source.get("port"):
+                host.set("port", str(source["port"]))
+        for device in source.get("devices") or []:
+            node.append(from_string('<device path="%s"/>' % device))
+        if source.get("iqn"):
+            node.append(from_string('<device path="%s"/>' % source["iqn"]))
+        if source.get("dir"):
+            child(node, "dir").set("path", source["dir"])
+        if source.get("name"):
+            child(node, "name").text = source["name"]
+        if source.get("format"):
+            child(node, "format").set("type", source["format"])
+        if source.get("initiator"):
+            child(child(node, "initiator"), "iqn").set("name", source["initiator"])
+    child(child(root, "target"), "path").text = state["path"]
+    return to_string(root)
+
+
+def parse_pool(xml):
+    root = from_string(xml)
+    kind = root.get("type")
+    node = root.find("source")
+    source = dict.fromkeys(SOURCE)
+    if node is not None:
+        host = node.find("host")
+        if host is not None:
+            source["host"] = host.get("name")
+            source["port"] = int(host.get("port")) if host.get("port") else None
+        devices = [d.get("path") for d in node.findall("device")]
+        if kind == "iscsi":
+            source["iqn"] = devices[0] if devices else None
+        else:
+            source["devices"] = devices or None
+        source["dir"] = node.find("dir").get("path") if node.find("dir") is not None else None
+        source["name"] = node.findtext("name")
+        source["format"] = node.find("format").get("type") if node.find("format") is not None else None
+        iqn = node.find("initiator/iqn")
+        source["initiator"] = iqn.get("name") if iqn is not None else None
+    if kind == "logical" and source["name"] and not source["format"]:
+        source["format"] = "lvm2"
+    return {"name": root.findtext("name"), "uuid": root.findtext("uuid"), "type": kind,
+            "path": root.findtext("target/path"),
+            "source": {k: v for k, v in source.items() if v is not None} or None}
+
+
+def pool_usage(pool):
+    """Capacity facts of an active pool, the sum of its volumes' virtual sizes and their overcommit."""
+    _, capacity, allocation, available = pool.info()
+    volumes = [volume_facts(vol, pool.name()) for vol in pool.listAllVolumes()]
+    virtual = sum(v["capacity"] for v in volumes)
+    return {"capacity": capacity, "allocation": allocation, "available": available,
+            "virtual_size": virtual, "overcommit": round(virtual / capacity, 3) if capacity else None,
+            "volumes": sorted(volumes, key=lambda v: v["name"])}
+
+
+def volume_facts(vol, pool_name):
+    root = from_string(vol.XMLDesc(0))
+    fmt = root.find("target/format")
+    _, capacity, allocation = vol.info()
+    return {"name": vol.name(), "pool": pool_name, "path": vol.path(), "key": vol.key(),
+            "format": fmt.get("type") if fmt is not None else None,
+            "capacity": capacity, "allocation": allocation,
+            # a fully allocated volume behaves as thick whatever made it so
+            "provisioning": "thick" if capacity and allocation >= capacity else "thin"}
+
+
+def _source(params):
+    return {k: v for k, v in (params or {}).items() if v is not None} or None
+
+
+# ---------------------------------------------------------------- pool service
+class StoragePoolService(LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
+    result_key = "pool"
+    options = {
+        "name": Opt(required=True, update=None),
+        "state": Opt(default="present", choices=["present", "absent"], update=None),
+        "type": Opt(choices=POOL_TYPES, update=None),
+        "path": Opt(update="restart"),
+        "source": Opt(type="dict", options=SOURCE, update="restart"),
+        "build": Opt(type="bool", default=False, update=None),
+        "active": Opt(type="bool", default=True, update=None),
+        "autostart": Opt(type="bool", update=None),
+        "refresh": Opt(type="bool", default=False, update=None),
+        "delete_data": Opt(type="bool", default=False, update=None),
+    }
+
+    def desired(self):
+        p = self.params
+        d = dict(p)
+        if p["state"] == "absent":
+            return d
+        d["source"] = _source(p["source"])
+        if d["path"] is not None:
+            if not os.path.isabs(d["path"]):
+                raise InputError("path", "must be an absolute path, got %r" % d["path"])
+            d["path"] = os.path.normpath(d["path"])
+        if p["type"] is not None:
+            self.complete(d, p["type"], creating=False)
+        return d
+
+    @staticmethod
+    def complete(d, kind, creating):
+        """Check the source fields a `kind` pool takes and fill libvirt's defaults. What a new pool
+        needs (its source, a target path) is only required when creating: on an existing pool an
+        omitted option is not managed."""
+        source = d["source"] or {}
+        required, optional = SOURCE_FIELDS[kind]
+        if source or creating:
+            for field in required:
+                if not source.get(field):
+                    raise InputError("source", "a %s pool needs source.%s" % (kind, field))
+            extra = sorted(set(source) - set(required) - set(optional))
+            if extra:
+                raise InputError("source", "a %s pool takes no source.%s" % (kind, ", source.".join(extra)))
+        if kind == "netfs" and source and not source.get("format"):
+            source["format"] = "auto"  # what libvirt stores when none is given
+        if kind == "logical" and (source or creating):
+            if not source.get("name") and not source.get("devices"):
+                raise InputError("source", "a logical pool needs source.name (volume group) or source.devices")
+            if source.get("name") and not source.get("format"):
+                source["format"] = "lvm2"
+        if creating:
+            default = "/dev/%s" % (source.get("name") or d["name"]) if kind == "logical" else DEFAULT_TARGET.get(kind)
+            d["path"] = d["path"] or default
+            if not d["path"]:
+                raise InputError("path", "a %s pool needs the target path (directory) of its volumes" % kind)
+
+    def observe(self, desired):
+        self.pool = self.lookup("pool", desired["name"])
+        if self.pool is None:
+            return None
+        state = parse_pool(persistent_xml(self.pool, libvirt.VIR_STORAGE_XML_INACTIVE))
+        state["active"] = bool(self.pool.isActive())
+        state["autostart"] = bool(self.pool.autostart())
+        if state["active"] and desired.get("refresh"):
+            # a rescan, not a change: volumes made outside libvirt become visible
+            self.pool.refresh(0)
+        state.update(self._usage(state["active"]))
+        return state
+
+    def _usage(self, active):
+        if not active:
+            return {"capacity": None, "allocation": None, "available": None, "volumes": None}
+        usage = pool_usage(self.pool)
+        usage["volumes"] = len(usage["volumes"])
+        del usage["virtual_size"], usage["overcommit"]
+        return usage
+
+    def plan(self, desired, observed):
+        name = desired["name"]
+        plan = Plan(observed)
+        if desired["state"] == "absent":
+            plan.after = None
+            if observed is None:
+                return plan
+            if observed["active"]:
+                plan.step("stop pool %s" % name, self.pool.destroy)
+            if desired["delete_data"]:
+                plan.step("delete the data of pool %s (%s)" % (name, observed["path"]),
+                          lambda: self.pool.delete(0))
+            plan.step("undefine pool %s" % name, self.pool.undefine)
+            return plan
+
+        kind = desired["type"] or (observed["type"] if observed else "dir")
+        self.complete(desired, kind, creating=observed is None)
+        desired["type"] = kind
+        if observed is None:
+            plan.after = {"name": name, "uuid": None, "type": desired["type"], "path": desired["path"],
+                          "source": desired["source"], "active": desired["active"], "autostart": False,
+                          "capacity": None, "allocation": None, "available": None,
+                          "volumes": 0 if desired["active"] else None}
+            xml = render_pool(plan.after)
+            plan.step("define pool %s" % name, lambda: self._define(xml), undo=lambda: self.pool.undefine())
+            # building a dir/netfs pool only makes its directory; building a logical one formats
+            # its devices, which must be asked for
+            if desired["type"] in ("dir", "netfs") or desired["build"]:
+                plan.step("build pool %s" % name, lambda: self.pool.build(0))
+            if desired["active"]:
+                plan.step("start pool %s" % name, lambda: self.pool.create(0), undo=lambda: self.pool.destroy())
+            self._plan_autostart(plan, desired, False)
+            return plan
+
+        if desired["type"] != observed["type"]:
+            raise InputError("type", "pool %s exists as a %s pool; remove it first to make it %s"
+                                     % (name, observed["type"], desired["type"]))
+        plan.changes = differences(self.options, desired, observed)
+        plan.after = dict(observed)
+        redefine = [c.option for c in plan.changes]
+        if redefine:
+            plan.after.update((c.option, c.after) for c in plan.changes)
+            xml = render_pool(plan.after)
+            plan.step("redefine pool %s (%s)" % (name, ", ".join(redefine)), lambda: self._define(xml))
+            if observed["active"] and desired["active"]:
+                plan.restart_required = True
+                plan.warnings.append("pool %s: %s applies when the pool is restarted (virsh pool-destroy + "
+                                     "pool-start); its volumes stay" % (name, ", ".join(redefine)))
+        if desired["active"] and not observed["active"]:
+            plan.step("start pool %s" % name, lambda: self.pool.create(0))
+            plan.after.update(capacity=None, allocation=None, available=None)
+        elif not desired["active"] and observed["active"]:
+            plan.step("stop pool %s" % name, self.pool.destroy)
+            plan.after.update(capacity=None, allocation=None, available=None, volumes=None)
+        plan.after["active"] = desired["active"]
+        self._plan_autostart(plan, desired, observed["autostart"])
+        return plan
+
+    def _plan_autostart(self, plan, desired, current):
+        if desired["autostart"] is not None and desired["autostart"] != current:
+            plan.step("%s autostart of pool %s" % ("enable" if desired["autostart"] else "disable",
+                                                   desired["name"]),
+                      lambda: self.pool.setAutostart(int(desired["autostart"])))
+        plan.after["autostart"] = current if desired["autostart"] is None else desired["autostart"]
+
+    def _define(self, xml):
+        self.pool = self.conn.storagePoolDefineXML(xml, 0)
+
+
+# ---------------------------------------------------------------- volume service
+class VolumeService(LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
+    result_key = "volume"
+    options = {
+        "name": Opt(required=True, update=None),
+        "pool": Opt(required=True, update=None),
+        "state": Opt(default="present", choices=["present", "absent"], update=None),
+        "capacity": Opt(type="raw", aliases=["size"], update=None),
+        "format": Opt(choices=VOLUME_FORMATS, update=None),
+        "preallocation": Opt(default="none", choices=PREALLOCATION, update=None),
+        "allow_shrink": Opt(type="bool", default=False, update=None),
+        "clone_from": Opt(update=None),
+        "upload": Opt(type="path", update=None),
+        "max_overcommit": Opt(type="float", update=None),
+        "wipe": Opt(type="bool", default=False, update=None),
+    }
+    module_kwargs = {"mutually_exclusive": [("clone_from", "upload")]}
+
+    def desired(self):
+        p = self.params
+        d = dict(p)
+        if p["state"] == "absent":
+            return d
+        d["capacity"] = parse_size(p["capacity"], "capacity")
+        if d["capacity"] is not None:
+            if d["capacity"] == 0:
+                raise InputError("capacity", "must be more than 0 bytes")
+            # qemu-img rounds sizes up to whole sectors; doing it here keeps reruns idempotent
+            d["capacity"] = -(-d["capacity"] // SECTOR) * SECTOR
+        if p["max_overcommit"] is not None and p["max_overcommit"] <= 0:
+            raise InputError("max_overcommit", "must be a positive ratio such as 1.0 or 2.5")
+        fmt = p["format"] or "qcow2"
+        if p["preallocation"] == "metadata" and fmt != "qcow2":
+            raise InputError("preallocation", "metadata preallocation exists for qcow2 only; use falloc or "
+                                              "full for %s" % fmt)
+        if p["preallocation"] == "full" and fmt == "qcow2":
+            raise InputError("preallocation", "libvirt cannot create a fully written qcow2; use falloc "
+                                              "(space reserved) or format raw")
+        if p["upload"] is not None and not os.path.isfile(p["upload"]):
+            raise InputError("upload", "%s is not a file" % p["upload"])
+        return d
+
+    def observe(self, desired):
+        self.pool = self.lookup("pool", desired["pool"])
+        if self.pool is None:
+            raise InputError("pool", "storage pool %r does not exist (virtcloud.core.storage_pool)" % desired["pool"])
+        if not self.pool.isActive():
+            raise InputError("pool", "storage pool %r is not active; start it first" % desired["pool"])
+        self.vol = self._volume(desired["name"])
+        return None if self.vol is None else volume_facts(self.vol, desired["pool"])
+
+    def _volume(self, name):
+        try:
+            return self.pool.storageVolLookupByName(name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+                return None
+            raise
+
+    def plan(self, desired, observed):
+        name, pool = desired["name"], desired["pool"]
+        plan = Plan(observed)
+        if desired["state"] == "absent":
+            plan.after = None
+            if observed is not None:
+                if desired["wipe"]:
+                    plan.step("wipe volume %s/%s" % (pool, name), lambda: self.vol.wipe(0))
+                plan.step("delete volume %s/%s" % (pool, name), lambda: self.vol.delete(0))
+            return plan
+        if observed is None:
+            return self._plan_create(plan, desired)
+
+        if desired["format"] and desired["format"] != observed["format"]:
+            raise InputError("format", "volume %s/%s exists as %s; it is not converted in place (delete it, or "
+                                       "convert a copy with virtcloud.core.disk_image)"
+                                       % (pool, name, observed["format"], ))
+        plan.after = dict(observed)
+        want, have = desired["capacity"], observed["capacity"]
+        if want is not None and want != have:
+            if want < have and not desired["allow_shrink"]:
+                raise InputError("capacity", "%s is smaller than the volume's %s; shrinking loses the data at "
+                                             "the end of the disk. Set allow_shrink=true if you mean it"
+                                             % (format_size(want), format_size(have)))
+            if want > have:
+                self._guard(desired, want - have)
+            flags = libvirt.VIR_STORAGE_VOL_RESIZE_SHRINK if want < have else 0
+            if desired["preallocation"] in ("falloc", "full") and observed["format"] == "raw":
+                flags |= libvirt.VIR_STORAGE_VOL_RESIZE_ALLOCATE
+            plan.step("%s volume %s/%s to %s" % ("shrink" if want < have else "grow", pool, name,
+                                                 format_size(want)),
+                      lambda: self.vol.resize(want, flags))
+            plan.after.update(capacity=want, allocation=None)
+        return plan
+
+    def _plan_create(self, plan, desired):
+        name, pool = desired["name"], desired["pool"]
+        fmt = desired["format"] or "qcow2"
+        capacity = desired["capacity"]
+        source = None
+        if desired["clone_from"]:
+            source = self._volume(desired["clone_from"])
+            if source is None:
+                raise InputError("clone_from", "no volume %r in pool %s" % (desired["clone_from"], pool))
+            capacity = max(capacity or 0, source.info()[1])
+        elif desired["upload"]:
+            image = qemu_img.info(desired["upload"], "upload")
+            capacity = max(capacity or 0, image["virtual-size"])
+        elif capacity is None:
+            raise InputError("capacity", "required to create volume %s/%s (e.g. 20GiB)" % (pool, name))
+        self._guard(desired, capacity)
+
+        prealloc = desired["preallocation"]
+        allocation = capacity if prealloc in ("falloc", "full") else 0
+        # libvirt turns qemu-img's preallocation on with this flag: metadata when allocation is
+        # below capacity, falloc when it equals it
+        flags = libvirt.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA if fmt == "qcow2" and prealloc != "none" else 0
+        xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
+               "<allocation unit='bytes'>%d</allocation><target><format type='%s'/></target></volume>"
+               % (name, capacity, allocation, fmt))
+        how = "clone of %s" % desired["clone_from"] if source else (
+            "upload of %s" % desired["upload"] if desired["upload"] else "%s, %s" % (format_size(capacity), prealloc))
+        plan.after = {"name": name, "pool": pool, "path": None, "key": None, "format": fmt,
+                      "capacity": capacity, "allocation": None,
+                      "provisioning": "thick" if allocation else "thin"}
+
+        def create():
+            if source is not None:
+                self.vol = self.pool.createXMLFrom(xml, source, flags)
+            else:
+                self.vol = self.pool.createXML(xml, flags)
+            if desired["upload"]:
+                self._upload(desired["upload"], fmt)
+            # a clone or an upload comes at its source's size whatever the XML asked for
+            if self.vol.info()[1] < capacity:
+                self.vol.resize(capacity, 0)
+            if prealloc == "full":
+                # fallocate only reserves blocks; full preallocation writes them
+                self.vol.wipe(libvirt.VIR_STORAGE_VOL_WIPE_ALG_ZERO)
+
+        plan.step("create volume %s/%s (%s)" % (pool, name, how), create, undo=lambda: self.vol.delete(0))
+        return plan
+
+    def _guard(self, desired, extra):
+        limit = desired["max_overcommit"]
+        if limit is None:
+            return
+        usage = pool_usage(self.pool)
+        ratio = (usage["virtual_size"] + extra) / usage["capacity"] if usage["capacity"] else float("inf")
+        if ratio > limit:
+            raise InputError("max_overcommit", "adding %s to pool %s would make its volumes' virtual sizes "
+                                               "%.2f times its capacity (%s), above the limit %s; nothing was "
+                                               "changed" % (format_size(extra), desired["pool"], ratio,
+                                                            format_size(usage["capacity"]), limit))
+
+    def _upload(self, path, fmt):
+        """Stream the image into the volume, converted to the volume's format first when needed."""
+        image = qemu_img.info(path, "upload")
+        with tempfile.TemporaryDirectory(prefix="virtcloud-upload-") as tmp:
+            if image["format"] != fmt:
+                converted = os.path.join(tmp, "image." + fmt)
+                qemu_img.run("convert", "-f", image["format"], "-O", fmt, path, converted)
+                path = converted
+            size = os.path.getsize(path)
+            stream = self.conn.newStream(0)
+            self.vol.upload(stream, 0, size, 0)
+            with open(path, "rb") as src:
+                stream.sendAll(lambda _stream, nbytes, f: f.read(nbytes), src)
+            stream.finish()
+
+
+# ---------------------------------------------------------------- storage_info
+class StorageInfoService(InfoService, LibvirtService):
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
+    result_key = "pools"
+    options = {
+        "name": Opt(update=None),
+        "refresh": Opt(type="bool", default=False, update=None),
+    }
+
+    def observe(self, desired):
+        pools = []
+        for pool in self.conn.listAllStoragePools(0):
+            if desired["name"] and pool.name() != desired["name"]:
+                continue
+            state = parse_pool(persistent_xml(pool, libvirt.VIR_STORAGE_XML_INACTIVE))
+            state["active"] = bool(pool.isActive())
+            state["autostart"] = bool(pool.autostart())
+            if state["active"]:
+                if desired["refresh"]:
+                    pool.refresh(0)
+                state.update(pool_usage(pool))
+            pools.append(state)
+        if desired["name"] and not pools:
+            raise InputError("name", "storage pool %r does not exist" % desired["name"])
+        return sorted(pools, key=lambda p: p["name"])

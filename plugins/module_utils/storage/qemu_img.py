@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""qemu-img as an API: machine-readable output only (--output=json), errors as VirtcloudErrors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import (
+    BackendError,
+    BackendUnavailable,
+    InputError,
+)
+
+
+def _binary():
+    path = shutil.which("qemu-img")
+    if path is None:
+        raise BackendUnavailable("qemu-img is not installed on the managed host (Debian/Ubuntu: qemu-utils, "
+                                 "Fedora/RHEL: qemu-img)")
+    return path
+
+
+def run(*args):
+    """Run qemu-img with args; return stdout. A failure raises BackendError with qemu-img's message."""
+    proc = subprocess.run([_binary()] + [str(a) for a in args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BackendError("qemu-img %s failed: %s" % (args[0], (proc.stderr or proc.stdout).strip()))
+    return proc.stdout
+
+
+VHD_FOOTER = 512
+VHD_DISK_TYPES = {2: "fixed", 3: "dynamic", 4: "differencing"}
+
+
+def vhd_footer(path):
+    """The VHD footer fields we use, or None when the file does not end in one. A fixed VHD is raw
+    data plus this footer, so qemu-img's format probe calls it raw; the footer tells the truth."""
+    try:
+        with open(path, "rb") as image:
+            image.seek(0, os.SEEK_END)
+            if image.tell() < VHD_FOOTER:
+                return None
+            image.seek(-VHD_FOOTER, os.SEEK_END)
+            footer = image.read(VHD_FOOTER)
+    except OSError:
+        return None
+    if footer[:8] != b"conectix":
+        return None
+    original, current = struct.unpack(">QQ", footer[40:56])
+    disk_type = struct.unpack(">I", footer[60:64])[0]
+    return {"original_size": original, "current_size": current,
+            "subformat": VHD_DISK_TYPES.get(disk_type, str(disk_type))}
+
+
+def info(path, option):
+    """qemu-img info of an image file as a dict (fixed VHDs recognised, with their subformat);
+    InputError naming `option` when it is not readable."""
+    data = _info(path, option)
+    if data["format"] in ("raw", "vpc"):
+        footer = vhd_footer(path)
+        if footer is not None:
+            if data["format"] == "raw":
+                data = _info(path, option, "vpc")
+            data["subformat"] = footer["subformat"]
+    return data
+
+
+def _info(path, option, fmt=None):
+    # -U: reading the header of an image a running guest holds open is safe and should not fail
+    argv = [_binary(), "info", "-U", "--output=json"] + (["-f", fmt] if fmt else []) + [path]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputError(option, "cannot read %s as a disk image: %s" % (path, proc.stderr.strip()))
+    return json.loads(proc.stdout)

@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: volume
+short_description: Manage a libvirt storage volume (thin or thick, grow, clone, upload, wipe)
+version_added: 0.1.0
+description:
+  - Creates, grows, shrinks (only when allowed), wipes and deletes one volume in an active storage pool.
+  - A volume is independent of guests; removing a guest that used it leaves it in place.
+  - A new volume is thin unless O(preallocation) asks for reserved space, made empty, as a clone of
+    O(clone_from), or from the local image O(upload) (converted to the volume's format when needed).
+  - O(max_overcommit) guards thin provisioning; a create or grow that would take the ratio of the
+    pool's summed virtual sizes to its capacity above the limit fails before anything is touched.
+  - O(preallocation), O(clone_from) and O(upload) only apply when the volume is created; an existing
+    volume is never re-cloned or re-uploaded, and its format is never converted in place.
+options:
+  name:
+    description: Volume name (the file name in a V(dir) pool).
+    type: str
+    required: true
+  pool:
+    description: Name of the active storage pool that holds the volume.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) - the volume exists with the given O(capacity).
+      - V(absent) - the volume is deleted (wiped first with O(wipe=true)).
+    type: str
+    default: present
+    choices: [present, absent]
+  capacity:
+    description:
+      - Virtual size, as bytes or with a unit, for example V(20GiB), V(512 MiB), V(10G) (binary, as in
+        libvirt), V(1.5GB) (decimal). Rounded up to whole 512-byte sectors.
+      - Required to create an empty volume; for O(clone_from) and O(upload) the source's size is the
+        minimum.
+      - A larger value grows the volume; a smaller one is refused unless O(allow_shrink=true).
+    type: raw
+    aliases: [size]
+  format:
+    description:
+      - Format of a new volume; V(qcow2) when omitted.
+      - An existing volume of another format is an error, not a conversion.
+    type: str
+    choices: [qcow2, raw]
+  preallocation:
+    description:
+      - V(none) - thin; nothing is allocated until the guest writes (raw files are sparse).
+      - V(metadata) - qcow2 only; its metadata is allocated, data is not.
+      - V(falloc) - the whole size is reserved on disk (thick) without writing it.
+      - V(full) - raw only; the whole size is reserved and written with zeros.
+      - Applies when the volume is created, and to growth of a raw volume.
+    type: str
+    default: none
+    choices: [none, metadata, falloc, full]
+  allow_shrink:
+    description: Allow O(capacity) below the current size. Data past the new end is lost.
+    type: bool
+    default: false
+  clone_from:
+    description: Create the volume as a copy of this volume of the same pool (a template).
+    type: str
+  upload:
+    description:
+      - Create the volume from this local image file (any format qemu-img reads), converted to
+        O(format) when it differs.
+    type: path
+  max_overcommit:
+    description:
+      - Largest allowed ratio of the pool's summed volume virtual sizes to its capacity after a create
+        or grow, for example V(1.0) (no overcommit) or V(3.0).
+      - Not checked when omitted.
+    type: float
+  wipe:
+    description: With O(state=absent), overwrite the volume's data with zeros before deleting it.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - virtcloud.core.libvirt
+  - virtcloud.core.attributes
+author:
+  - virtcloud.core contributors (@virtcloud)
+"""
+
+EXAMPLES = r"""
+- name: Thin 1 TiB disk, refused if the pool would be more than 4x overcommitted
+  virtcloud.core.volume:
+    pool: images
+    name: data.qcow2
+    capacity: 1TiB
+    max_overcommit: 4.0
+
+- name: Thick raw disk with its space reserved
+  virtcloud.core.volume:
+    pool: images
+    name: db.raw
+    format: raw
+    capacity: 20GiB
+    preallocation: falloc
+
+- name: Guest disk cloned from a template volume
+  virtcloud.core.volume:
+    pool: images
+    name: web1.qcow2
+    clone_from: debian12-template.qcow2
+    capacity: 40GiB
+
+- name: Disk from a local VMDK, converted to qcow2
+  virtcloud.core.volume:
+    pool: images
+    name: appliance.qcow2
+    upload: /srv/import/appliance-disk1.vmdk
+
+- name: Grow a disk
+  virtcloud.core.volume:
+    pool: images
+    name: data.qcow2
+    capacity: 2TiB
+
+- name: Delete a disk, zeroing it first
+  virtcloud.core.volume:
+    pool: images
+    name: db.raw
+    state: absent
+    wipe: true
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create volume images/data.qcow2 (1 TiB, none)"]
+volume:
+  description: The volume after the run (predicted in check mode); empty when absent.
+  returned: always
+  type: dict
+  contains:
+    name: {description: "Volume name.", type: str, returned: when present}
+    pool: {description: "Pool name.", type: str, returned: when present}
+    path: {description: "Path of the volume on the host (null until created).", type: str, returned: when present}
+    key: {description: "libvirt's unique key of the volume (null until created).", type: str, returned: when present}
+    format: {description: "Format (qcow2, raw, ...).", type: str, returned: when present}
+    capacity: {description: "Virtual size in bytes.", type: int, returned: when present}
+    allocation: {description: "Bytes allocated on the host (null when predicted).", type: int, returned: when present}
+    provisioning:
+      description: V(thick) when the whole virtual size is allocated, else V(thin).
+      type: str
+      returned: when present
+"""
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage import VolumeService
+
+
+def main():
+    run(VolumeService)
+
+
+if __name__ == "__main__":
+    main()
