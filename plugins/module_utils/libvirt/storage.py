@@ -106,7 +106,7 @@ def parse_pool(xml):
 
 def pool_usage(pool):
     """Capacity facts of an active pool, the sum of its volumes' virtual sizes and their overcommit."""
-    _, capacity, allocation, available = pool.info()
+    capacity, allocation, available = pool.info()[1:]
     volumes = [volume_facts(vol, pool.name()) for vol in pool.listAllVolumes()]
     virtual = sum(v["capacity"] for v in volumes)
     return {"capacity": capacity, "allocation": allocation, "available": available,
@@ -117,7 +117,7 @@ def pool_usage(pool):
 def volume_facts(vol, pool_name):
     root = from_string(vol.XMLDesc(0))
     fmt = root.find("target/format")
-    _, capacity, allocation = vol.info()
+    capacity, allocation = vol.info()[1:]
     return {"name": vol.name(), "pool": pool_name, "path": vol.path(), "key": vol.key(),
             "format": fmt.get("type") if fmt is not None else None,
             "capacity": capacity, "allocation": allocation,
@@ -232,13 +232,16 @@ class StoragePoolService(LibvirtService):
                           "capacity": None, "allocation": None, "available": None,
                           "volumes": 0 if desired["active"] else None}
             xml = render_pool(plan.after)
-            plan.step("define pool %s" % name, lambda: self._define(xml), undo=lambda: self.pool.undefine())
+            # lambdas, not bound methods: self.pool only exists once the define step has run
+            plan.step("define pool %s" % name, lambda: self._define(xml),
+                      undo=lambda: self.pool.undefine())  # pylint: disable=unnecessary-lambda
             # building a dir/netfs pool only makes its directory; building a logical one formats
             # its devices, which must be asked for
             if desired["type"] in ("dir", "netfs") or desired["build"]:
                 plan.step("build pool %s" % name, lambda: self.pool.build(0))
             if desired["active"]:
-                plan.step("start pool %s" % name, lambda: self.pool.create(0), undo=lambda: self.pool.destroy())
+                plan.step("start pool %s" % name, lambda: self.pool.create(0),
+                          undo=lambda: self.pool.destroy())  # pylint: disable=unnecessary-lambda
             self._plan_autostart(plan, desired, False)
             return plan
 

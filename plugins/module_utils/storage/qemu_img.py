@@ -28,7 +28,7 @@ def _binary():
 
 def run(*args):
     """Run qemu-img with args; return stdout. A failure raises BackendError with qemu-img's message."""
-    proc = subprocess.run([_binary()] + [str(a) for a in args], capture_output=True, text=True)
+    proc = subprocess.run([_binary()] + [str(a) for a in args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BackendError("qemu-img %s failed: %s" % (args[0], (proc.stderr or proc.stdout).strip()))
     return proc.stdout
@@ -74,7 +74,7 @@ def info(path, option):
 def _info(path, option, fmt=None):
     # -U: reading the header of an image a running guest holds open is safe and should not fail
     argv = [_binary(), "info", "-U", "--output=json"] + (["-f", fmt] if fmt else []) + [path]
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise InputError(option, "cannot read %s as a disk image: %s" % (path, proc.stderr.strip()))
     return json.loads(proc.stdout)
