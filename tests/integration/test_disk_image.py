@@ -8,22 +8,14 @@ import struct
 
 import pytest
 
+from conftest import converge as shared_converge
 from conftest import run_module, sh
 
 MIB = 1 << 20
 
 
 def converge(**args):
-    """check → apply → rerun → check-rerun; returns the applied result."""
-    first = run_module("disk_image", check=True, diff=True, **args)
-    assert first.get("failed") is not True, first
-    assert first["changed"], first
-    applied = run_module("disk_image", **args)
-    assert applied["changed"] and not applied.get("failed"), applied
-    assert applied["actions"] == first["actions"]
-    assert not run_module("disk_image", **args)["changed"]
-    assert not run_module("disk_image", check=True, **args)["changed"]
-    return applied
+    return shared_converge("disk_image", **args)
 
 
 def qemu_info(path, fmt=None):

@@ -15,7 +15,7 @@ import time
 import pytest
 from lxml import etree
 
-from conftest import run_module, sh
+from conftest import converge, run_module, sh
 
 pytestmark = pytest.mark.usefixtures("libvirt_daemon")
 
@@ -40,20 +40,6 @@ def dnsmasq_pid(name):
         pid = int(pidfile.read().strip())
     os.kill(pid, 0)  # raises when no such process
     return pid
-
-
-def converge(module, **args):
-    """check → apply → rerun → check-rerun; returns the applied result."""
-    first = run_module(module, check=True, diff=True, **args)
-    assert first.get("failed") is not True, first
-    assert first["changed"], first
-    applied = run_module(module, **args)
-    assert applied["changed"] and not applied.get("failed"), applied
-    assert applied["actions"] == first["actions"]
-    again = run_module(module, **args)
-    assert not again["changed"], again
-    assert not run_module(module, check=True, **args)["changed"]
-    return applied
 
 
 def test_nat_network_with_dhcp_and_live_host_entry(networks, unique):

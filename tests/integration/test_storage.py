@@ -9,24 +9,10 @@ import os
 
 import pytest
 
-from conftest import run_module, sh
+from conftest import converge, run_module, sh
 
 pytestmark = pytest.mark.usefixtures("libvirt_daemon")
 MIB, GIB, TIB = 1 << 20, 1 << 30, 1 << 40
-
-
-def converge(module, **args):
-    """check → apply → rerun → check-rerun; returns the applied result."""
-    first = run_module(module, check=True, diff=True, **args)
-    assert first.get("failed") is not True, first
-    assert first["changed"], first
-    applied = run_module(module, **args)
-    assert applied["changed"] and not applied.get("failed"), applied
-    assert applied["actions"] == first["actions"]
-    again = run_module(module, **args)
-    assert not again["changed"], again
-    assert not run_module(module, check=True, **args)["changed"]
-    return applied
 
 
 def drop_pool(name):
