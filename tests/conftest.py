@@ -43,8 +43,9 @@ def sh(*argv, check=True, input=None, timeout=300):
     return proc
 
 
-def run_module(name, check=False, diff=False, **args):
-    """Run virtcloud.core.<name> with `args`; return its result (a failure is a result too)."""
+def run_module(name, /, check=False, diff=False, **args):
+    """Run virtcloud.core.<name> with `args`; return its result (a failure is a result too).
+    `name` is positional-only so that a module's own `name` option can be passed in `args`."""
     args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
     proc = subprocess.run(
         [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules." + name],
