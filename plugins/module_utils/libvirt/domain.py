@@ -316,7 +316,7 @@ class DomainService(LibvirtService):
             spec["virt_type"] = self.resolve_virt_type(desired, plan)
         else:
             spec["virt_type"] = None  # auto keeps whatever the defined guest uses
-        want = dx.build(spec, self.extra)
+        want = self._want(spec)
         base = observed["xml"] if observed else etree.Element("domain")
         if observed and desired.get("uuid") and observed["xml"].findtext("uuid") != desired["uuid"]:
             raise InputError("uuid", "guest %s exists with UUID %s; a UUID cannot change"
@@ -355,6 +355,27 @@ class DomainService(LibvirtService):
                       "autostart": autostart if autostart is not None else bool(observed and observed["autostart"])}
         return plan
 
+    def _want(self, spec):
+        want = dx.build(spec, self.extra)
+        os_type = want.find("os/type")
+        if os_type is not None and os_type.get("machine"):
+            # libvirt stores the versioned machine ('pc' -> 'pc-i440fx-7.2'): compare like with like
+            os_type.set("machine", self._machines().get(os_type.get("machine"), os_type.get("machine")))
+        return want
+
+    def _machines(self):
+        """Machine alias -> canonical name, from the host capabilities (read once)."""
+        if getattr(self, "machine_aliases", None) is None:
+            self.machine_aliases = {}
+            try:
+                caps = dx.parse(self.conn.getCapabilities())
+            except libvirt.libvirtError:
+                return self.machine_aliases
+            for machine in caps.iter("machine"):
+                if machine.get("canonical") and machine.text:
+                    self.machine_aliases[machine.text.strip()] = machine.get("canonical")
+        return self.machine_aliases
+
     def _dom(self, name):
         return self.conn.lookupByName(name)
 
@@ -367,7 +388,7 @@ class DomainService(LibvirtService):
         """Merge onto the definition as it is *now* (a live attach may just have changed it)."""
         fresh = self.read(self._dom(desired["name"]))
         spec = dict(desired, virt_type=None if desired["virt_type"] == "auto" else desired["virt_type"])
-        merged = dx.normalise(dx.merge(_copy(fresh["xml"]), dx.build(spec, self.extra)))
+        merged = dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(spec)))
         if dx.canonical(merged) != dx.canonical(fresh["xml"]):
             self.conn.defineXML(dx.tostring(merged))
 
