@@ -278,3 +278,60 @@ def test_failed_define_leaves_nothing_behind(guest, workdir, libvirt_daemon):
     result = run_module("domain", **spec)
     assert result.get("failed") and "rolled back: define guest" in result["msg"], result
     assert virsh("dominfo", guest, check=False).returncode != 0
+
+
+@pytest.fixture
+def guests(libvirt_daemon, unique):
+    names = ["%s-%d" % (unique, i) for i in range(3)]
+    yield names
+    for name in names:
+        virsh("undefine", name, check=False)
+
+
+def test_domains_batch(guests, workdir):
+    kernel, initrd = guest_assets()
+    items = [dict(name=name, virt_type="qemu", memory=128, kernel=kernel, initrd=initrd) for name in guests]
+    first = idempotent("domains", uri=URI, domains=items)
+    assert [r["domain"]["name"] for r in first["results"]] == guests
+    assert all(r["actions"] == ["define guest %s" % r["domain"]["name"]] for r in first["results"])
+    listed = virsh("list", "--all", "--name").stdout.split()
+    assert all(name in listed for name in guests)
+    assert "<memory unit='KiB'>131072</memory>" in virsh("dumpxml", "--inactive", guests[1]).stdout
+
+    items[1]["title"] = "second"
+    changed = run_module("domains", uri=URI, domains=items)
+    assert [r["changed"] for r in changed["results"]] == [False, True, False]
+    assert "<title>second</title>" in virsh("dumpxml", "--inactive", guests[1]).stdout
+
+    bad = run_module("domains", uri=URI, domains=items + [dict(name=guests[0] + "x", memory="lots")])
+    assert bad.get("failed") and bad["msg"].startswith("domains[3].memory:"), bad
+
+    gone = idempotent("domains", uri=URI, domains=[dict(name=n, state="absent") for n in guests])
+    assert len(gone["results"]) == 3
+    listed = virsh("list", "--all", "--name").stdout.split()
+    assert not any(name in listed for name in guests)
+
+
+def test_domain_info(guest, network, workdir):
+    disk = os.path.join(workdir, "info.qcow2")
+    sh("qemu-img", "create", "-f", "qcow2", disk, "32M")
+    spec = tiny(guest, workdir, disks=[{"path": disk}], nics=[{"network": network, "mac": "52:54:00:18:00:01"}],
+                graphics={"type": "vnc", "password": "s3cretvn"}, autostart=False, state="running")
+    created = run_module("domain", **spec)
+    assert created.get("changed") and "s3cretvn" not in repr(created), created
+    info = run_module("domain_info", check=True, uri=URI, name=[guest])
+    assert info["changed"] is False and len(info["domains"]) == 1, info
+    facts = info["domains"][0]
+    assert facts["name"] == guest and facts["state"] == "running" and facts["vcpus"] == 1
+    assert facts["memory"] == "192 MiB" and facts["id"]
+    assert facts["disks"][0]["path"] == disk and facts["disks"][0]["capacity"] == 32 * 1024 * 1024
+    assert facts["nics"][0]["mac"] == "52:54:00:18:00:01" and facts["nics"][0]["network"] == network
+    assert facts["graphics"][0]["type"] == "vnc" and facts["graphics"][0]["port"] >= 5900
+    assert facts["graphics"][0]["listen"] == "127.0.0.1" and "s3cretvn" not in repr(info)
+    vnc = virsh("vncdisplay", guest).stdout.strip()
+    assert vnc.startswith("127.0.0.1:") and 5900 + int(vnc.split(":")[1]) == facts["graphics"][0]["port"]
+    stopped = run_module("domain_info", uri=URI, name=[guest], state=["shutdown"])
+    assert stopped["domains"] == []
+    # the password is compared (it is read back with the secure flag): the same one is no change
+    assert run_module("domain", **spec)["changed"] is False
+    assert run_module("domain", **dict(spec, graphics={"type": "vnc", "password": "other"}))["restart_required"]

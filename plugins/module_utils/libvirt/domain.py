@@ -170,6 +170,9 @@ class DomainService(LibvirtService):
         spec["disks"] = None if p.get("disks") is None else self._disks(p["disks"])
         spec["nics"] = None if p.get("nics") is None else [self._nic(i, n) for i, n in enumerate(p["nics"])]
         spec["graphics"] = p.get("graphics")
+        if spec["graphics"] and spec["graphics"]["type"] == "vnc" and len(spec["graphics"].get("password") or "") > 8:
+            # the VNC protocol itself only uses 8 characters; libvirt refuses longer ones
+            raise InputError("graphics.password", "a VNC password has at most 8 characters")
         if p.get("serial") is not None:
             if p["serial"]["type"] == "file" and not p["serial"].get("path"):
                 raise InputError("serial.path", "required when serial.type is file")
@@ -247,6 +250,14 @@ class DomainService(LibvirtService):
         else:
             dom = self.lookup("domain", desired["name"])
         return None if dom is None else self.read(dom)
+
+    @classmethod
+    def observe_many(cls, services, desireds):
+        """Batch mode: one listAllDomains call, then each guest's inactive XML."""
+        listing = {dom.name(): dom for dom in services[0].conn.listAllDomains(0)}
+        for service in services[1:]:
+            service.machine_aliases = services[0]._machines()
+        return [s.observe(d, listing=listing) for s, d in zip(services, desireds)]
 
     def read(self, dom):
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
@@ -570,3 +581,71 @@ def _label(el):
 
 def _LIVE_CONFIG():
     return libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
+
+
+class DomainInfoService(LibvirtService):
+    """Every guest from one listing call, parsed; nothing is ever changed."""
+
+    result_key = "domains"
+    requirements = DomainService.requirements
+    options = {
+        "name": Opt(type="list", elements="str", update=None),
+        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN], update=None),
+    }
+
+    def observe(self, desired):
+        names, states = self.params.get("name"), self.params.get("state")
+        out = []
+        for dom in self.conn.listAllDomains(0):
+            if names and dom.name() not in names:
+                continue
+            state = run_state(dom.state()[0])
+            if states and state not in states:
+                continue
+            out.append(self._describe(dom, state))
+        return sorted(out, key=lambda d: d["name"])
+
+    def _describe(self, dom, state):
+        # The live XML of a running guest: real VNC ports, the devices it has right now.
+        root = dx.normalise(dx.parse(dom.XMLDesc(0)))
+        out = dx.facts(root)
+        out.update(state=state, id=dom.ID() if state != SHUTDOWN else None,
+                   autostart=bool(dom.autostart()), persistent=bool(dom.isPersistent()))
+        out["memory_bytes"], out["current_memory_bytes"] = out["memory"], out["current_memory"]
+        out["memory"], out["current_memory"] = format_size(out["memory"]), format_size(out["current_memory"])
+        for disk in out["disks"]:
+            disk["capacity"] = disk["allocation"] = None
+            if disk["target"] and (disk["path"] or disk["volume"]):
+                try:
+                    disk["capacity"], disk["allocation"], _ = dom.blockInfo(disk["target"])
+                except libvirt.libvirtError:
+                    pass  # e.g. the file is gone; the rest of the facts still matter
+        addresses = self._addresses(dom, state, out["guest_agent"])
+        for nic in out["nics"]:
+            nic["addresses"] = addresses.get((nic["mac"] or "").lower(), [])
+        return out
+
+    @staticmethod
+    def _addresses(dom, state, agent):
+        """MAC -> ['198.18.90.10/24', ...] from libvirt's DHCP leases, else from the guest agent."""
+        if state != RUNNING:
+            return {}
+        found = {}
+        sources = [libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE]
+        if agent:
+            sources.append(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
+        for source in sources:
+            try:
+                ifaces = dom.interfaceAddresses(source, 0)
+            except libvirt.libvirtError:
+                continue  # no leases for this kind of NIC, or no agent answering
+            for iface in ifaces.values():
+                mac = (iface.get("hwaddr") or "").lower()
+                for addr in iface.get("addrs") or []:
+                    entry = "%s/%s" % (addr["addr"], addr["prefix"])
+                    if entry not in found.setdefault(mac, []):
+                        found[mac].append(entry)
+        return found
+
+    def plan(self, desired, observed):
+        return Plan(observed)
