@@ -277,7 +277,7 @@ seealso:
   - module: virtcloud.core.domains
   - module: virtcloud.core.domain_info
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""

@@ -35,7 +35,7 @@ attributes:
 seealso:
   - module: virtcloud.core.domain
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""

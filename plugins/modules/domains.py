@@ -31,7 +31,7 @@ extends_documentation_fragment:
 seealso:
   - module: virtcloud.core.domain
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""

@@ -21,7 +21,7 @@ try:
     from lxml import etree
 
     LXML_IMPORT_ERROR = None
-except ImportError as exc:
+except ImportError as exc:  # reported by the engine (requirements) before anything is touched
     etree = None
     LXML_IMPORT_ERROR = exc
 

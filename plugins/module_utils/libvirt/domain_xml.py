@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import copy
 
-from lxml import etree
+try:
+    from lxml import etree
+except ImportError:  # reported by DomainService.requirements before any of this runs
+    etree = None
 
 VCT = "urn:virtcloud:core"
 MODE = "{%s}mode" % VCT    # 'replace' on elements built from options
