@@ -307,7 +307,7 @@ def build(spec, extra=None):
         for dev in spec["boot"]:
             sub(os_el, "boot", dev=dev)
         own(os_el, "boot")
-    if os_type.text == "hvm" and spec.get("virt_type") != "xen" or spec.get("acpi"):
+    if os_type.text == "hvm":
         # ACPI is what makes PCI hot-plug and graceful (power button) shutdown work.
         features = child(root, "features")
         child(features, "acpi")
