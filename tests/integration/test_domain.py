@@ -335,3 +335,46 @@ def test_domain_info(guest, network, workdir):
     # the password is compared (it is read back with the secure flag): the same one is no change
     assert run_module("domain", **spec)["changed"] is False
     assert run_module("domain", **dict(spec, graphics={"type": "vnc", "password": "other"}))["restart_required"]
+
+
+@pytest.fixture
+def pool(libvirt_daemon, unique, workdir):
+    """A dir storage pool of our own."""
+    name = unique + "p"
+    path = os.path.join(workdir, "pool")
+    os.mkdir(path)
+    virsh("pool-define-as", name, "dir", "--target", path)
+    virsh("pool-start", name)
+    yield name
+    virsh("pool-destroy", name, check=False)
+    virsh("pool-undefine", name, check=False)
+
+
+def test_pool_volume_created_kept_and_removed_on_request(guest, pool, workdir):
+    spec = tiny(guest, workdir, disks=[{"pool": pool, "volume": guest + ".qcow2", "size": "64MiB"},
+                                       {"device": "cdrom"}])
+    applied = idempotent("domain", **spec)
+    assert applied["actions"][0] == "create volume %s.qcow2 in pool %s" % (guest, pool)
+    assert applied["domain"]["disks"][0]["format"] == "qcow2"
+    vol = virsh("vol-info", guest + ".qcow2", "--pool", pool, "--bytes").stdout
+    assert re.search(r"Capacity:\s+67108864 bytes", vol), vol
+    assert "sda" in virsh("domblklist", guest, "--inactive").stdout  # the empty CD-ROM drive
+    # the size only creates: a rerun with another size changes nothing (volumes are never resized)
+    assert run_module("domain", **dict(spec, disks=[dict(spec["disks"][0], size="1GiB"),
+                                                     {"device": "cdrom"}]))["changed"] is False
+
+    removed = run_module("domain", name=guest, uri=URI, state="absent", remove_storage=True)
+    assert removed["changed"] and any(a.startswith("delete storage disk vda") for a in removed["actions"])
+    assert guest not in virsh("vol-list", pool).stdout
+    assert virsh("dominfo", guest, check=False).returncode != 0
+
+
+def test_failed_define_removes_the_volume_it_created(guest, pool, workdir):
+    # volume created, guest defined, then the start fails (no kernel there): both are undone
+    spec = tiny(guest, workdir, disks=[{"pool": pool, "volume": guest + ".qcow2", "size": "8MiB"}],
+                kernel=os.path.join(workdir, "missing-vmlinuz"), state="running")
+    result = run_module("domain", **spec)
+    assert result.get("failed") and "rolled back: create volume" in result["msg"], result
+    assert "define guest" in result["msg"].split("rolled back:")[1]
+    assert guest not in virsh("vol-list", pool).stdout
+    assert virsh("dominfo", guest, check=False).returncode != 0

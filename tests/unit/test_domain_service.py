@@ -146,3 +146,11 @@ def test_batch_validates_every_item_first(name):
     with pytest.raises(InputError) as info:
         validate_items(DomainService, [{"name": "a", "state": "gone"}], "domains")
     assert info.value.option == "domains[0]"
+
+
+def test_firmware_bios_removes_uefi(name):
+    xml = "<domain><os><type>hvm</type><loader readonly='yes' type='pflash'>/x/OVMF_CODE.fd</loader></os></domain>"
+    execute(domain(name=name, memory=64, xml=xml))
+    result = execute(domain(name=name, firmware="bios"))
+    assert result["changed"] and result["domain"]["firmware"] == "bios"
+    assert execute(domain(name=name, firmware="bios"))["changed"] is False

@@ -332,7 +332,7 @@ class DomainService(LibvirtService):
         if observed and desired.get("uuid") and observed["xml"].findtext("uuid") != desired["uuid"]:
             raise InputError("uuid", "guest %s exists with UUID %s; a UUID cannot change"
                              % (name, observed["xml"].findtext("uuid")))
-        merged = dx.normalise(dx.merge(_copy(base), want))
+        merged = _firmware(dx.normalise(dx.merge(_copy(base), want)), desired)
         xml_changed = observed is None or dx.canonical(merged) != dx.canonical(observed["xml"])
 
         state = observed["state"] if observed else SHUTDOWN
@@ -399,7 +399,7 @@ class DomainService(LibvirtService):
         """Merge onto the definition as it is *now* (a live attach may just have changed it)."""
         fresh = self.read(self._dom(desired["name"]))
         spec = dict(desired, virt_type=None if desired["virt_type"] == "auto" else desired["virt_type"])
-        merged = dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(spec)))
+        merged = _firmware(dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(spec))), desired)
         if dx.canonical(merged) != dx.canonical(fresh["xml"]):
             self.conn.defineXML(dx.tostring(merged))
 
@@ -519,7 +519,7 @@ class DomainService(LibvirtService):
                 vol = self.conn.storageVolLookupByPath(source.get("file") or source.get("dev"))
         except libvirt.libvirtError:
             # Only what libvirt manages is deleted: a loose file or a device is not ours to remove.
-            self.storage_kept = getattr(self, "storage_kept", []) + [_label(disk)]
+            plan.warnings.append("%s is not a libvirt storage volume; it was left in place" % _label(disk))
             return
         vol.delete(0)
 
@@ -560,6 +560,17 @@ def _only(devices, tag):
     for el in devices.findall(tag):
         out.append(_copy(el))
     return out
+
+
+def _firmware(root, desired):
+    """firmware=bios takes UEFI away, which an overlay (it only adds) cannot express."""
+    os_el = root.find("os")
+    if desired.get("firmware") == "bios" and os_el is not None:
+        os_el.attrib.pop("firmware", None)
+        for tag in ("loader", "nvram"):
+            for el in os_el.findall(tag):
+                os_el.remove(el)
+    return root
 
 
 def _strip_metadata(root):
