@@ -378,3 +378,22 @@ def test_failed_define_removes_the_volume_it_created(guest, pool, workdir):
     assert "define guest" in result["msg"].split("rolled back:")[1]
     assert guest not in virsh("vol-list", pool).stdout
     assert virsh("dominfo", guest, check=False).returncode != 0
+
+
+@pytest.fixture
+def ovs_bridge(ovs_daemon, unique):
+    name = "vo" + unique[3:11]
+    sh("ovs-vsctl", "add-br", name, "--", "set", "bridge", name, "datapath_type=netdev")
+    yield name
+    sh("ovs-vsctl", "--if-exists", "del-br", name, check=False)
+
+
+def test_nic_on_open_vswitch_vlan(guest, ovs_bridge, workdir):
+    spec = tiny(guest, workdir, nics=[{"ovs_bridge": ovs_bridge, "vlan": 20}], state="running")
+    applied = idempotent("domain", **spec)
+    nic = applied["domain"]["nics"][0]
+    assert nic["type"] == "ovs_bridge" and nic["vlan"] == 20 and nic["bridge"] == ovs_bridge
+    port = [line.split()[0] for line in virsh("domiflist", guest).stdout.splitlines() if nic["mac"] in line][0]
+    assert sh("ovs-vsctl", "get", "port", port, "tag").stdout.strip() == "20"
+    assert port in sh("ovs-vsctl", "list-ports", ovs_bridge).stdout.split()
+    virsh("destroy", guest)
