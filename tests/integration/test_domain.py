@@ -397,3 +397,16 @@ def test_nic_on_open_vswitch_vlan(guest, ovs_bridge, workdir):
     assert sh("ovs-vsctl", "get", "port", port, "tag").stdout.strip() == "20"
     assert port in sh("ovs-vsctl", "list-ports", ovs_bridge).stdout.split()
     virsh("destroy", guest)
+
+
+def test_cdrom_medium_changes_live(guest, workdir):
+    iso = os.path.join(workdir, "medium.iso")
+    with open(iso, "wb") as handle:
+        handle.write(b"\0" * 2048 * 16)
+    spec = tiny(guest, workdir, disks=[{"device": "cdrom"}], state="running")
+    run_module("domain", **spec)
+    inserted = idempotent("domain", **dict(spec, disks=[{"device": "cdrom", "path": iso}]))
+    assert inserted["actions"] == ["change medium of disk sda (%s) of running guest %s" % (iso, guest)]
+    assert not inserted.get("restart_required"), inserted
+    assert iso in virsh("domblklist", guest).stdout and iso in virsh("domblklist", guest, "--inactive").stdout
+    virsh("destroy", guest)

@@ -420,6 +420,14 @@ class DomainService(LibvirtService):
                               lambda xml=xml: self._dom(name).attachDeviceFlags(xml, _LIVE_CONFIG()),
                               undo=lambda xml=xml: self._dom(name).detachDeviceFlags(xml, _LIVE_CONFIG()))
                     live.find("devices").append(_copy(oc))
+                elif oc.get("device") == "cdrom" and dx.canonical(oc) != dx.canonical(bc):
+                    # new medium in a CD-ROM drive: swapped live, like pressing eject and inserting
+                    xml = dx.tostring(oc)
+                    plan.step("change medium of %s of running guest %s" % (_label(oc), name),
+                              lambda xml=xml: self._dom(name).updateDeviceFlags(xml, _LIVE_CONFIG()))
+                    for el in live.findall("devices/disk"):
+                        if dx.identity(el) == dx.identity(oc):
+                            el.getparent().replace(el, _copy(oc))
             for bc in have:
                 if not any(bc is m for m in matched):
                     xml = dx.tostring(bc)

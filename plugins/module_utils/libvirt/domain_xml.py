@@ -182,9 +182,9 @@ def match(base, overlay):
             found = next((c for c in same if identity(c) == key), None)
         else:
             found = next((c for c in same if contains(c, oc)), None)
-            if found is None and oc.tag == "interface":
+            if found is None and oc.tag == "interface":  # a NIC with a generated MAC: by what it plugs into
                 found = next((c for c in same if _same_source(c, oc)), None)
-            if found is None and (not in_devices or oc.tag in SINGLE_DEVICES) and oc.tag != "interface":
+            if found is None and (not in_devices or oc.tag in SINGLE_DEVICES):
                 found = same[0] if same else None
         if found is not None:
             used.add(id(found))
