@@ -154,3 +154,45 @@ def test_firmware_bios_removes_uefi(name):
     result = execute(domain(name=name, firmware="bios"))
     assert result["changed"] and result["domain"]["firmware"] == "bios"
     assert execute(domain(name=name, firmware="bios"))["changed"] is False
+
+
+class FakeConn:
+    def __init__(self, kvm):
+        self.kvm = kvm
+
+    def getDomainCapabilities(self, *args):
+        if not self.kvm:
+            raise libvirt.libvirtError("KVM is not supported by '/usr/bin/qemu-system-x86_64' on this host")
+        return "<domainCapabilities/>"
+
+
+@pytest.mark.parametrize("caps, cpu_has_vt, uri, expected", [
+    (True, True, "qemu:///system", "kvm"),
+    (True, False, "qemu:///system", "qemu"),      # /dev/kvm inside a VM without nested virtualisation
+    (False, True, "qemu:///system", "qemu"),
+    (True, False, "qemu+ssh://root@far/system", "kvm"),  # our CPU says nothing about a remote host
+    (True, True, "xen:///system", "xen"),
+])
+def test_virt_type_auto(monkeypatch, caps, cpu_has_vt, uri, expected):
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain as module
+    from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Plan
+
+    monkeypatch.setattr(module, "kvm_usable_here", lambda: cpu_has_vt)
+    service = DomainService(dict(params(name="x"), uri=uri))
+    service.conn = FakeConn(caps)
+    plan = Plan(None)
+    assert service.resolve_virt_type(service.desired(), plan) == expected
+    assert bool(plan.warnings) == (expected == "qemu")
+
+
+def test_kvm_detection_reads_cpu_flags(monkeypatch, tmp_path):
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain as module
+
+    for flags, usable in (("fpu vmx sse", True), ("fpu hypervisor sse", False), ("fpu svm hypervisor", True)):
+        cpuinfo = tmp_path / "cpuinfo"
+        cpuinfo.write_text("processor : 0\nflags\t\t: %s\n" % flags)
+        real_open = open
+        monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(
+            cpuinfo if path == "/proc/cpuinfo" else path, *a, **k))
+        assert module.kvm_usable_here() is usable
+        monkeypatch.undo()
