@@ -155,6 +155,16 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     grown.update(current_memory="160MiB", vcpus=2)
     assert run_module("domain", **grown)["changed"] is False
 
+    # detach the NIC live: the guest loses eth0, the definition loses it too
+    shrunk = idempotent("domain", **dict(grown, nics=[]))
+    assert shrunk["actions"] == ["detach NIC %s on %s from running guest %s" % (mac, network, guest)]
+    wait_for(lambda: "eth0" not in last_devices(log) and "block=vda," in last_devices(log),
+             "the guest to lose eth0 (last: %s)" % last_devices(log))
+    assert mac not in virsh("domiflist", guest).stdout
+    assert mac not in virsh("dumpxml", "--inactive", guest).stdout
+    grown["nics"] = [{"network": network, "mac": mac}]
+    assert run_module("domain", **grown)["actions"][0].startswith("attach NIC %s" % mac)
+
     # graceful shutdown (the guest powers off on the ACPI power button)
     stopped = idempotent("domain", **dict(grown, state="shutdown", shutdown_timeout=60))
     assert stopped["domain"]["state"] == "shutdown"
