@@ -82,8 +82,9 @@ def network(libvirt_daemon, unique):
     """An isolated libvirt network of our own in 198.18.0.0/15 (never the stock 'default')."""
     name = unique + "n"
     octet = 90 + int(unique[-2:], 16) % 10
-    xml = ("<network><name>%s</name><bridge name='%s'/><ip address='198.18.%d.1' netmask='255.255.255.0'/>"
-           "</network>" % (name, "vbr" + unique[3:10], octet))
+    xml = ("<network><name>%s</name><bridge name='%s'/><ip address='198.18.%d.1' netmask='255.255.255.0'>"
+           "<dhcp><range start='198.18.%d.10' end='198.18.%d.99'/></dhcp></ip></network>"
+           % (name, "vbr" + unique[3:10], octet, octet, octet))
     with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
         handle.write(xml)
         handle.flush()
@@ -340,6 +341,12 @@ def test_domain_info(guest, network, workdir):
     assert facts["graphics"][0]["listen"] == "127.0.0.1" and "s3cretvn" not in repr(info)
     vnc = virsh("vncdisplay", guest).stdout.strip()
     assert vnc.startswith("127.0.0.1:") and 5900 + int(vnc.split(":")[1]) == facts["graphics"][0]["port"]
+    # the guest asks for a DHCP lease: its address shows up from libvirt's leases
+    def leased():
+        nics = run_module("domain_info", uri=URI, name=[guest])["domains"][0]["nics"]
+        return nics[0]["addresses"]
+    wait_for(leased, "a DHCP lease for the guest's NIC")
+    assert re.match(r"198\.18\.\d+\.\d+/24$", leased()[0])
     stopped = run_module("domain_info", uri=URI, name=[guest], state=["shutdown"])
     assert stopped["domains"] == []
     # the password is compared (it is read back with the secure flag): the same one is no change
