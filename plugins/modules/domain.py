@@ -22,7 +22,7 @@ description:
     and NICs the guest has beyond them are removed.
   - Changes take the least disruptive way. On a running guest, disks and NICs are attached and
     detached live and in the persistent definition, a lower or higher O(current_memory) (up to
-    O(memory)) is set live, and a CD-ROM gets a new medium live. Any other change is written to
+    O(memory)) and O(vcpus) (up to O(max_vcpus)) are set live, and a CD-ROM gets a new medium live. Any other change is written to
     the persistent definition and the result says RV(restart_required=true); O(state=rebooted)
     applies it.
   - A run that fails half-way undoes what it did, for example a new guest whose start fails is
@@ -55,7 +55,15 @@ options:
       - Changed live on a running guest when O(memory) stays the same.
     type: raw
   vcpus:
-    description: Number of virtual CPUs. Takes effect on the next start of a running guest.
+    description:
+      - Number of virtual CPUs the guest has (plugged).
+      - Up to the maximum (O(max_vcpus)) they are hot-plugged or unplugged on a running guest;
+        beyond it the maximum grows, which takes effect on the next start.
+    type: int
+  max_vcpus:
+    description:
+      - Maximum number of vCPUs, so that O(vcpus) can change live up to it. Needs O(vcpus).
+      - When omitted a guest keeps its maximum (a new guest gets O(vcpus)), unless O(vcpus) is more.
     type: int
   cpu_mode:
     description:
@@ -408,7 +416,8 @@ domain:
     firmware: {description: bios or uefi., type: str, returned: when present}
     memory: {description: Maximum memory., type: str, returned: when present, sample: 1 GiB}
     current_memory: {description: Current memory., type: str, returned: when present, sample: 512 MiB}
-    vcpus: {description: Number of vCPUs., type: int, returned: when present}
+    vcpus: {description: Number of vCPUs (plugged)., type: int, returned: when present}
+    max_vcpus: {description: Maximum number of vCPUs., type: int, returned: when present}
     cpu_mode: {description: CPU mode., type: str, returned: when present}
     boot: {description: Boot order., type: list, elements: str, returned: when present}
     kernel: {description: Direct boot kernel., type: str, returned: when present}

@@ -83,7 +83,8 @@ domains:
     arch: {description: Architecture., type: str}
     machine: {description: Machine type., type: str}
     firmware: {description: bios or uefi., type: str}
-    vcpus: {description: Number of vCPUs., type: int}
+    vcpus: {description: Number of vCPUs (plugged)., type: int}
+    max_vcpus: {description: Maximum number of vCPUs., type: int}
     cpu_mode: {description: CPU mode., type: str}
     memory: {description: Maximum memory., type: str, sample: 1 GiB}
     memory_bytes: {description: Maximum memory in bytes., type: int}

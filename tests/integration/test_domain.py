@@ -427,3 +427,15 @@ def test_cdrom_medium_changes_live(guest, workdir):
     assert not inserted.get("restart_required"), inserted
     assert iso in virsh("domblklist", guest).stdout and iso in virsh("domblklist", guest, "--inactive").stdout
     virsh("destroy", guest)
+
+
+def test_vcpus_hotplug_within_maximum(guest, workdir):
+    spec = tiny(guest, workdir, vcpus=1, max_vcpus=2, state="running")
+    run_module("domain", **spec)
+    wait_for(lambda: GUEST_MARKER in read(os.path.join(workdir, "console.log")), "the guest to boot")
+    plugged = idempotent("domain", **dict(spec, vcpus=2))
+    assert plugged["actions"] == ["set vCPUs of running guest %s to 2" % guest], plugged
+    assert not plugged.get("restart_required")
+    assert virsh("vcpucount", guest, "--live", "--active").stdout.strip() == "2"
+    assert virsh("vcpucount", guest, "--config", "--active").stdout.strip() == "2"
+    virsh("destroy", guest)

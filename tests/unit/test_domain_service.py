@@ -196,3 +196,18 @@ def test_kvm_detection_reads_cpu_flags(monkeypatch, tmp_path):
             cpuinfo if path == "/proc/cpuinfo" else path, *a, **k))
         assert module.kvm_usable_here() is usable
         monkeypatch.undo()
+
+
+def test_vcpus_within_the_maximum_change_live(name):
+    execute(domain(name=name, memory=64, vcpus=1, max_vcpus=4, state="running"))
+    result = execute(domain(name=name, vcpus=3, state="running"))
+    assert result["actions"] == ["set vCPUs of running guest %s to 3" % name], result
+    assert "restart_required" not in result and result["domain"]["vcpus"] == 3
+    assert result["domain"]["max_vcpus"] == 4
+    assert execute(domain(name=name, vcpus=3, state="running"))["changed"] is False
+    assert execute(domain(name=name, vcpus=4, max_vcpus=4))["domain"]["vcpus"] == 4
+    assert execute(domain(name=name, vcpus=4, max_vcpus=4))["changed"] is False
+    grown = execute(domain(name=name, vcpus=4, max_vcpus=8))
+    assert grown["restart_required"] is True and grown["domain"]["max_vcpus"] == 8
+    with pytest.raises(InputError):
+        execute(domain(name=name, vcpus=4, max_vcpus=2))

@@ -107,7 +107,8 @@ class DomainService(LibvirtService):
         "description": Opt(update="live"),
         "memory": Opt(type="raw", update="restart"),
         "current_memory": Opt(type="raw", update="live"),
-        "vcpus": Opt(type="int", update="restart"),
+        "vcpus": Opt(type="int", update="live"),
+        "max_vcpus": Opt(type="int", update="restart"),
         "cpu_mode": Opt(choices=["host-passthrough", "host-model", "maximum"], update="restart"),
         "arch": Opt(update="restart"),
         "machine": Opt(update="restart"),
@@ -160,6 +161,10 @@ class DomainService(LibvirtService):
             if p["vcpus"] < 1:
                 raise InputError("vcpus", "must be at least 1")
             spec["vcpus"] = p["vcpus"]
+        if p.get("max_vcpus") is not None:
+            if p.get("vcpus") is None or p["max_vcpus"] < p["vcpus"]:
+                raise InputError("max_vcpus", "needs vcpus, and must be at least vcpus (%s)" % p.get("vcpus"))
+            spec["max_vcpus"] = p["max_vcpus"]
         if p.get("boot") is not None:
             bad = [b for b in p["boot"] if b not in ("hd", "cdrom", "network", "fd")]
             if bad:
@@ -332,7 +337,7 @@ class DomainService(LibvirtService):
         if observed and desired.get("uuid") and observed["xml"].findtext("uuid") != desired["uuid"]:
             raise InputError("uuid", "guest %s exists with UUID %s; a UUID cannot change"
                              % (name, observed["xml"].findtext("uuid")))
-        merged = _firmware(dx.normalise(dx.merge(_copy(base), want)), desired)
+        merged = _fixups(dx.normalise(dx.merge(_copy(base), want)), desired, base)
         xml_changed = observed is None or dx.canonical(merged) != dx.canonical(observed["xml"])
 
         state = observed["state"] if observed else SHUTDOWN
@@ -399,7 +404,7 @@ class DomainService(LibvirtService):
         """Merge onto the definition as it is *now* (a live attach may just have changed it)."""
         fresh = self.read(self._dom(desired["name"]))
         spec = dict(desired, virt_type=None if desired["virt_type"] == "auto" else desired["virt_type"])
-        merged = _firmware(dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(spec))), desired)
+        merged = _fixups(dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(spec))), desired, fresh["xml"])
         if dx.canonical(merged) != dx.canonical(fresh["xml"]):
             self.conn.defineXML(dx.tostring(merged))
 
@@ -437,6 +442,14 @@ class DomainService(LibvirtService):
                         if dx.canonical(el) == dx.canonical(bc):
                             el.getparent().remove(el)
                             break
+        vcpu_want, vcpu_have = merged.find("vcpu"), observed["xml"].find("vcpu")
+        if vcpu_want is not None and vcpu_have is not None and vcpu_want.text == vcpu_have.text and \
+                vcpu_want.get("current") != vcpu_have.get("current"):
+            # within the maximum, vCPUs are hot-plugged / unplugged
+            count = int(vcpu_want.get("current") or vcpu_want.text)
+            plan.step("set vCPUs of running guest %s to %d" % (name, count),
+                      lambda: self._dom(name).setVcpusFlags(count, _LIVE_CONFIG()))
+            live.replace(live.find("vcpu"), _copy(vcpu_want))
         cur_want, cur_have = merged.find("currentMemory"), observed["xml"].find("currentMemory")
         if cur_want is not None and cur_have is not None and cur_want.text != cur_have.text and \
                 merged.findtext("memory") == observed["xml"].findtext("memory"):
@@ -570,8 +583,18 @@ def _only(devices, tag):
     return out
 
 
-def _firmware(root, desired):
-    """firmware=bios takes UEFI away, which an overlay (it only adds) cannot express."""
+def _fixups(root, desired, base):
+    """What an overlay (it only adds) cannot express: firmware=bios takes UEFI away, and the
+    vCPU count is set outright (a plugged count equal to the maximum drops `current`). Without
+    max_vcpus the guest keeps its maximum, so fewer vCPUs are unplugged live rather than
+    shrinking the maximum (which needs a restart)."""
+    if desired.get("vcpus") is not None:
+        limit = desired.get("max_vcpus")
+        if limit is None:
+            have = base.find("vcpu") if base is not None else None
+            limit = max(desired["vcpus"], int(have.text) if have is not None and (have.text or "").isdigit() else 0)
+        dx.set_vcpus(root, desired["vcpus"], limit)
+        dx.normalise(root.find("vcpu"))
     os_el = root.find("os")
     if desired.get("firmware") == "bios" and os_el is not None:
         os_el.attrib.pop("firmware", None)

@@ -104,6 +104,8 @@ def normalise(root):
             if factor is not None and el.text.isdigit():
                 el.text = str(int(round(int(el.text) * factor)))
                 el.set("unit", "KiB")
+        elif el.tag == "vcpu" and el.get("current") == el.text:
+            del el.attrib["current"]  # all vCPUs plugged: libvirt leaves `current` out
         elif el.tag == "mac" and el.get("address"):
             el.set("address", el.get("address").lower())
         elif el.tag == "address" and el.get("type") in ("pci", "drive", "virtio-serial", "usb", None):
@@ -279,7 +281,7 @@ def build(spec, extra=None):
         cur = child(root, "currentMemory")
         cur.text, cur.attrib["unit"] = str((spec.get("current_memory") or spec["memory"]) // 1024), "KiB"
     if spec.get("vcpus") is not None:
-        child(root, "vcpu").text = str(spec["vcpus"])
+        set_vcpus(root, spec["vcpus"], spec.get("max_vcpus"))
     if spec.get("cpu_mode"):
         old = root.find("cpu")
         if old is not None:
@@ -326,6 +328,17 @@ def build(spec, extra=None):
         channel = replaceable(sub(devices, "channel", type="unix"))
         sub(channel, "target", type="virtio", name="org.qemu.guest_agent.0")
     return root
+
+
+def set_vcpus(root, vcpus, max_vcpus=None):
+    """<vcpu current='N'>MAX</vcpu>: the count is the maximum, `current` how many are plugged.
+    Set outright (not overlaid) because a `current` that is no longer wanted must go."""
+    el = child(root, "vcpu")
+    el.text = str(max_vcpus or vcpus)
+    if max_vcpus and vcpus < max_vcpus:
+        el.set("current", str(vcpus))
+    else:
+        el.attrib.pop("current", None)
 
 
 def _replace_all(devices, tag, elements):
@@ -478,7 +491,8 @@ def facts(root):
                                                      os_el.find("loader") is not None) else "bios",
         "memory": _kib(root, "memory"),
         "current_memory": _kib(root, "currentMemory") or _kib(root, "memory"),
-        "vcpus": _int(text("vcpu")),
+        "vcpus": _int(root.find("vcpu").get("current") or text("vcpu")) if root.find("vcpu") is not None else None,
+        "max_vcpus": _int(text("vcpu")),
         "cpu_mode": cpu.get("mode") if cpu is not None else None,
         "boot": [b.get("dev") for b in os_el.findall("boot")] if os_el is not None else [],
         "kernel": text("os/kernel"),
