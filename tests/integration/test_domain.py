@@ -439,3 +439,23 @@ def test_vcpus_hotplug_within_maximum(guest, workdir):
     assert virsh("vcpucount", guest, "--live", "--active").stdout.strip() == "2"
     assert virsh("vcpucount", guest, "--config", "--active").stdout.strip() == "2"
     virsh("destroy", guest)
+
+
+@pytest.fixture
+def veth(unique):
+    """A veth pair for macvtap (direct) NICs; only our own interfaces are touched."""
+    name = "vm" + unique[3:11]
+    sh("ip", "link", "add", name, "type", "veth", "peer", "name", name + "p")
+    sh("ip", "link", "set", name, "up")
+    yield name
+    sh("ip", "link", "del", name, check=False)
+
+
+def test_direct_macvtap_nic(guest, veth, workdir):
+    spec = tiny(guest, workdir, nics=[{"direct": veth, "model": "e1000"}], state="running")
+    applied = idempotent("domain", **spec)
+    nic = applied["domain"]["nics"][0]
+    assert nic["type"] == "direct" and nic["source"] == veth and nic["model"] == "e1000"
+    links = sh("ip", "-d", "-o", "link", "show").stdout
+    assert re.search(r"macvtap\d+@%s:.*%s.*macvtap\s+mode bridge" % (veth, nic["mac"]), links), links
+    virsh("destroy", guest)
