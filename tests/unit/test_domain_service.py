@@ -99,6 +99,7 @@ def test_uuid_is_kept_and_cannot_change(name):
 
 @pytest.mark.parametrize("kw, option", [
     (dict(memory="1 potato"), "memory"),
+    (dict(vcpus=1), "memory"),
     (dict(memory="128MiB", current_memory="1GiB"), "current_memory"),
     (dict(current_memory="1GiB"), "current_memory"),
     (dict(vcpus=0), "vcpus"),
@@ -211,3 +212,10 @@ def test_vcpus_within_the_maximum_change_live(name):
     assert grown["restart_required"] is True and grown["domain"]["max_vcpus"] == 8
     with pytest.raises(InputError):
         execute(domain(name=name, vcpus=4, max_vcpus=2))
+
+
+def test_batch_refuses_one_guest_twice(name):
+    with pytest.raises(InputError) as info:
+        execute_many(DomainService, [params(name=name, memory=64), params(name=name, memory=128)], option="domains")
+    assert info.value.option == "domains[1].name"
+    assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]

@@ -259,6 +259,13 @@ class DomainService(LibvirtService):
     @classmethod
     def observe_many(cls, services, desireds):
         """Batch mode: one listAllDomains call, then each guest's inactive XML."""
+        seen = {}
+        for index, desired in enumerate(desireds):
+            if desired["name"] in seen:
+                # the listing is taken once: a second spec for one guest would plan on stale data
+                raise InputError("domains[%d].name" % index, "guest %s is already listed at domains[%d]"
+                                 % (desired["name"], seen[desired["name"]]))
+            seen[desired["name"]] = index
         listing = {dom.name(): dom for dom in services[0].conn.listAllDomains(0)}
         for service in services[1:]:
             service.machine_aliases = services[0]._machines()
@@ -348,6 +355,8 @@ class DomainService(LibvirtService):
                       undo=lambda pool=pool, d=d: pool.storageVolLookupByName(d["volume"]).delete(0))
 
         if observed is None:
+            if merged.find("memory") is None:
+                raise InputError("memory", "required to define the new guest %s" % name)
             xml = dx.tostring(merged)
             plan.step("define guest %s" % name, lambda: self.conn.defineXML(xml),
                       undo=lambda: self._undefine(self.conn.lookupByName(name)))
