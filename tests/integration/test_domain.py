@@ -459,3 +459,10 @@ def test_direct_macvtap_nic(guest, veth, workdir):
     links = sh("ip", "-d", "-o", "link", "show").stdout
     assert re.search(r"macvtap\d+@%s:.*%s.*macvtap\s+mode bridge" % (veth, nic["mac"]), links), links
     virsh("destroy", guest)
+
+
+def test_batch_masks_secrets(guests):
+    items = [dict(name=guests[0], virt_type="qemu", memory=64, graphics={"type": "vnc", "password": "Zq9secre"})]
+    result = run_module("domains", uri=URI, domains=items, diff=True)
+    assert result.get("changed") and "Zq9secre" not in repr(result), result
+    assert "passwd='Zq9secre'" in virsh("dumpxml", "--security-info", guests[0]).stdout

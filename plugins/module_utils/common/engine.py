@@ -339,9 +339,7 @@ def run(service_class, batch=None):
     from ansible.module_utils.basic import AnsibleModule
 
     if batch:
-        spec = {name: opt.argspec() for name, opt in service_class.connection.items()}
-        spec[batch] = {"type": "list", "elements": "dict", "required": True}
-        module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+        module = _batch_module(service_class, batch)
     else:
         module = AnsibleModule(argument_spec=service_class.argument_spec(),
                                supports_check_mode=True, **service_class.module_kwargs)
@@ -349,7 +347,6 @@ def run(service_class, batch=None):
         if batch:
             common = {name: module.params[name] for name in service_class.connection}
             items = validate_items(service_class, module.params[batch], batch)
-            _no_log_items(module, service_class, items)
             result = execute_many(service_class, [dict(item, **common) for item in items],
                                   module.check_mode, module._diff, option=batch)
         else:
@@ -364,19 +361,39 @@ def run(service_class, batch=None):
     module.exit_json(**result)
 
 
-def _no_log_items(module, service_class, items):
-    """Secrets inside batch items (validated outside AnsibleModule) are masked in every output too."""
+def _batch_module(service_class, batch):
+    """AnsibleModule for a batch module: the list option plus the connection options. The items
+    are validated by `validate_items`, so AnsibleModule does not know which of their values are
+    secrets: they are found first and masked everywhere, from the invocation log on."""
+    from ansible.module_utils.basic import AnsibleModule, _load_params
+
+    secrets = set()
+
     def walk(options, params):
+        if not isinstance(params, dict):
+            return
         for name, opt in options.items():
-            value = (params or {}).get(name)
+            value = params.get(name)
             if value is None:
                 continue
             if opt.no_log:
-                module.no_log_values.add(str(value))
+                secrets.add(str(value))
             elif opt.options and isinstance(value, dict):
                 walk(opt.options, value)
             elif opt.options and isinstance(value, list):
                 for entry in value:
                     walk(opt.options, entry)
-    for item in items:
+
+    for item in (_load_params() or {}).get(batch) or []:
         walk(service_class.options, item)
+
+    class BatchModule(AnsibleModule):
+        def _log_invocation(self):
+            self.no_log_values.update(secrets)
+            super()._log_invocation()
+
+    spec = {name: opt.argspec() for name, opt in service_class.connection.items()}
+    spec[batch] = {"type": "list", "elements": "dict", "required": True}
+    module = BatchModule(argument_spec=spec, supports_check_mode=True)
+    module.no_log_values.update(secrets)  # also when invocation logging is off
+    return module
