@@ -341,6 +341,7 @@ def test_domain_info(guest, network, workdir):
     assert facts["graphics"][0]["listen"] == "127.0.0.1" and "s3cretvn" not in repr(info)
     vnc = virsh("vncdisplay", guest).stdout.strip()
     assert vnc.startswith("127.0.0.1:") and 5900 + int(vnc.split(":")[1]) == facts["graphics"][0]["port"]
+
     # the guest asks for a DHCP lease: its address shows up from libvirt's leases
     def leased():
         nics = run_module("domain_info", uri=URI, name=[guest])["domains"][0]["nics"]
@@ -377,8 +378,8 @@ def test_pool_volume_created_kept_and_removed_on_request(guest, pool, workdir):
     assert re.search(r"Capacity:\s+67108864 bytes", vol), vol
     assert "sda" in virsh("domblklist", guest, "--inactive").stdout  # the empty CD-ROM drive
     # the size only creates: a rerun with another size changes nothing (volumes are never resized)
-    assert run_module("domain", **dict(spec, disks=[dict(spec["disks"][0], size="1GiB"),
-                                                     {"device": "cdrom"}]))["changed"] is False
+    resized = dict(spec, disks=[dict(spec["disks"][0], size="1GiB"), {"device": "cdrom"}])
+    assert run_module("domain", **resized)["changed"] is False
 
     removed = run_module("domain", name=guest, uri=URI, state="absent", remove_storage=True)
     assert removed["changed"] and any(a.startswith("delete storage disk vda") for a in removed["actions"])

@@ -187,8 +187,8 @@ XEN = dict(virt_type="xen", memory="512MiB", vcpus=2, disks=[{"path": "/srv/xen/
 @pytest.mark.parametrize("kind, extra", [
     ("pv", dict(os_type="xen", kernel="/boot/vmlinuz-xen", initrd="/boot/initrd-xen",
                 cmdline="root=/dev/xvda1 console=hvc0")),
-    ("hvm", dict(os_type="hvm", boot=["hd", "cdrom"], graphics={"type": "vnc", "listen": "127.0.0.1",
-                                                                  "port": -1, "password": None})),
+    ("hvm", dict(os_type="hvm", boot=["hd", "cdrom"],
+                 graphics={"type": "vnc", "listen": "127.0.0.1", "port": -1, "password": None})),
 ])
 def test_xen_guests_are_valid_libvirt_xml(kind, extra, tmp_path):
     root = built(**dict(XEN, **extra))
