@@ -40,7 +40,7 @@ def sh(*argv, check=True, input=None, timeout=300):
                           env=_env(), timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (%s):\n%s\n%s" % (" ".join(map(str, argv)), proc.returncode,
-                                                           proc.stdout[-3000:], proc.stderr[-3000:]))
+                                                          proc.stdout[-3000:], proc.stderr[-3000:]))
     return proc
 
 
