@@ -222,7 +222,9 @@ options:
         type: int
         default: -1
       password:
-        description: Console password (VNC allows at most 8 characters). Never shown in results.
+        description:
+          - Console password (VNC allows at most 8 characters). Never shown in results.
+          - When omitted, a password the console already has is kept.
         type: str
   serial:
     description: A serial console (the guest's C(ttyS0)).
