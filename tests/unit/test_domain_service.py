@@ -219,3 +219,11 @@ def test_batch_refuses_one_guest_twice(name):
         execute_many(DomainService, [params(name=name, memory=64), params(name=name, memory=128)], option="domains")
     assert info.value.option == "domains[1].name"
     assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
+
+
+def test_batch_reference_errors_name_the_item(name):
+    specs = [params(name=name, memory=64), params(name=name + "b", memory=64, nics=[{"network": "vct-none"}])]
+    with pytest.raises(InputError) as info:
+        execute_many(DomainService, specs, option="domains")
+    assert info.value.msg.startswith("domains[1].nics[0].network:")
+    assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]

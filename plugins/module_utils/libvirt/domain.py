@@ -269,7 +269,13 @@ class DomainService(LibvirtService):
         listing = {dom.name(): dom for dom in services[0].conn.listAllDomains(0)}
         for service in services[1:]:
             service.machine_aliases = services[0]._machines()
-        return [s.observe(d, listing=listing) for s, d in zip(services, desireds)]
+        observed = []
+        for index, (service, desired) in enumerate(zip(services, desireds)):
+            try:
+                observed.append(service.observe(desired, listing=listing))
+            except InputError as exc:  # unknown network / pool: say which item
+                raise InputError("domains[%d].%s" % (index, exc.option), exc.msg.split(": ", 1)[-1])
+        return observed
 
     def read(self, dom):
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
