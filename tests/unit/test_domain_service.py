@@ -227,3 +227,13 @@ def test_batch_reference_errors_name_the_item(name):
         execute_many(DomainService, specs, option="domains")
     assert info.value.msg.startswith("domains[1].nics[0].network:")
     assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
+
+
+def test_title_of_a_running_guest_changes_live_without_restart(name):
+    execute(domain(name=name, memory=64, state="running"))
+    result = execute(domain(name=name, title="web", state="running"))
+    assert result["actions"] == ["set title of running guest %s" % name, "redefine guest %s" % name]
+    assert "restart_required" not in result and result["domain"]["title"] == "web"
+    dom = libvirt.open(URI).lookupByName(name)
+    assert dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, libvirt.VIR_DOMAIN_AFFECT_LIVE) == "web"
+    assert execute(domain(name=name, title="web", state="running"))["changed"] is False

@@ -472,6 +472,13 @@ class DomainService(LibvirtService):
             plan.step("set memory of running guest %s to %s" % (name, format_size(kib * 1024)),
                       lambda: self._dom(name).setMemoryFlags(kib, _LIVE_CONFIG()))
             live.find("currentMemory").text = cur_want.text
+        for tag, kind in (("title", "VIR_DOMAIN_METADATA_TITLE"), ("description", "VIR_DOMAIN_METADATA_DESCRIPTION")):
+            if merged.findtext(tag) != observed["xml"].findtext(tag):
+                # shown at once by virsh list --title / virt-manager; the define below keeps it
+                text = merged.findtext(tag)
+                plan.step("set %s of running guest %s" % (tag, name),
+                          lambda kind=kind, text=text: self._dom(name).setMetadata(
+                              getattr(libvirt, kind), text, None, None, libvirt.VIR_DOMAIN_AFFECT_LIVE))
         if dx.canonical(live) != dx.canonical(merged):
             self._plan_define(plan, desired, observed)
             # title and description are metadata: nothing in the running guest depends on them
