@@ -22,7 +22,8 @@ description:
     and NICs the guest has beyond them are removed.
   - Changes take the least disruptive way. On a running guest, disks and NICs are attached and
     detached live and in the persistent definition, a lower or higher O(current_memory) (up to
-    O(memory)) and O(vcpus) (up to O(max_vcpus)) are set live, and a CD-ROM gets a new medium live. Any other change is written to
+    O(memory)) and O(vcpus) (up to O(max_vcpus)) are set live, a CD-ROM gets a new medium live,
+    and O(title) and O(description) change live. Any other change is written to
     the persistent definition and the result says RV(restart_required=true); O(state=rebooted)
     applies it.
   - A run that fails half-way undoes what it did, for example a new guest whose start fails is
