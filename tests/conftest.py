@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -125,3 +126,10 @@ def lxd_daemon():
 @pytest.fixture(scope="session")
 def ovs_daemon():
     _ensure("ovs")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/bench runs only when named (make bench), never as part of `pytest tests` (make test)."""
+    if collection_path.name == "bench" and collection_path.parent == pathlib.Path(ROOT, "tests"):
+        return not any("bench" in str(arg) for arg in config.args)
+    return None

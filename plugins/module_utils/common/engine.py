@@ -20,7 +20,7 @@ import contextlib
 import copy
 import traceback
 
-from .errors import BackendError, MissingDependency, VirtcloudError
+from .errors import BackendError, InputError, MissingDependency, VirtcloudError
 
 SECRET = "********"
 
@@ -171,6 +171,15 @@ class Service:
     def observe(self, desired):
         raise NotImplementedError
 
+    def share_connection(self, other):
+        """Batch mode: reuse the connection `other` opened instead of opening one more."""
+        self.connect()
+
+    @classmethod
+    def observe_many(cls, services, desireds):
+        """Batch mode: the observed state of every item. Override to read them all at once."""
+        return [service.observe(desired) for service, desired in zip(services, desireds)]
+
     def plan(self, desired, observed):
         raise NotImplementedError
 
@@ -231,6 +240,11 @@ def execute(service, check_mode=False, diff=False):
     with translated(service):
         service.connect()
         observed = service.observe(desired)
+    return _plan_apply_report(service, desired, observed, check_mode, diff)
+
+
+def _plan_apply_report(service, desired, observed, check_mode, diff):
+    with translated(service):
         plan = service.plan(desired, observed)
         after = plan.after
         if plan.steps and not check_mode:
@@ -273,14 +287,91 @@ def execute(service, check_mode=False, diff=False):
     return result
 
 
-def run(service_class):
-    """Entry point of a module file: argspec, connect, observe, plan, apply, report."""
+def validate_items(service_class, items, option):
+    """Check every item of a batch option against the single-object module's own argument spec
+    (types, defaults, choices, required, no_log), so both modules accept exactly the same input.
+    Returns the validated params (shared connection options are added by the caller)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    validator = ArgumentSpecValidator({name: opt.argspec() for name, opt in service_class.options.items()},
+                                      **service_class.module_kwargs)
+    out = []
+    for index, item in enumerate(items or []):
+        if not isinstance(item, dict):
+            raise InputError("%s[%d]" % (option, index), "must be a dictionary, got %r" % (item,))
+        result = validator.validate(item)
+        if result.error_messages:
+            raise InputError("%s[%d]" % (option, index), "; ".join(result.error_messages))
+        out.append(result.validated_parameters)
+    return out
+
+
+def execute_many(service_class, params_list, check_mode=False, diff=False, option="items"):
+    """Reconcile many objects of one kind in one task: every item is validated before anything is
+    touched, one connection serves all, `service_class.observe_many` observes them together (one
+    listing call where the backend has one), then each item is planned and applied exactly as
+    `execute` does for a single object. Returns {changed, actions (all items'), results (one
+    `execute` result per item), [restart_required], [warnings]}.
+
+    An item that fails rolls back its own steps; the items before it stay done (a rerun finishes
+    the batch) and are returned in the error's `results`."""
+    services = [service_class(params) for params in params_list]
+    if not services:
+        return {"changed": False, "actions": [], "results": []}
+    services[0].check_requirements()
+    desireds = []
+    for index, service in enumerate(services):
+        try:
+            desireds.append(service.desired())
+        except InputError as exc:
+            raise InputError("%s[%d].%s" % (option, index, exc.option), exc.msg.split(": ", 1)[-1])
+    first = services[0]
+    with translated(first):
+        first.connect()
+        for service in services[1:]:
+            service.share_connection(first)
+        observed = service_class.observe_many(services, desireds)
+    results, warnings = [], []
+    for index, (service, desired, have) in enumerate(zip(services, desireds, observed)):
+        try:
+            result = _plan_apply_report(service, desired, have, check_mode, diff)
+        except VirtcloudError as exc:
+            exc.msg = "%s[%d]: %s" % (option, index, exc.msg)
+            exc.args = (exc.msg,)
+            exc.details["results"] = results
+            raise
+        warnings.extend(result.pop("warnings", []))
+        results.append(result)
+    out = {"changed": any(r["changed"] for r in results),
+           "actions": [action for r in results for action in r["actions"]], "results": results}
+    if any(r.get("restart_required") for r in results):
+        out["restart_required"] = True
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+def run(service_class, batch=None):
+    """Entry point of a module file: argspec, connect, observe, plan, apply, report.
+
+    batch -- the name of a list option whose items each take the options of `service_class`
+             (a batch module such as `domains`); the module's own argspec is then that list plus
+             the backend's connection options."""
     from ansible.module_utils.basic import AnsibleModule
 
-    module = AnsibleModule(argument_spec=service_class.argument_spec(),
-                           supports_check_mode=True, **service_class.module_kwargs)
+    if batch:
+        module = _batch_module(service_class, batch)
+    else:
+        module = AnsibleModule(argument_spec=service_class.argument_spec(),
+                               supports_check_mode=True, **service_class.module_kwargs)
     try:
-        result = execute(service_class(module.params), module.check_mode, module._diff)
+        if batch:
+            common = {name: module.params[name] for name in service_class.connection}
+            items = validate_items(service_class, module.params[batch], batch)
+            result = execute_many(service_class, [dict(item, **common) for item in items],
+                                  module.check_mode, module._diff, option=batch)
+        else:
+            result = execute(service_class(module.params), module.check_mode, module._diff)
     except VirtcloudError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     except Exception as exc:  # a bug of ours: keep the traceback for -vvv, not in msg
@@ -289,3 +380,41 @@ def run(service_class):
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
+
+
+def _batch_module(service_class, batch):
+    """AnsibleModule for a batch module: the list option plus the connection options. The items
+    are validated by `validate_items`, so AnsibleModule does not know which of their values are
+    secrets: they are found first and masked everywhere, from the invocation log on."""
+    from ansible.module_utils.basic import AnsibleModule, _load_params
+
+    secrets = set()
+
+    def walk(options, params):
+        if not isinstance(params, dict):
+            return
+        for name, opt in options.items():
+            value = params.get(name)
+            if value is None:
+                continue
+            if opt.no_log:
+                secrets.add(str(value))
+            elif opt.options and isinstance(value, dict):
+                walk(opt.options, value)
+            elif opt.options and isinstance(value, list):
+                for entry in value:
+                    walk(opt.options, entry)
+
+    for item in (_load_params() or {}).get(batch) or []:
+        walk(service_class.options, item)
+
+    class BatchModule(AnsibleModule):
+        def _log_invocation(self):
+            self.no_log_values.update(secrets)
+            super()._log_invocation()
+
+    spec = {name: opt.argspec() for name, opt in service_class.connection.items()}
+    spec[batch] = {"type": "list", "elements": "dict", "required": True}
+    module = BatchModule(argument_spec=spec, supports_check_mode=True)
+    module.no_log_values.update(secrets)  # also when invocation logging is off
+    return module

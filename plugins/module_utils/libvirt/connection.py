@@ -52,6 +52,9 @@ class LibvirtService(Service):
             raise BackendUnavailable("cannot connect to libvirt at %s (uri): %s. Is libvirtd running, "
                                      "and is the URI right?" % (uri, exc.get_error_message()))
 
+    def share_connection(self, other):
+        self.conn = other.conn
+
     def translate(self, exc):
         if libvirt is not None and isinstance(exc, libvirt.libvirtError):
             return BackendError("libvirt: %s" % exc.get_error_message(),

@@ -1,0 +1,507 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""libvirt domain XML as data: build it from a spec, merge it semantically, parse it into facts.
+
+Pure functions over lxml trees, no libvirt connection, so they are unit-tested on their own.
+
+How a desired domain is compared with the defined one, without ever comparing text:
+
+- `build(spec, extra)` turns the modelled options into a <domain> tree on top of the user's own
+  `xml` (the modelled options win). Elements built from options are marked `replace`: when the
+  defined element does not already contain them they replace it whole (keeping the generated
+  <address>/<mac> libvirt gave it), so e.g. a disk that moves from a file to a pool volume does
+  not end up with both sources. Lists the user fully owns (disks, NICs, boot order) are marked
+  `own` on their parent: defined entries the spec no longer lists are dropped.
+- `merge(observed, desired)` overlays the desired tree on the defined (inactive) one. Everything
+  libvirt filled in or generated (UUID, MACs, PCI addresses, auto-added controllers, default
+  machine type) is kept because it is simply not touched.
+- The domain needs a change exactly when `canonical(merged) != canonical(observed)`, where
+  `canonical` is a tree of (tag, attributes, text, children) after `normalise` removed
+  representational differences (memory units, MAC case, hex addresses, whitespace).
+"""
+
+from __future__ import annotations
+
+import copy
+
+try:
+    from lxml import etree
+except ImportError:  # reported by DomainService.requirements before any of this runs
+    etree = None
+
+VCT = "urn:virtcloud:core"
+MODE = "{%s}mode" % VCT    # 'replace' on elements built from options
+OWN = "{%s}own" % VCT      # space separated child tags whose list the spec owns
+
+MEMORY_TAGS = ("memory", "currentMemory", "maxMemory")
+KIB = {"b": 1.0 / 1024, "bytes": 1.0 / 1024, "k": 1, "kib": 1, "kb": 1000.0 / 1024, "m": 1024,
+       "mib": 1024, "mb": 1e6 / 1024, "g": 1024 ** 2, "gib": 1024 ** 2, "gb": 1e9 / 1024,
+       "t": 1024 ** 3, "tib": 1024 ** 3, "tb": 1e12 / 1024}
+
+DISK_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd", "xen": "xvd"}
+
+
+# ---------------------------------------------------------------- small helpers
+def sub(parent, tag, text=None, **attrs):
+    el = etree.SubElement(parent, tag, {k: str(v) for k, v in attrs.items() if v is not None})
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
+def replaceable(el):
+    el.set(MODE, "replace")
+    return el
+
+
+def own(parent, *tags):
+    parent.set(OWN, " ".join(sorted(set((parent.get(OWN) or "").split()) | set(tags))))
+
+
+def child(parent, tag):
+    """The first `tag` child of parent, created when missing."""
+    found = parent.find(tag)
+    return found if found is not None else sub(parent, tag)
+
+
+def parse(text):
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    return etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, parser)
+
+
+def tostring(root):
+    """XML for libvirt: our private marks removed."""
+    clean = copy.deepcopy(root)
+    for el in clean.iter(etree.Element):
+        el.attrib.pop(MODE, None)
+        el.attrib.pop(OWN, None)
+    etree.cleanup_namespaces(clean)
+    return etree.tostring(clean, encoding="unicode")
+
+
+def disk_target(bus, index):
+    """vda, vdb, ... vdz, vdaa like libvirt names them."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("a") + rest) + name
+    return DISK_PREFIX.get(bus, "sd") + name
+
+
+# ---------------------------------------------------------------- normalise
+def normalise(root):
+    """Remove representational differences in place; returns root."""
+    for el in root.iter(etree.Element):
+        if el.text is not None and not el.text.strip():
+            el.text = None
+        elif el.text is not None:
+            el.text = el.text.strip()
+        el.tail = None
+        if el.tag in MEMORY_TAGS and el.text:
+            factor = KIB.get((el.get("unit") or "KiB").lower())
+            if factor is not None and el.text.isdigit():
+                el.text = str(int(round(int(el.text) * factor)))
+                el.set("unit", "KiB")
+        elif el.tag == "vcpu" and el.get("current") == el.text:
+            del el.attrib["current"]  # all vCPUs plugged: libvirt leaves `current` out
+        elif el.tag == "mac" and el.get("address"):
+            el.set("address", el.get("address").lower())
+        elif el.tag == "address" and el.get("type") in ("pci", "drive", "virtio-serial", "usb", None):
+            for key in ("domain", "bus", "slot", "function", "controller", "target", "unit", "port"):
+                value = el.get(key)
+                if value is not None:
+                    try:
+                        el.set(key, str(int(value, 0)))
+                    except ValueError:
+                        pass
+    return root
+
+
+def canonical(el):
+    """A comparable tree of data: attribute order, comments and whitespace do not count."""
+    if not isinstance(el.tag, str):  # comments, processing instructions
+        return None
+    attrs = tuple(sorted((k, v) for k, v in el.attrib.items() if k not in (MODE, OWN)))
+    kids = tuple(c for c in (canonical(k) for k in el) if c is not None)
+    if el.tag == "devices":  # libvirt orders devices itself; their order carries no meaning
+        kids = tuple(sorted(kids, key=repr))
+    return (el.tag, attrs, (el.text or "").strip(), kids)
+
+
+# ---------------------------------------------------------------- matching
+def identity(el):
+    """What makes a repeated element the same one across definitions; None when unknown."""
+    tag = el.tag
+    if tag == "disk":
+        target = el.find("target")
+        return target.get("dev") if target is not None else None
+    if tag == "interface":
+        mac = el.find("mac")
+        return mac.get("address").lower() if mac is not None and mac.get("address") else None
+    if tag == "controller":
+        return (el.get("type"), el.get("index", "0"))
+    if tag in ("serial", "console", "parallel", "channel"):
+        target = el.find("target")
+        if target is None:
+            return None
+        return (target.get("port"), target.get("name"), target.get("type") if tag == "channel" else None)
+    if tag in ("graphics",):
+        return el.get("type")
+    if tag == "input":
+        return (el.get("type"), el.get("bus"))
+    if tag == "filesystem":
+        target = el.find("target")
+        return target.get("dir") if target is not None else None
+    return None
+
+
+# Under <devices>, an element without identity is a new device unless the defined domain has one
+# that already contains it (or, for these, one of the same kind: there is only ever one).
+SINGLE_DEVICES = ("emulator", "memballoon", "video", "watchdog", "panic", "tpm", "sound", "audio")
+
+
+def _same_source(a, b):
+    sa, sb = a.find("source"), b.find("source")
+    return a.get("type") == b.get("type") and dict((sa if sa is not None else {}).items()) == \
+        dict((sb if sb is not None else {}).items())
+
+
+def match(base, overlay):
+    """Pair each child of overlay with a distinct child of base (or None)."""
+    used = set()
+    pairs = []
+    candidates = [c for c in base if isinstance(c.tag, str)]
+    in_devices = base.tag == "devices"
+    for oc in overlay:
+        if not isinstance(oc.tag, str):
+            continue
+        same = [c for c in candidates if c.tag == oc.tag and id(c) not in used]
+        found = None
+        key = identity(oc)
+        if key is not None:
+            found = next((c for c in same if identity(c) == key), None)
+        else:
+            found = next((c for c in same if contains(c, oc)), None)
+            if found is None and oc.tag == "interface":  # a NIC with a generated MAC: by what it plugs into
+                found = next((c for c in same if _same_source(c, oc)), None)
+            if found is None and (not in_devices or oc.tag in SINGLE_DEVICES):
+                found = same[0] if same else None
+        if found is not None:
+            used.add(id(found))
+        pairs.append((oc, found))
+    return pairs
+
+
+def contains(base, overlay):
+    """True when base already says everything overlay says."""
+    if base.tag != overlay.tag:
+        return False
+    for key, value in overlay.attrib.items():
+        if key in (MODE, OWN):
+            continue
+        if base.get(key) != value:
+            return False
+    if (overlay.text or "").strip() and (overlay.text or "").strip() != (base.text or "").strip():
+        return False
+    for oc, bc in match(base, overlay):
+        if bc is None or not contains(bc, oc):
+            return False
+    owned = (overlay.get(OWN) or "").split()
+    if owned:
+        matched = {id(bc) for _, bc in match(base, overlay) if bc is not None}
+        if any(c.tag in owned and id(c) not in matched for c in base if isinstance(c.tag, str)):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- merge
+KEEP_ON_REPLACE = ("address", "mac", "alias")
+
+
+def merge(base, overlay):
+    """Overlay `overlay` onto `base` in place (see the module docstring); returns base."""
+    for key, value in overlay.attrib.items():
+        if key not in (MODE, OWN):
+            base.set(key, value)
+    if (overlay.text or "").strip():
+        base.text = overlay.text.strip()
+    keep = []  # the elements (not ids: lxml proxies may be recreated) the overlay accounts for
+    for oc, bc in match(base, overlay):
+        if bc is None:
+            new = _fresh(oc)
+            base.append(new)
+            keep.append(new)
+        elif oc.get(MODE) == "replace" and not contains(bc, oc):
+            new = _fresh(oc)
+            for tag in KEEP_ON_REPLACE:
+                kept = bc.find(tag)
+                if kept is not None and new.find(tag) is None:
+                    new.append(copy.deepcopy(kept))
+            base.replace(bc, new)
+            keep.append(new)
+        else:
+            if oc.get(MODE) != "replace":
+                merge(bc, oc)
+            keep.append(bc)
+    owned = (overlay.get(OWN) or "").split()
+    for c in list(base):
+        if isinstance(c.tag, str) and c.tag in owned and not any(c is k for k in keep):
+            base.remove(c)
+    return base
+
+
+def _fresh(el):
+    new = copy.deepcopy(el)
+    for e in new.iter(etree.Element):
+        e.attrib.pop(MODE, None)
+        e.attrib.pop(OWN, None)
+    return new
+
+
+# ---------------------------------------------------------------- build
+def build(spec, extra=None):
+    """The desired <domain> tree from a normalised spec (see DomainService.desired) and the
+    user's own XML root (or None)."""
+    root = copy.deepcopy(extra) if extra is not None else etree.Element("domain")
+    normalise(root)
+    if spec.get("virt_type"):
+        root.set("type", spec["virt_type"])
+    name = child(root, "name")
+    name.text = spec["name"]
+    if spec.get("uuid"):
+        child(root, "uuid").text = spec["uuid"]
+    for key in ("title", "description"):
+        if spec.get(key) is not None:
+            child(root, key).text = spec[key]
+    if spec.get("memory") is not None:
+        mem = child(root, "memory")
+        mem.text, mem.attrib["unit"] = str(spec["memory"] // 1024), "KiB"
+        cur = child(root, "currentMemory")
+        cur.text, cur.attrib["unit"] = str((spec.get("current_memory") or spec["memory"]) // 1024), "KiB"
+    if spec.get("vcpus") is not None:
+        set_vcpus(root, spec["vcpus"], spec.get("max_vcpus"))
+    if spec.get("cpu_mode"):
+        old = root.find("cpu")
+        if old is not None:
+            root.remove(old)
+        replaceable(sub(root, "cpu", mode=spec["cpu_mode"]))
+
+    os_el = child(root, "os")
+    os_type = os_el.find("type")
+    if os_type is None:
+        os_type = etree.Element("type")
+        os_el.insert(0, os_type)
+    if spec.get("os_type") or not os_type.text:
+        os_type.text = spec.get("os_type") or "hvm"
+    for key in ("arch", "machine"):
+        if spec.get(key):
+            os_type.set(key, spec[key])
+    if spec.get("firmware") == "uefi":
+        os_el.set("firmware", "efi")
+    for key in ("kernel", "initrd", "cmdline"):
+        if spec.get(key) is not None:
+            child(os_el, key).text = spec[key]
+    if spec.get("boot") is not None:
+        for old in os_el.findall("boot"):
+            os_el.remove(old)
+        for dev in spec["boot"]:
+            sub(os_el, "boot", dev=dev)
+        own(os_el, "boot")
+    if os_type.text == "hvm":
+        # ACPI is what makes PCI hot-plug and graceful (power button) shutdown work.
+        features = child(root, "features")
+        child(features, "acpi")
+        child(features, "apic")
+
+    devices = child(root, "devices")
+    if spec.get("disks") is not None:
+        _replace_all(devices, "disk", [disk_xml(d) for d in spec["disks"]])
+    if spec.get("nics") is not None:
+        _replace_all(devices, "interface", [nic_xml(n) for n in spec["nics"]])
+    if spec.get("graphics") is not None:
+        _replace_all(devices, "graphics", [graphics_xml(spec["graphics"])] if spec["graphics"] else [])
+    if spec.get("serial") is not None:
+        _replace_all(devices, "serial", [serial_xml(spec["serial"])] if spec["serial"] else [])
+    if spec.get("guest_agent"):
+        channel = replaceable(sub(devices, "channel", type="unix"))
+        sub(channel, "target", type="virtio", name="org.qemu.guest_agent.0")
+    return root
+
+
+def set_vcpus(root, vcpus, max_vcpus=None):
+    """<vcpu current='N'>MAX</vcpu>: the count is the maximum, `current` how many are plugged.
+    Set outright (not overlaid) because a `current` that is no longer wanted must go."""
+    el = child(root, "vcpu")
+    el.text = str(max_vcpus or vcpus)
+    if max_vcpus and vcpus < max_vcpus:
+        el.set("current", str(vcpus))
+    else:
+        el.attrib.pop("current", None)
+
+
+def _replace_all(devices, tag, elements):
+    for old in devices.findall(tag):
+        devices.remove(old)
+    for el in elements:
+        devices.append(replaceable(el))
+    own(devices, tag)
+
+
+def disk_xml(d):
+    kind = "volume" if d.get("pool") else ("block" if (d.get("path") or "").startswith("/dev/") else "file")
+    el = etree.Element("disk", type=kind, device=d["device"])
+    driver = sub(el, "driver", name="qemu", type=d.get("format"), cache=d.get("cache"))
+    if not driver.attrib.get("type"):
+        driver.attrib.pop("type", None)
+    if kind == "volume":
+        sub(el, "source", pool=d["pool"], volume=d["volume"])
+    elif d.get("path"):
+        sub(el, "source", **{"file" if kind == "file" else "dev": d["path"]})
+    sub(el, "target", dev=d["target"], bus=d["bus"])
+    if d.get("readonly"):
+        sub(el, "readonly")
+    return el
+
+
+def nic_xml(n):
+    if n.get("network"):
+        el = etree.Element("interface", type="network")
+        sub(el, "source", network=n["network"])
+    elif n.get("direct"):
+        el = etree.Element("interface", type="direct")
+        sub(el, "source", dev=n["direct"], mode=n.get("direct_mode") or "bridge")
+    else:
+        el = etree.Element("interface", type="bridge")
+        sub(el, "source", bridge=n.get("ovs_bridge") or n.get("bridge"))
+    if n.get("mac"):
+        sub(el, "mac", address=n["mac"].lower())
+    if n.get("ovs_bridge"):
+        sub(el, "virtualport", type="openvswitch")
+    if n.get("vlan") is not None:
+        sub(sub(el, "vlan"), "tag", id=n["vlan"])
+    if n.get("model"):
+        sub(el, "model", type=n["model"])
+    return el
+
+
+def graphics_xml(g):
+    el = etree.Element("graphics", type=g["type"])
+    if g.get("port") in (None, -1):
+        el.set("port", "-1")
+        el.set("autoport", "yes")
+    else:
+        el.set("port", str(g["port"]))
+        el.set("autoport", "no")
+    el.set("listen", g["listen"])
+    if g.get("password"):
+        el.set("passwd", g["password"])
+    sub(el, "listen", type="address", address=g["listen"])
+    return el
+
+
+def serial_xml(s):
+    el = etree.Element("serial", type=s["type"])
+    if s["type"] == "file":
+        sub(el, "source", path=s["path"])
+    sub(el, "target", port=0)
+    return el
+
+
+# ---------------------------------------------------------------- facts
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _kib(root, tag):
+    el = root.find(tag)
+    if el is None or not (el.text or "").strip():
+        return None
+    factor = KIB.get((el.get("unit") or "KiB").lower(), 1)
+    return int(round(int(el.text) * factor)) * 1024
+
+
+def disk_facts(el):
+    source = el.find("source")
+    source = dict(source.attrib) if source is not None else {}
+    target = el.find("target")
+    driver = el.find("driver")
+    return {
+        "target": target.get("dev") if target is not None else None,
+        "bus": target.get("bus") if target is not None else None,
+        "device": el.get("device", "disk"),
+        "type": el.get("type"),
+        "path": source.get("file") or source.get("dev"),
+        "pool": source.get("pool"),
+        "volume": source.get("volume"),
+        "format": driver.get("type") if driver is not None else None,
+        "cache": driver.get("cache") if driver is not None else None,
+        "readonly": el.find("readonly") is not None,
+    }
+
+
+def nic_facts(el):
+    source = el.find("source")
+    source = dict(source.attrib) if source is not None else {}
+    mac, model, vport, tag = el.find("mac"), el.find("model"), el.find("virtualport"), el.find("vlan/tag")
+    ovs = vport is not None and vport.get("type") == "openvswitch"
+    kind = el.get("type")
+    return {
+        "type": "ovs_bridge" if ovs else kind,
+        "mac": mac.get("address") if mac is not None else None,
+        "network": source.get("network"),
+        "bridge": source.get("bridge"),
+        "source": source.get("network") or source.get("bridge") or source.get("dev"),
+        "vlan": _int(tag.get("id")) if tag is not None else None,
+        "model": model.get("type") if model is not None else None,
+    }
+
+
+def facts(root):
+    """Readable facts of a <domain> tree (never secrets: graphics passwords are left out)."""
+    os_el = root.find("os")
+    os_type = os_el.find("type") if os_el is not None else None
+    cpu = root.find("cpu")
+
+    def text(path):
+        el = root.find(path)
+        return el.text.strip() if el is not None and el.text else None
+
+    graphics = [{"type": g.get("type"), "listen": g.get("listen"), "port": _int(g.get("port")),
+                 "password_set": g.get("passwd") is not None}
+                for g in root.findall("devices/graphics")]
+    serials = []
+    for s in root.findall("devices/serial"):
+        source = s.find("source")
+        serials.append({"type": s.get("type"), "path": source.get("path") if source is not None else None})
+    return {
+        "name": text("name"),
+        "uuid": text("uuid"),
+        "title": text("title"),
+        "description": text("description"),
+        "virt_type": root.get("type"),
+        "os_type": os_type.text if os_type is not None else None,
+        "arch": os_type.get("arch") if os_type is not None else None,
+        "machine": os_type.get("machine") if os_type is not None else None,
+        "firmware": "uefi" if os_el is not None and (os_el.get("firmware") == "efi" or
+                                                     os_el.find("loader") is not None) else "bios",
+        "memory": _kib(root, "memory"),
+        "current_memory": _kib(root, "currentMemory") or _kib(root, "memory"),
+        "vcpus": _int(root.find("vcpu").get("current") or text("vcpu")) if root.find("vcpu") is not None else None,
+        "max_vcpus": _int(text("vcpu")),
+        "cpu_mode": cpu.get("mode") if cpu is not None else None,
+        "boot": [b.get("dev") for b in os_el.findall("boot")] if os_el is not None else [],
+        "kernel": text("os/kernel"),
+        "initrd": text("os/initrd"),
+        "cmdline": text("os/cmdline"),
+        "disks": [disk_facts(d) for d in root.findall("devices/disk")],
+        "nics": [nic_facts(n) for n in root.findall("devices/interface")],
+        "graphics": graphics,
+        "serial": serials,
+        "guest_agent": any(t.get("name") == "org.qemu.guest_agent.0"
+                           for t in root.findall("devices/channel/target")),
+    }

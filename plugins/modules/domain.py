@@ -1,0 +1,461 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: domain
+short_description: Manage a libvirt guest (domain) declaratively
+version_added: 0.1.0
+description:
+  - Defines, changes, starts, stops, pauses, restarts and removes one libvirt guest so that it
+    matches a declarative spec. Works with KVM, QEMU (TCG) and Xen through libvirt-python.
+  - The spec becomes libvirt domain XML through an XML model. Anything not modelled by an option
+    can be given in O(xml); the modelled options win where both say something.
+  - Comparison is semantic. The module reads the guest's inactive definition back, overlays the
+    spec on it and compares data, never text. Values libvirt generates or fills in (UUID, MAC
+    addresses, PCI addresses, automatic controllers, the versioned machine type) are kept, never
+    regenerated, and do not count as differences.
+  - Only options you set are managed. O(disks) and O(nics), when set, are the complete lists; disks
+    and NICs the guest has beyond them are removed.
+  - Changes take the least disruptive way. On a running guest, disks and NICs are attached and
+    detached live and in the persistent definition, a lower or higher O(current_memory) (up to
+    O(memory)) and O(vcpus) (up to O(max_vcpus)) are set live, a CD-ROM gets a new medium live,
+    and O(title) and O(description) change live. Any other change is written to
+    the persistent definition and the result says RV(restart_required=true); O(state=rebooted)
+    applies it.
+  - A run that fails half-way undoes what it did, for example a new guest whose start fails is
+    undefined again.
+options:
+  name:
+    description: Name of the guest.
+    type: str
+    required: true
+  uuid:
+    description:
+      - UUID of a new guest. When omitted libvirt generates one, which is kept afterwards.
+      - The UUID of an existing guest cannot change; a different value is an error.
+    type: str
+  title:
+    description: Short title shown by virt-manager and C(virsh list --title).
+    type: str
+  description:
+    description: Free-form description of the guest.
+    type: str
+  memory:
+    description:
+      - Maximum memory of the guest, as a size with a unit such as V(512MiB), V(1 GiB), V(2G).
+        A bare number means MiB.
+      - Takes effect on the next start of a running guest.
+    type: raw
+  current_memory:
+    description:
+      - Memory the guest gets now (the balloon target), at most O(memory). Defaults to O(memory).
+      - Changed live on a running guest when O(memory) stays the same.
+    type: raw
+  vcpus:
+    description:
+      - Number of virtual CPUs the guest has (plugged).
+      - Up to the maximum (O(max_vcpus)) they are hot-plugged or unplugged on a running guest;
+        beyond it the maximum grows, which takes effect on the next start.
+    type: int
+  max_vcpus:
+    description:
+      - Maximum number of vCPUs, so that O(vcpus) can change live up to it. Needs O(vcpus).
+      - When omitted a guest keeps its maximum (a new guest gets O(vcpus)), unless O(vcpus) is more.
+    type: int
+  cpu_mode:
+    description:
+      - CPU model mode. V(host-passthrough) and V(host-model) need KVM; V(maximum) gives the most
+        features the hypervisor can offer.
+      - When omitted the hypervisor default is used and not compared.
+    type: str
+    choices: [host-passthrough, host-model, maximum]
+  arch:
+    description: Guest CPU architecture, for example V(x86_64) or V(aarch64). Defaults to the host's.
+    type: str
+  machine:
+    description:
+      - Machine type, for example V(pc), V(q35) or a versioned one. Aliases such as V(pc) are compared
+        with the versioned name libvirt stores.
+    type: str
+  virt_type:
+    description:
+      - Hypervisor the guest runs on (the domain C(type)).
+      - V(auto) picks V(kvm) when libvirt's domain capabilities say KVM is usable and, for a local
+        URI, the CPU really offers hardware virtualisation (inside a VM without nested
+        virtualisation C(/dev/kvm) may exist but cannot run ordinary guests); otherwise V(qemu)
+        (emulation, much slower) with a warning. With a C(xen://) URI it picks V(xen).
+      - For an existing guest V(auto) keeps the type it has.
+    type: str
+    default: auto
+    choices: [auto, kvm, qemu, xen]
+  os_type:
+    description:
+      - V(hvm) for a fully virtualised guest (KVM, QEMU, Xen HVM), V(xen) for a Xen paravirtualised
+        (PV) guest, which needs O(kernel) (or a bootloader given in O(xml)).
+      - A new guest defaults to V(hvm).
+    type: str
+    choices: [hvm, xen]
+  firmware:
+    description:
+      - V(uefi) lets libvirt pick UEFI firmware (OVMF) and keeps an NVRAM file, removed with the guest.
+        V(bios) (SeaBIOS) is what a guest gets without this option.
+    type: str
+    choices: [bios, uefi]
+  boot:
+    description: Boot order, the complete list. Each entry is one of V(hd), V(cdrom), V(network), V(fd).
+    type: list
+    elements: str
+  kernel:
+    description: Kernel image for direct kernel boot (a path on the libvirt host).
+    type: str
+  initrd:
+    description: Initial ramdisk for direct kernel boot.
+    type: str
+  cmdline:
+    description: Kernel command line for direct kernel boot.
+    type: str
+  disks:
+    description:
+      - The guest's disks and CD-ROM drives, the complete list (see the description).
+      - A disk is a file or block device (O(disks[].path)) or a volume of a libvirt storage pool
+        (O(disks[].pool) and O(disks[].volume)); with O(disks[].size) a missing volume is created.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description:
+          - File (or C(/dev/...) block device) on the libvirt host. A CD-ROM may have no path (empty drive).
+        type: str
+      pool:
+        description: Storage pool of the volume. It must exist.
+        type: str
+      volume:
+        description: Volume name in O(disks[].pool).
+        type: str
+      size:
+        description:
+          - Creates the volume when it does not exist yet, with this capacity (V(10GiB); a bare
+            number means GiB) and format O(disks[].format) (default V(qcow2)). An existing volume
+            is never resized.
+        type: raw
+      device:
+        description: V(disk) or V(cdrom) (always read-only).
+        type: str
+        default: disk
+        choices: [disk, cdrom]
+      target:
+        description:
+          - Device name in the guest, for example V(vda). Defaults to the next free name for the
+            bus, in list order (V(vda), V(vdb), ... for virtio, V(sda), ... for sata and scsi).
+        type: str
+      bus:
+        description: Disk bus. Defaults to V(virtio) for disks and V(sata) for CD-ROMs.
+        type: str
+        choices: [virtio, sata, scsi, ide, usb, xen]
+      format:
+        description:
+          - Image format (V(raw), V(qcow2), ...). Defaults to V(qcow2) for paths ending in C(.qcow2),
+            the volume's own format for pool volumes, V(raw) otherwise.
+        type: str
+      cache:
+        description: Host cache mode.
+        type: str
+        choices: [default, none, writethrough, writeback, directsync, unsafe]
+      readonly:
+        description: Attach the disk read-only.
+        type: bool
+        default: false
+  nics:
+    description:
+      - The guest's network interfaces, the complete list (see the description). Set exactly one of
+        O(nics[].network), O(nics[].bridge), O(nics[].ovs_bridge), O(nics[].direct).
+      - A NIC without O(nics[].mac) gets a MAC from libvirt, which is kept afterwards; it is found
+        again by its network or bridge.
+    type: list
+    elements: dict
+    suboptions:
+      network:
+        description: A libvirt network. It must exist.
+        type: str
+      bridge:
+        description: A Linux bridge on the host.
+        type: str
+      ovs_bridge:
+        description: An Open vSwitch bridge on the host.
+        type: str
+      vlan:
+        description: VLAN tag of the port on O(nics[].ovs_bridge) (access port).
+        type: int
+      direct:
+        description: A host interface to attach to directly (macvtap).
+        type: str
+      direct_mode:
+        description: macvtap mode for O(nics[].direct).
+        type: str
+        default: bridge
+        choices: [bridge, vepa, private, passthrough]
+      model:
+        description: NIC model, for example V(virtio), V(e1000), V(rtl8139).
+        type: str
+        default: virtio
+      mac:
+        description: MAC address. When omitted libvirt generates one (52:54:00:...), kept afterwards.
+        type: str
+  graphics:
+    description: A graphical console for virt-manager / remote viewers (VNC or SPICE).
+    type: dict
+    suboptions:
+      type:
+        description: Protocol.
+        type: str
+        default: vnc
+        choices: [vnc, spice]
+      listen:
+        description: Address to listen on. The default keeps the console local to the host.
+        type: str
+        default: 127.0.0.1
+      port:
+        description: TCP port; V(-1) lets libvirt pick a free one (from 5900).
+        type: int
+        default: -1
+      password:
+        description:
+          - Console password (VNC allows at most 8 characters). Never shown in results.
+          - When omitted, a password the console already has is kept.
+        type: str
+  serial:
+    description: A serial console (the guest's C(ttyS0)).
+    type: dict
+    suboptions:
+      type:
+        description: V(pty) for C(virsh console), V(file) to log the console to O(serial.path).
+        type: str
+        default: pty
+        choices: [pty, file]
+      path:
+        description: Log file on the libvirt host, required for O(serial.type=file).
+        type: str
+  guest_agent:
+    description: Add the QEMU guest agent channel (C(org.qemu.guest_agent.0)).
+    type: bool
+  autostart:
+    description: Start the guest when libvirtd starts. Changed without touching the guest.
+    type: bool
+  xml:
+    description:
+      - Domain XML (a C(<domain>) document, complete or partial) for everything the options do not
+        model. It is merged semantically with the definition; the options win where both say something.
+      - Elements are matched by their identity (disks by target, NICs by MAC, controllers by type and
+        index, ...), so a second run with the same XML reports no change.
+    type: str
+  state:
+    description:
+      - V(present) - the guest is defined; a new guest stays shut off, an existing one keeps its run state.
+      - V(running) - defined and running (a paused guest is resumed).
+      - V(shutdown) - defined and shut off, gracefully (ACPI power button) within O(shutdown_timeout).
+      - V(paused) - defined and paused (started paused when it was off).
+      - V(rebooted) - shut down (as for V(shutdown)) and started again, which also applies changes
+        that needed a restart. Always reports a change.
+      - V(absent) - powered off and undefined, with its NVRAM, managed save image and snapshot and
+        checkpoint metadata. Its storage is kept unless O(remove_storage=true).
+    type: str
+    default: present
+    choices: [present, running, shutdown, paused, rebooted, absent]
+  shutdown_timeout:
+    description: Seconds to wait for a graceful shutdown.
+    type: int
+    default: 120
+  force:
+    description: Power the guest off when it does not shut down within O(shutdown_timeout).
+    type: bool
+    default: false
+  remove_storage:
+    description:
+      - With O(state=absent), also delete the guest's writable disks that are libvirt storage volumes
+        (volumes of a pool, or files inside a pool's directory). Other files are left in place.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - virtcloud.core.libvirt
+  - virtcloud.core.attributes
+notes:
+  - A guest the module defines gets the C(acpi) and C(apic) features (for hvm guests), which PCI
+    hot-plug and graceful shutdown need.
+seealso:
+  - module: virtcloud.core.domains
+  - module: virtcloud.core.domain_info
+author:
+  - virtcloud.core contributors (@virtcloud)
+"""
+
+EXAMPLES = r"""
+- name: A small guest on a libvirt network, with a new 10 GiB volume and a VNC console
+  virtcloud.core.domain:
+    name: web1
+    memory: 1 GiB
+    vcpus: 2
+    disks:
+      - pool: default
+        volume: web1.qcow2
+        size: 10GiB
+      - device: cdrom
+        path: /var/lib/libvirt/images/debian-12.iso
+    boot: [hd, cdrom]
+    nics:
+      - network: lab
+    graphics:
+      type: vnc
+    state: running
+
+- name: Add a second disk and a NIC on an Open vSwitch VLAN to the running guest (hot-plugged)
+  virtcloud.core.domain:
+    name: web1
+    disks:
+      - pool: default
+        volume: web1.qcow2
+      - device: cdrom
+        path: /var/lib/libvirt/images/debian-12.iso
+      - path: /var/lib/libvirt/images/web1-data.qcow2
+    nics:
+      - network: lab
+      - ovs_bridge: ovsbr0
+        vlan: 20
+    state: running
+
+- name: Direct kernel boot with the serial console logged to a file, emulated (no KVM)
+  virtcloud.core.domain:
+    name: tiny
+    virt_type: qemu
+    memory: 192MiB
+    kernel: /srv/boot/vmlinuz
+    initrd: /srv/boot/initrd.gz
+    cmdline: console=ttyS0 panic=-1
+    serial:
+      type: file
+      path: /var/log/tiny-console.log
+    state: running
+
+- name: Anything not modelled goes through xml (merged, idempotent)
+  virtcloud.core.domain:
+    name: web1
+    xml: |
+      <domain>
+        <devices>
+          <watchdog model='i6300esb' action='reset'/>
+          <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
+        </devices>
+      </domain>
+
+- name: Apply a pending vCPU change by restarting the guest
+  virtcloud.core.domain:
+    name: web1
+    vcpus: 4
+    state: rebooted
+    shutdown_timeout: 60
+    force: true
+
+- name: Shut it down gracefully, powering it off after 60 s
+  virtcloud.core.domain:
+    name: web1
+    state: shutdown
+    shutdown_timeout: 60
+    force: true
+
+- name: Remove the guest and its pool volumes
+  virtcloud.core.domain:
+    name: web1
+    state: absent
+    remove_storage: true
+
+- name: Point every libvirt module of a play at another host
+  module_defaults:
+    group/virtcloud.core.libvirt:
+      uri: qemu+ssh://root@kvm2.example.com/system
+  block:
+    - name: A Xen PV guest there
+      virtcloud.core.domain:
+        name: pv1
+        virt_type: xen
+        os_type: xen
+        memory: 512MiB
+        kernel: /boot/vmlinuz-xen
+        cmdline: root=/dev/xvda1 console=hvc0
+        disks:
+          - path: /srv/xen/pv1.img
+            bus: xen
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["attach disk vdb (/srv/data.qcow2) to running guest web1", "enable autostart of web1"]
+restart_required:
+  description: Some changes are in the persistent definition only and take effect when the guest restarts.
+  returned: when true
+  type: bool
+  sample: true
+domain:
+  description: The guest after the run (predicted in check mode), from its inactive definition; empty when absent.
+  returned: always
+  type: dict
+  contains:
+    name: {description: Guest name., type: str, returned: when present}
+    uuid: {description: UUID (null for a guest still to be defined in check mode)., type: str, returned: when present}
+    title: {description: Title., type: str, returned: when present}
+    description: {description: Description., type: str, returned: when present}
+    state: {description: "Run state: running, paused or shutdown.", type: str, returned: when present}
+    autostart: {description: Whether libvirtd starts the guest., type: bool, returned: when present}
+    virt_type: {description: "Hypervisor type (kvm, qemu, xen)", type: str, returned: when present}
+    os_type: {description: "hvm, or xen for a Xen PV guest.", type: str, returned: when present}
+    arch: {description: Architecture., type: str, returned: when present}
+    machine: {description: Machine type., type: str, returned: when present}
+    firmware: {description: bios or uefi., type: str, returned: when present}
+    memory: {description: Maximum memory., type: str, returned: when present, sample: 1 GiB}
+    current_memory: {description: Current memory., type: str, returned: when present, sample: 512 MiB}
+    vcpus: {description: Number of vCPUs (plugged)., type: int, returned: when present}
+    max_vcpus: {description: Maximum number of vCPUs., type: int, returned: when present}
+    cpu_mode: {description: CPU mode., type: str, returned: when present}
+    boot: {description: Boot order., type: list, elements: str, returned: when present}
+    kernel: {description: Direct boot kernel., type: str, returned: when present}
+    initrd: {description: Direct boot initrd., type: str, returned: when present}
+    cmdline: {description: Direct boot kernel command line., type: str, returned: when present}
+    disks:
+      description: Disks (target, bus, device, type, path, pool, volume, format, cache, readonly).
+      type: list
+      elements: dict
+      returned: when present
+    nics:
+      description: NICs (type, mac, network, bridge, source, vlan, model).
+      type: list
+      elements: dict
+      returned: when present
+    graphics:
+      description: Graphical consoles (type, listen, port, password_set); never the password.
+      type: list
+      elements: dict
+      returned: when present
+    serial:
+      description: Serial ports (type, path).
+      type: list
+      elements: dict
+      returned: when present
+    guest_agent: {description: Whether the guest agent channel is present., type: bool, returned: when present}
+"""
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
+
+
+def main():
+    run(DomainService)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: domain_info
+short_description: Facts about libvirt guests
+version_added: 0.1.0
+description:
+  - Returns every libvirt guest (or those matching the filters) from one listing call, parsed into
+    data - run state, vCPUs, memory, disks with capacity and allocation, NICs with MAC, network or
+    bridge and IP addresses, graphics consoles, autostart.
+  - Running guests are described by their live definition (real VNC/SPICE ports, hot-plugged devices).
+  - IP addresses come from libvirt's DHCP leases (guests on libvirt networks) and, for guests with
+    the guest agent channel, from the QEMU guest agent when it answers.
+options:
+  name:
+    description: Only these guests (names). All guests when omitted.
+    type: list
+    elements: str
+  state:
+    description: Only guests in one of these run states.
+    type: list
+    elements: str
+    choices: [running, paused, shutdown]
+extends_documentation_fragment:
+  - virtcloud.core.libvirt
+attributes:
+  check_mode:
+    support: full
+    description: Changes nothing, so it runs the same in check mode.
+seealso:
+  - module: virtcloud.core.domain
+author:
+  - virtcloud.core contributors (@virtcloud)
+"""
+
+EXAMPLES = r"""
+- name: All running guests
+  virtcloud.core.domain_info:
+    state: [running]
+  register: running
+
+- name: Show the VNC port and addresses of web1
+  virtcloud.core.domain_info:
+    name: [web1]
+  register: web1
+
+- name: Print them
+  ansible.builtin.debug:
+    msg: "VNC {{ web1.domains[0].graphics[0].port }}, IPs {{ web1.domains[0].nics | map(attribute='addresses') | flatten }}"
+"""
+
+RETURN = r"""
+changed:
+  description: Always false.
+  returned: always
+  type: bool
+actions:
+  description: Always empty.
+  returned: always
+  type: list
+  elements: str
+domains:
+  description: The guests, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Guest name., type: str}
+    uuid: {description: UUID., type: str}
+    id: {description: Hypervisor ID of a running guest; null when shut off., type: int}
+    state: {description: "running, paused or shutdown.", type: str}
+    persistent: {description: Whether the guest has a persistent definition., type: bool}
+    autostart: {description: Whether libvirtd starts the guest., type: bool}
+    title: {description: Title., type: str}
+    description: {description: Description., type: str}
+    virt_type: {description: "Hypervisor type (kvm, qemu, xen).", type: str}
+    os_type: {description: "hvm, or xen for a Xen PV guest.", type: str}
+    arch: {description: Architecture., type: str}
+    machine: {description: Machine type., type: str}
+    firmware: {description: bios or uefi., type: str}
+    vcpus: {description: Number of vCPUs (plugged)., type: int}
+    max_vcpus: {description: Maximum number of vCPUs., type: int}
+    cpu_mode: {description: CPU mode., type: str}
+    memory: {description: Maximum memory., type: str, sample: 1 GiB}
+    memory_bytes: {description: Maximum memory in bytes., type: int}
+    current_memory: {description: Current memory., type: str}
+    current_memory_bytes: {description: Current memory in bytes., type: int}
+    boot: {description: Boot order., type: list, elements: str}
+    kernel: {description: Direct boot kernel., type: str}
+    initrd: {description: Direct boot initrd., type: str}
+    cmdline: {description: Direct boot kernel command line., type: str}
+    disks:
+      description: Disks (target, bus, device, type, path, pool, volume, format, cache, readonly, capacity and allocation in bytes).
+      type: list
+      elements: dict
+    nics:
+      description: NICs (type, mac, network, bridge, source, vlan, model, addresses as C(address/prefix)).
+      type: list
+      elements: dict
+    graphics:
+      description: Graphical consoles (type, listen, port, password_set).
+      type: list
+      elements: dict
+    serial:
+      description: Serial ports (type, path).
+      type: list
+      elements: dict
+    guest_agent: {description: Whether the guest agent channel is present., type: bool}
+"""
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainInfoService
+
+
+def main():
+    run(DomainInfoService)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: domains
+short_description: Manage many libvirt guests in one task
+version_added: 0.1.0
+description:
+  - Reconciles a list of guest specs in one task. Every item takes exactly the options of
+    M(virtcloud.core.domain) (except O(uri), which is shared) and is handled by the same code, so
+    both modules behave the same; this one is much faster for many guests.
+  - All items are validated before anything is touched. The guests are observed with one listing
+    call and one connection serves the whole list.
+  - Items are applied in order. An item that fails rolls back its own steps; the items before it
+    stay done (a rerun finishes the list) and are returned in RV(results).
+options:
+  domains:
+    description:
+      - Guest specs. Each item is a dictionary of the options of M(virtcloud.core.domain), for
+        example C(name), C(memory), C(vcpus), C(disks), C(nics), C(xml), C(state).
+    type: list
+    elements: dict
+    required: true
+extends_documentation_fragment:
+  - virtcloud.core.libvirt
+  - virtcloud.core.attributes
+seealso:
+  - module: virtcloud.core.domain
+author:
+  - virtcloud.core contributors (@virtcloud)
+"""
+
+EXAMPLES = r"""
+- name: Ten small guests on one network, defined and running (one task, one listing call)
+  virtcloud.core.domains:
+    domains: "{{ nodes }}"
+  vars:
+    nodes: >-
+      {% set out = [] %}{% for i in range(10) %}{% set _ = out.append({'name': 'node%d' % i,
+      'memory': '512MiB', 'vcpus': 1, 'nics': [{'network': 'lab'}], 'state': 'running'}) %}{% endfor %}{{ out }}
+
+- name: Two guests spelled out
+  virtcloud.core.domains:
+    domains:
+      - name: db1
+        memory: 2 GiB
+        vcpus: 2
+        disks:
+          - pool: default
+            volume: db1.qcow2
+            size: 20GiB
+        state: running
+      - name: old1
+        state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done) for all items, in order.
+  returned: always
+  type: list
+  elements: str
+restart_required:
+  description: At least one guest has changes that take effect when it restarts.
+  returned: when true
+  type: bool
+results:
+  description:
+    - One result per item, in order, each as M(virtcloud.core.domain) returns it
+      (C(changed), C(actions), C(domain), and C(restart_required) or C(diff) when applicable).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
+
+
+def main():
+    run(DomainService, batch="domains")
+
+
+if __name__ == "__main__":
+    main()

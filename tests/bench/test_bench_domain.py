@@ -1,0 +1,123 @@
+"""Side by side: community.libvirt.virt in a loop, virtcloud.core.domain in a loop, and
+virtcloud.core.domains, defining 10 and 100 guests and then rerunning (a no-op).
+
+Run with `make bench` (or pytest tests/bench -s). The peer comes from the `ansible` PyPI package,
+installed on first use into its own venv (BENCH_VENV) so the project's venv stays ansible-core
+only. Prints task times (profile_tasks) and whole-playbook times, and the ratios against the
+issue's goals; it asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+BENCH_VENV = os.environ.get("VIRTCLOUD_BENCH_VENV", "/var/tmp/virtcloud-bench-venv")
+MODULE_PYTHON = sys.executable  # has libvirt-python and lxml, which both collections need
+URI = "qemu:///system"
+XML = ("<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+       "<os><type arch='x86_64'>hvm</type></os></domain>")
+
+PLAYS = {
+    "community.libvirt.virt loop": """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: bench
+      community.libvirt.virt:
+        uri: {uri}
+        command: define
+        xml: "{xml}"
+      loop: "{{{{ range({n}) | list }}}}"
+""",
+    "virtcloud.core.domain loop": """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: bench
+      virtcloud.core.domain:
+        uri: {uri}
+        name: "{prefix}{{{{ item }}}}"
+        virt_type: qemu
+        memory: 64
+        vcpus: 1
+      loop: "{{{{ range({n}) | list }}}}"
+""",
+    "virtcloud.core.domains": """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: bench
+      virtcloud.core.domains:
+        uri: {uri}
+        domains: {specs}
+""",
+}
+
+
+def bench_venv():
+    playbook = os.path.join(BENCH_VENV, "bin", "ansible-playbook")
+    if not os.path.exists(playbook):
+        proc = subprocess.run("python3 -m venv {0} && {0}/bin/pip install -q 'ansible>=10,<12'".format(BENCH_VENV),
+                              shell=True, capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip("cannot install the ansible package (community.libvirt) for the peer: "
+                        + proc.stderr[-500:])
+    return playbook
+
+
+def run(playbook_bin, text):
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+        handle.write(text)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", ANSIBLE_PYTHON_INTERPRETER=MODULE_PYTHON,
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+    env.pop("ANSIBLE_CONFIG", None)
+    start = time.monotonic()
+    proc = subprocess.run([playbook_bin, "-i", "localhost,", "-c", "local", handle.name],
+                          capture_output=True, text=True, env=env)
+    wall = time.monotonic() - start
+    os.unlink(handle.name)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    task = sum(float(t) for t in re.findall(r"^bench -+ (\d+\.\d+)s$", proc.stdout, re.M))
+    return task, wall
+
+
+def cleanup(prefix):
+    names = subprocess.run(["virsh", "-c", URI, "list", "--all", "--name"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    for name in names:
+        if name.startswith(prefix):
+            subprocess.run(["virsh", "-c", URI, "undefine", name], capture_output=True)
+
+
+@pytest.mark.parametrize("n", [10, 100])
+def test_define_and_noop_rerun(libvirt_daemon, n):
+    playbook_bin = bench_venv()
+    rows = {}
+    for label, template in PLAYS.items():
+        prefix = "vctb%d%s-" % (n, "".join(w[0] for w in label.split()))
+        xml = XML.format(name=prefix + "{{ item }}")
+        specs = json.dumps([{"name": "%s%d" % (prefix, i), "virt_type": "qemu", "memory": 64, "vcpus": 1}
+                            for i in range(n)])
+        text = template.format(uri=URI, n=n, prefix=prefix, xml=xml, specs=specs)
+        cleanup(prefix)
+        try:
+            rows[label] = run(playbook_bin, text), run(playbook_bin, text)
+        finally:
+            cleanup(prefix)
+    peer = rows["community.libvirt.virt loop"]
+    print("\n%d guests                     define task / playbook    rerun task / playbook" % n)
+    for label, ((dt, dw), (rt, rw)) in rows.items():
+        print("%-28s %8.2fs / %7.2fs   %8.2fs / %7.2fs   task time vs peer: define %.3f, rerun %.3f"
+              % (label, dt, dw, rt, rw, dt / max(peer[0][0], 1e-3), rt / max(peer[1][0], 1e-3)))
+    print("goals: domains <= 0.020 of the peer (1/50) for define and rerun; domain loop <= 1.000")

@@ -1,0 +1,135 @@
+"""Boot assets for a tiny test guest: a Debian cloud kernel and a busybox initramfs.
+
+The guest boots by direct kernel boot in a few seconds under TCG (``virt_type: qemu``) and writes to
+its serial console (ttyS0):
+
+- ``GUEST_MARKER`` once userspace runs;
+- every second a line ``VCT-DEVICES block=vda,vdb, net=eth0,lo,`` listing /sys/block and
+  /sys/class/net, so a test sees live-attached disks and NICs appear.
+
+The virtio and ACPI button modules are loaded by the init (they are modules in Debian's cloud kernel), so
+hot-plugged virtio disks and NICs show up without udev, and an
+ACPI power button press (graceful shutdown) powers the guest off.
+
+Assets are cached under ``ASSET_DIR`` and built once per machine; concurrent builders are
+serialised by a lock file and publish atomically (rename), so parallel test runs are safe.
+
+    from lib.guest import guest_assets
+    kernel, initrd = guest_assets()
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+
+ASSET_DIR = os.environ.get("VIRTCLOUD_TEST_ASSETS", "/var/tmp/virtcloud-test-assets")
+GUEST_MARKER = "VIRTCLOUD-GUEST-UP"
+KERNEL_PACKAGE = "linux-image-cloud-amd64"
+
+# Load order matters: dependencies first (modinfo -F depends).
+MODULES = [
+    "drivers/virtio/virtio_ring.ko",
+    "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "drivers/block/virtio_blk.ko",
+    "net/core/failover.ko",
+    "drivers/net/net_failover.ko",
+    "drivers/net/virtio_net.ko",
+    "drivers/input/evdev.ko",    # the ACPI power button reaches acpid through evdev
+    "drivers/acpi/button.ko",
+]
+
+INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev
+for m in %(modules)s; do insmod /modules/$m 2>/dev/null; done
+# A graceful shutdown (ACPI power button) powers the guest off, so tests can exercise it.
+mkdir -p /etc/acpi/PWRF
+printf '#!/bin/sh\necho VCT-POWEROFF\npoweroff -f\n' > /etc/acpi/PWRF/00000080
+chmod +x /etc/acpi/PWRF/00000080
+acpid -c /etc/acpi -l /dev/null
+echo %(marker)s
+while true; do
+  # ask for a DHCP lease once eth0 exists (the address is not configured: the lease is what
+  # libvirt reports, which is what domain_info's tests need)
+  if [ -e /sys/class/net/eth0 ] && [ ! -e /tmp/dhcp-eth0 ]; then
+    touch /tmp/dhcp-eth0
+    ip link set eth0 up
+    (udhcpc -i eth0 -t 30 -T 1 -n -q -s /bin/true >/dev/null 2>&1 &)
+  fi
+  echo "VCT-DEVICES block=$(ls /sys/block | tr '\\n' ,) net=$(ls /sys/class/net | tr '\\n' ,)"
+  sleep 1
+done
+"""
+
+
+def _run(argv, cwd=None, **kw):
+    subprocess.run(argv, cwd=cwd, check=True, capture_output=True, **kw)
+
+
+def _kernel_deb(work):
+    depends = subprocess.run(["apt-cache", "depends", KERNEL_PACKAGE], capture_output=True, text=True,
+                             check=True).stdout
+    package = next(line.split()[1] for line in depends.splitlines()
+                   if line.strip().startswith("Depends: linux-image-"))
+    _run(["apt-get", "download", package], cwd=work)
+    return glob.glob(os.path.join(work, "*.deb"))[0]
+
+
+def _build(target):
+    work = tempfile.mkdtemp(prefix="vct-assets-")
+    try:
+        tree = os.path.join(work, "x")
+        _run(["dpkg-deb", "-x", _kernel_deb(work), tree])
+        vmlinuz = glob.glob(os.path.join(tree, "boot", "vmlinuz-*"))[0]
+        moddir = glob.glob(os.path.join(tree, "lib", "modules", "*", "kernel"))[0]
+
+        root = os.path.join(work, "root")
+        for sub in ("bin", "proc", "sys", "dev", "modules", "etc", "tmp"):
+            os.makedirs(os.path.join(root, sub))
+        shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+        names = []
+        for module in MODULES:
+            shutil.copy(os.path.join(moddir, module), os.path.join(root, "modules"))
+            names.append(os.path.basename(module))
+        with open(os.path.join(root, "init"), "w") as handle:
+            handle.write(INIT % {"modules": " ".join(names), "marker": GUEST_MARKER})
+        os.chmod(os.path.join(root, "init"), 0o755)
+        files = subprocess.run("find . | cpio -o -H newc --quiet | gzip -1", shell=True, cwd=root,
+                               check=True, capture_output=True).stdout
+        os.makedirs(target)
+        shutil.copy(vmlinuz, os.path.join(target, "vmlinuz"))
+        with open(os.path.join(target, "initrd.gz"), "wb") as handle:
+            handle.write(files)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def guest_assets():
+    """(kernel path, initrd path), building them on first use."""
+    final = os.path.join(ASSET_DIR, "guest-v4")
+    kernel, initrd = os.path.join(final, "vmlinuz"), os.path.join(final, "initrd.gz")
+    if os.path.exists(initrd):
+        return kernel, initrd
+    os.makedirs(ASSET_DIR, exist_ok=True)
+    with open(os.path.join(ASSET_DIR, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(initrd):
+            staging = tempfile.mkdtemp(prefix=".guest-", dir=ASSET_DIR)
+            os.rmdir(staging)
+            _build(staging)
+            os.rename(staging, final)
+    return kernel, initrd
+
+
+if __name__ == "__main__":
+    print(*guest_assets())

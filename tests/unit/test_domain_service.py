@@ -1,0 +1,239 @@
+"""DomainService / DomainInfoService planning on libvirt's in-process test driver (test:///default)."""
+
+from __future__ import annotations
+
+import uuid
+
+import libvirt
+import pytest
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
+    execute,
+    execute_many,
+    validate_items,
+)
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import (
+    DomainInfoService,
+    DomainService,
+)
+
+URI = "test:///default"
+
+
+def params(**kw):
+    return dict(validate_items(DomainService, [kw], "spec")[0], uri=URI)
+
+
+def domain(**kw):
+    return DomainService(params(**kw))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def test_driver():
+    """The test driver keeps its guests only while a connection is open: hold one."""
+    conn = libvirt.open(URI)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def name():
+    name = "vct" + uuid.uuid4().hex[:8]
+    yield name
+    conn = libvirt.open(URI)
+    try:
+        dom = conn.lookupByName(name)
+    except libvirt.libvirtError:
+        return
+    if dom.isActive():
+        dom.destroy()
+    dom.undefine()
+
+
+def test_define_is_idempotent_and_check_mode_predicts(name):
+    spec = dict(name=name, memory="128MiB", vcpus=2, title="t")
+    predicted = execute(domain(**spec), check_mode=True, diff=True)
+    assert predicted["changed"] and predicted["actions"] == ["define guest %s" % name]
+    assert predicted["domain"]["memory"] == "128 MiB" and predicted["diff"]["before"] == {}
+    applied = execute(domain(**spec))
+    assert applied["actions"] == predicted["actions"] and applied["domain"]["uuid"]
+    assert execute(domain(**spec)) == dict(applied, changed=False, actions=[])
+    assert execute(domain(**spec), check_mode=True)["changed"] is False
+
+
+def test_state_transitions(name):
+    execute(domain(name=name, memory=128))
+    assert execute(domain(name=name, state="running"))["actions"] == ["start guest %s" % name]
+    assert execute(domain(name=name, state="paused"))["domain"]["state"] == "paused"
+    assert execute(domain(name=name, state="running"))["actions"] == ["resume guest %s" % name]
+    off = execute(domain(name=name, state="shutdown", shutdown_timeout=5, force=True))
+    assert off["domain"]["state"] == "shutdown"
+    assert execute(domain(name=name, state="shutdown"))["changed"] is False
+    gone = execute(domain(name=name, state="absent"))
+    assert gone["changed"] and gone["domain"] == {}
+    assert execute(domain(name=name, state="absent"))["changed"] is False
+
+
+def test_running_guest_config_change_needs_restart(name):
+    execute(domain(name=name, memory=128, state="running"))
+    result = execute(domain(name=name, memory=128, vcpus=2, state="running"))
+    assert result["changed"] and result["restart_required"] is True and result["warnings"]
+    assert execute(domain(name=name, memory=128, vcpus=2, state="running"))["changed"] is False
+
+
+def test_autostart_is_a_live_setting(name):
+    execute(domain(name=name, memory=128))
+    result = execute(domain(name=name, autostart=True))
+    assert result["actions"] == ["enable autostart of %s" % name] and result["domain"]["autostart"] is True
+    assert "restart_required" not in result
+
+
+def test_uuid_is_kept_and_cannot_change(name):
+    fixed = str(uuid.uuid4())
+    assert execute(domain(name=name, memory=128, uuid=fixed))["domain"]["uuid"] == fixed
+    with pytest.raises(InputError) as info:
+        execute(domain(name=name, uuid=str(uuid.uuid4())))
+    assert info.value.option == "uuid"
+
+
+@pytest.mark.parametrize("kw, option", [
+    (dict(memory="1 potato"), "memory"),
+    (dict(vcpus=1), "memory"),
+    (dict(memory="128MiB", current_memory="1GiB"), "current_memory"),
+    (dict(current_memory="1GiB"), "current_memory"),
+    (dict(vcpus=0), "vcpus"),
+    (dict(boot=["floppy"]), "boot"),
+    (dict(disks=[{"volume": "v"}]), "disks[0]"),
+    (dict(disks=[{"path": "/a", "size": "1G"}]), "disks[0].size"),
+    (dict(nics=[{"network": "a", "bridge": "b"}]), "nics[0]"),
+    (dict(nics=[{"bridge": "b", "vlan": 3}]), "nics[0].vlan"),
+    (dict(nics=[{"bridge": "b", "mac": "nope"}]), "nics[0].mac"),
+    (dict(xml="<domain>"), "xml"),
+    (dict(xml="<network/>"), "xml"),
+    (dict(serial={"type": "file"}), "serial.path"),
+    (dict(graphics={"password": "123456789"}), "graphics.password"),
+    (dict(nics=[{"network": "vct-missing"}]), "nics[0].network"),
+    (dict(disks=[{"pool": "vct-missing", "volume": "v"}]), "disks[0].pool"),
+])
+def test_bad_input_names_the_option_and_defines_nothing(name, kw, option):
+    with pytest.raises(InputError) as info:
+        execute(domain(name=name, **kw))
+    assert info.value.option == option, info.value.msg
+    conn = libvirt.open(URI)
+    assert name not in [d.name() for d in conn.listAllDomains(0)]
+
+
+def test_batch_uses_the_same_service(name):
+    specs = [params(name="%s-%d" % (name, i), memory=64) for i in range(3)]
+    try:
+        first = execute_many(DomainService, specs, option="domains")
+        assert first["changed"] and len(first["actions"]) == 3
+        again = execute_many(DomainService, specs, option="domains")
+        assert again["changed"] is False and [r["changed"] for r in again["results"]] == [False] * 3
+        info = execute(DomainInfoService({"uri": URI, "name": [s["name"] for s in specs], "state": None}))
+        assert [d["name"] for d in info["domains"]] == [s["name"] for s in specs]
+        assert info["domains"][0]["memory"] == "64 MiB" and info["changed"] is False
+    finally:
+        execute_many(DomainService, [params(name=s["name"], state="absent") for s in specs])
+
+
+def test_batch_validates_every_item_first(name):
+    specs = [params(name=name, memory=64), params(name=name + "b", memory="much")]
+    with pytest.raises(InputError) as info:
+        execute_many(DomainService, specs, option="domains")
+    assert info.value.msg.startswith("domains[1].memory:")
+    assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
+    with pytest.raises(InputError) as info:
+        validate_items(DomainService, [{"name": "a", "state": "gone"}], "domains")
+    assert info.value.option == "domains[0]"
+
+
+def test_firmware_bios_removes_uefi(name):
+    xml = "<domain><os><type>hvm</type><loader readonly='yes' type='pflash'>/x/OVMF_CODE.fd</loader></os></domain>"
+    execute(domain(name=name, memory=64, xml=xml))
+    result = execute(domain(name=name, firmware="bios"))
+    assert result["changed"] and result["domain"]["firmware"] == "bios"
+    assert execute(domain(name=name, firmware="bios"))["changed"] is False
+
+
+class FakeConn:
+    def __init__(self, kvm):
+        self.kvm = kvm
+
+    def getDomainCapabilities(self, *args):
+        if not self.kvm:
+            raise libvirt.libvirtError("KVM is not supported by '/usr/bin/qemu-system-x86_64' on this host")
+        return "<domainCapabilities/>"
+
+
+@pytest.mark.parametrize("caps, cpu_has_vt, uri, expected", [
+    (True, True, "qemu:///system", "kvm"),
+    (True, False, "qemu:///system", "qemu"),      # /dev/kvm inside a VM without nested virtualisation
+    (False, True, "qemu:///system", "qemu"),
+    (True, False, "qemu+ssh://root@far/system", "kvm"),  # our CPU says nothing about a remote host
+    (True, True, "xen:///system", "xen"),
+])
+def test_virt_type_auto(monkeypatch, caps, cpu_has_vt, uri, expected):
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain as module
+    from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Plan
+
+    monkeypatch.setattr(module, "kvm_usable_here", lambda: cpu_has_vt)
+    service = DomainService(dict(params(name="x"), uri=uri))
+    service.conn = FakeConn(caps)
+    plan = Plan(None)
+    assert service.resolve_virt_type(service.desired(), plan) == expected
+    assert bool(plan.warnings) == (expected == "qemu")
+
+
+def test_kvm_detection_reads_cpu_flags(monkeypatch, tmp_path):
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain as module
+
+    for flags, usable in (("fpu vmx sse", True), ("fpu hypervisor sse", False), ("fpu svm hypervisor", True)):
+        cpuinfo = tmp_path / "cpuinfo"
+        cpuinfo.write_text("processor : 0\nflags\t\t: %s\n" % flags)
+        real_open = open
+        monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(
+            cpuinfo if path == "/proc/cpuinfo" else path, *a, **k))
+        assert module.kvm_usable_here() is usable
+        monkeypatch.undo()
+
+
+def test_vcpus_within_the_maximum_change_live(name):
+    execute(domain(name=name, memory=64, vcpus=1, max_vcpus=4, state="running"))
+    result = execute(domain(name=name, vcpus=3, state="running"))
+    assert result["actions"] == ["set vCPUs of running guest %s to 3" % name], result
+    assert "restart_required" not in result and result["domain"]["vcpus"] == 3
+    assert result["domain"]["max_vcpus"] == 4
+    assert execute(domain(name=name, vcpus=3, state="running"))["changed"] is False
+    assert execute(domain(name=name, vcpus=4, max_vcpus=4))["domain"]["vcpus"] == 4
+    assert execute(domain(name=name, vcpus=4, max_vcpus=4))["changed"] is False
+    grown = execute(domain(name=name, vcpus=4, max_vcpus=8))
+    assert grown["restart_required"] is True and grown["domain"]["max_vcpus"] == 8
+    with pytest.raises(InputError):
+        execute(domain(name=name, vcpus=4, max_vcpus=2))
+
+
+def test_batch_refuses_one_guest_twice(name):
+    with pytest.raises(InputError) as info:
+        execute_many(DomainService, [params(name=name, memory=64), params(name=name, memory=128)], option="domains")
+    assert info.value.option == "domains[1].name"
+    assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
+
+
+def test_batch_reference_errors_name_the_item(name):
+    specs = [params(name=name, memory=64), params(name=name + "b", memory=64, nics=[{"network": "vct-none"}])]
+    with pytest.raises(InputError) as info:
+        execute_many(DomainService, specs, option="domains")
+    assert info.value.msg.startswith("domains[1].nics[0].network:")
+    assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
+
+
+def test_title_of_a_running_guest_changes_live_without_restart(name):
+    execute(domain(name=name, memory=64, state="running"))
+    result = execute(domain(name=name, title="web", state="running"))
+    assert result["actions"] == ["set title of running guest %s" % name, "redefine guest %s" % name]
+    assert "restart_required" not in result and result["domain"]["title"] == "web"
+    dom = libvirt.open(URI).lookupByName(name)
+    assert dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, libvirt.VIR_DOMAIN_AFFECT_LIVE) == "web"
+    assert execute(domain(name=name, title="web", state="running"))["changed"] is False

@@ -1,0 +1,213 @@
+"""The domain XML model: build, semantic merge / compare, normalisation, facts, schema validity."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from lxml import etree
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
+
+MIB = 2 ** 20
+
+
+def spec(**kw):
+    """A normalised spec the way DomainService.desired() makes it."""
+    params = dict({"name": "vctx", "virt_type": "qemu"}, **kw)
+    params = dict(validate_items(DomainService, [params], "spec")[0], uri="test:///default")
+    service = DomainService(params)
+    desired = service.desired()
+    return desired, service.extra
+
+
+def built(**kw):
+    desired, extra = spec(**kw)
+    return dx.normalise(dx.build(desired, extra))
+
+
+def same(a, b):
+    return dx.canonical(dx.normalise(a)) == dx.canonical(dx.normalise(b))
+
+
+# What libvirt gives back for a domain we defined: generated values and defaults added.
+DEFINED = """
+<domain type='qemu'>
+  <name>vctx</name>
+  <uuid>0c3a6a6c-0f1c-4a55-9d55-0b4a4c1f9e01</uuid>
+  <memory unit='KiB'>262144</memory>
+  <currentMemory unit='KiB'>262144</currentMemory>
+  <vcpu placement='static'>1</vcpu>
+  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type><boot dev='hd'/></os>
+  <features><acpi/><apic/></features>
+  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
+  <clock offset='utc'/>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/srv/a.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>
+    </disk>
+    <controller type='usb' index='0' model='piix3-uhci'/>
+    <controller type='pci' index='0' model='pci-root'/>
+    <interface type='network'>
+      <mac address='52:54:00:4B:1C:07'/>
+      <source network='vctnet'/>
+      <model type='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>
+"""
+
+
+def defined():
+    return dx.normalise(dx.parse(DEFINED))
+
+
+BASE = dict(memory="256MiB", vcpus=1, disks=[{"path": "/srv/a.qcow2"}], nics=[{"network": "vctnet"}])
+
+
+def merged(**kw):
+    return dx.normalise(dx.merge(defined(), built(**dict(BASE, **kw))))
+
+
+def test_defined_guest_matches_its_spec_despite_generated_values():
+    assert same(merged(), defined())
+
+
+def test_memory_units_are_data_not_text():
+    assert same(merged(memory="0.25 GiB"), defined())
+    assert same(merged(memory=256), defined())
+    assert not same(merged(memory="512MiB"), defined())
+
+
+def test_nic_keeps_generated_mac_and_address():
+    result = merged(nics=[{"network": "vctnet", "model": "e1000"}])
+    nic = result.find("devices/interface")
+    assert nic.find("mac").get("address") == "52:54:00:4b:1c:07"
+    assert nic.find("model").get("type") == "e1000" and nic.find("address") is not None
+
+
+def test_owned_lists_drop_what_the_spec_no_longer_lists():
+    result = merged(disks=[], nics=[])
+    assert result.find("devices/disk") is None and result.find("devices/interface") is None
+    assert result.find("devices/controller") is not None  # libvirt's own additions stay
+
+
+def test_new_disk_gets_next_target_and_is_added():
+    result = merged(disks=[{"path": "/srv/a.qcow2"}, {"path": "/srv/b.img"}, {"device": "cdrom"}])
+    disks = result.findall("devices/disk")
+    assert [d.find("target").get("dev") for d in disks] == ["vda", "vdb", "sda"]
+    assert disks[1].find("driver").get("type") == "raw" and disks[2].find("readonly") is not None
+
+
+def test_disk_moving_to_a_volume_is_replaced_not_mixed():
+    result = merged(disks=[{"pool": "p", "volume": "v", "format": "qcow2"}])
+    disk = result.find("devices/disk")
+    assert disk.get("type") == "volume" and dict(disk.find("source").attrib) == {"pool": "p", "volume": "v"}
+    assert disk.find("address") is not None  # the guest keeps its PCI slot
+
+
+def test_cpu_mode_replaces_the_cpu_element_once():
+    result = merged(cpu_mode="host-model")
+    assert dict(result.find("cpu").attrib) == {"mode": "host-model"} and result.find("cpu/model") is None
+    libvirt_says = dx.parse(dx.tostring(result))
+    libvirt_says.find("cpu").set("check", "partial")
+    again = dx.normalise(dx.merge(dx.normalise(libvirt_says), built(**dict(BASE, cpu_mode="host-model"))))
+    assert same(again, libvirt_says)
+
+
+def test_xml_option_is_merged_semantically():
+    extra = ("<domain><memory unit='MiB'>256</memory><devices><controller type='usb' index='0' "
+             "model='piix3-uhci'/><interface type='network'><mac address='52:54:00:4b:1c:07'/>"
+             "</interface><watchdog model='i6300esb' action='reset'/></devices></domain>")
+    result = dx.normalise(dx.merge(defined(), built(xml=extra)))
+    assert result.find("devices/watchdog").get("model") == "i6300esb"
+    assert len(result.findall("devices/controller")) == 2 and len(result.findall("devices/interface")) == 1
+    assert same(dx.merge(result, built(xml=extra)), result)
+
+
+def test_boot_order_is_owned():
+    result = merged(boot=["network", "hd"])
+    assert [b.get("dev") for b in result.findall("os/boot")] == ["network", "hd"]
+
+
+def test_graphics_password_never_in_facts():
+    root = built(graphics={"type": "vnc", "listen": "127.0.0.1", "port": -1, "password": "pw"})
+    assert root.find("devices/graphics").get("passwd") == "pw"
+    facts = dx.facts(root)
+    assert facts["graphics"] == [{"type": "vnc", "listen": "127.0.0.1", "port": -1, "password_set": True}]
+    assert "pw" not in repr(facts).replace("password_set", "")
+
+
+def test_facts_of_defined_guest():
+    facts = dx.facts(defined())
+    assert facts["memory"] == 256 * MIB and facts["vcpus"] == 1 and facts["machine"] == "pc-i440fx-7.2"
+    assert facts["disks"][0]["path"] == "/srv/a.qcow2" and facts["disks"][0]["format"] == "qcow2"
+    assert facts["nics"][0] == {"type": "network", "mac": "52:54:00:4b:1c:07", "network": "vctnet",
+                                "bridge": None, "source": "vctnet", "vlan": None, "model": "virtio"}
+
+
+def test_ovs_nic_with_vlan():
+    root = built(nics=[{"ovs_bridge": "vctovs", "vlan": 20}])
+    nic = root.find("devices/interface")
+    assert nic.find("virtualport").get("type") == "openvswitch" and nic.find("vlan/tag").get("id") == "20"
+    assert dx.facts(root)["nics"][0]["type"] == "ovs_bridge"
+
+
+def test_disk_targets_follow_libvirt_naming():
+    assert [dx.disk_target("virtio", i) for i in (0, 1, 25, 26)] == ["vda", "vdb", "vdz", "vdaa"]
+    assert dx.disk_target("sata", 0) == "sda" and dx.disk_target("xen", 1) == "xvdb"
+
+
+def test_private_marks_never_reach_libvirt():
+    text = dx.tostring(built(**BASE))
+    assert "virtcloud" not in text and "mode=\"replace\"" not in text
+
+
+# ---------------------------------------------------------------- schema validity (Xen, no Xen host)
+def validate(root, tmp_path):
+    path = tmp_path / "domain.xml"
+    path.write_text(dx.tostring(root))
+    return subprocess.run(["virt-xml-validate", str(path), "domain"], capture_output=True, text=True)
+
+
+XEN = dict(virt_type="xen", memory="512MiB", vcpus=2, disks=[{"path": "/srv/xen/g.img", "bus": "xen"}],
+           nics=[{"bridge": "xenbr0", "mac": "00:16:3e:00:00:01", "model": None}])
+
+
+@pytest.mark.skipif(shutil.which("virt-xml-validate") is None, reason="needs libvirt-clients")
+@pytest.mark.parametrize("kind, extra", [
+    ("pv", dict(os_type="xen", kernel="/boot/vmlinuz-xen", initrd="/boot/initrd-xen",
+                cmdline="root=/dev/xvda1 console=hvc0")),
+    ("hvm", dict(os_type="hvm", boot=["hd", "cdrom"],
+                 graphics={"type": "vnc", "listen": "127.0.0.1", "port": -1, "password": None})),
+])
+def test_xen_guests_are_valid_libvirt_xml(kind, extra, tmp_path):
+    root = built(**dict(XEN, **extra))
+    assert root.get("type") == "xen" and root.findtext("os/type") == ("xen" if kind == "pv" else "hvm")
+    assert (root.find("features") is None) == (kind == "pv")
+    proc = validate(root, tmp_path)
+    assert proc.returncode == 0, proc.stderr + dx.tostring(root)
+
+
+@pytest.mark.skipif(shutil.which("virt-xml-validate") is None, reason="needs libvirt-clients")
+def test_qemu_guest_with_everything_is_valid_libvirt_xml(tmp_path):
+    root = built(memory="1GiB", current_memory="512MiB", vcpus=2, cpu_mode="maximum", arch="x86_64",
+                 machine="q35", firmware="uefi", boot=["hd"], kernel="/k", initrd="/i", cmdline="x",
+                 title="t", description="d", guest_agent=True,
+                 disks=[{"path": "/srv/a.qcow2", "cache": "none"}, {"pool": "p", "volume": "v", "format": "raw"},
+                        {"device": "cdrom", "path": "/srv/x.iso"}],
+                 nics=[{"network": "n"}, {"bridge": "br0"}, {"ovs_bridge": "ovs0", "vlan": 5},
+                       {"direct": "eth0", "direct_mode": "vepa"}],
+                 graphics={"type": "spice", "listen": "127.0.0.1", "port": 5930, "password": "x"},
+                 serial={"type": "file", "path": "/tmp/c.log"})
+    proc = validate(root, tmp_path)
+    assert proc.returncode == 0, proc.stderr + etree.tostring(root, pretty_print=True).decode()
