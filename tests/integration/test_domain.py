@@ -144,12 +144,12 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     assert mac in virsh("dumpxml", "--inactive", guest).stdout             # MAC kept, not regenerated
 
     # current memory changes live; a vCPU change needs a restart and says so
-    smaller = run_module("domain", **dict(grown, memory="192MiB", current_memory="160MiB"))
+    smaller = run_module("domain", **{**grown, "memory": "192MiB", "current_memory": "160MiB"})
     assert smaller["changed"] and not smaller.get("restart_required"), smaller
     assert any(a.startswith("set memory of running guest") for a in smaller["actions"]), smaller
     # (the balloon target; this tiny guest has no balloon driver to report the used memory back)
     assert "<currentMemory unit='KiB'>163840</currentMemory>" in virsh("dumpxml", "--inactive", guest).stdout
-    more_cpus = run_module("domain", **dict(grown, current_memory="160MiB", vcpus=2))
+    more_cpus = run_module("domain", **{**grown, "current_memory": "160MiB", "vcpus": 2})
     assert more_cpus["changed"] and more_cpus["restart_required"] is True, more_cpus
     assert "<vcpu placement='static'>2</vcpu>" in virsh("dumpxml", "--inactive", guest).stdout
     assert re.search(r"CPU\(s\):\s+1\n", virsh("dominfo", guest).stdout)  # still the old live value
@@ -157,7 +157,7 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     assert run_module("domain", **grown)["changed"] is False
 
     # detach the NIC live: the guest loses eth0, the definition loses it too
-    shrunk = idempotent("domain", **dict(grown, nics=[]))
+    shrunk = idempotent("domain", **{**grown, "nics": []})
     assert shrunk["actions"] == ["detach NIC %s on %s from running guest %s" % (mac, network, guest)]
     wait_for(lambda: "eth0" not in last_devices(log) and "block=vda," in last_devices(log),
              "the guest to lose eth0 (last: %s)" % last_devices(log))
@@ -167,7 +167,7 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     assert run_module("domain", **grown)["actions"][0].startswith("attach NIC %s" % mac)
 
     # graceful shutdown (the guest powers off on the ACPI power button)
-    stopped = idempotent("domain", **dict(grown, state="shutdown", shutdown_timeout=60))
+    stopped = idempotent("domain", **{**grown, "state": "shutdown", "shutdown_timeout": 60})
     assert stopped["domain"]["state"] == "shutdown"
     assert "shut off" in virsh("domstate", guest).stdout
     assert mac in virsh("domiflist", guest).stdout                        # same MAC after restart
@@ -182,12 +182,12 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
 def test_rebooted_applies_pending_config(guest, workdir):
     spec = tiny(guest, workdir, state="running")
     run_module("domain", **spec)
-    pending = run_module("domain", **dict(spec, vcpus=2))
+    pending = run_module("domain", **{**spec, "vcpus": 2})
     assert pending["restart_required"] is True
-    rebooted = run_module("domain", **dict(spec, vcpus=2, state="rebooted", force=True, shutdown_timeout=30))
+    rebooted = run_module("domain", **{**spec, "vcpus": 2, "state": "rebooted", "force": True, "shutdown_timeout": 30})
     assert rebooted["changed"] and "restart_required" not in rebooted, rebooted
     assert re.search(r"CPU\(s\):\s+2\n", virsh("dominfo", guest).stdout)
-    paused = idempotent("domain", **dict(spec, vcpus=2, state="paused"))
+    paused = idempotent("domain", **{**spec, "vcpus": 2, "state": "paused"})
     assert paused["domain"]["state"] == "paused" and "paused" in virsh("domstate", guest).stdout
     run_module("domain", name=guest, uri=URI, state="absent")
 
@@ -263,9 +263,9 @@ def test_rich_xml_is_idempotent(guest, network, workdir):
     for needle in ("52:54:00:ab:cd:ef", "i6300esb", "org.qemu.guest_agent.0", "vct-serial-1", "cirrus"):
         assert needle in dumped, needle
     # a modelled option on top of the XML changes just that
-    titled = run_module("domain", **dict(spec, title="rich"))
+    titled = run_module("domain", **{**spec, "title": "rich"})
     assert titled["changed"] and titled["domain"]["title"] == "rich"
-    assert run_module("domain", **dict(spec, title="rich"))["changed"] is False
+    assert run_module("domain", **{**spec, "title": "rich"})["changed"] is False
 
 
 def test_bad_input_defines_nothing(guest, workdir, libvirt_daemon):
@@ -352,7 +352,7 @@ def test_domain_info(guest, network, workdir):
     assert stopped["domains"] == []
     # the password is compared (it is read back with the secure flag): the same one is no change
     assert run_module("domain", **spec)["changed"] is False
-    assert run_module("domain", **dict(spec, graphics={"type": "vnc", "password": "other"}))["restart_required"]
+    assert run_module("domain", **{**spec, "graphics": {"type": "vnc", "password": "other"}})["restart_required"]
 
 
 @pytest.fixture
@@ -423,7 +423,7 @@ def test_cdrom_medium_changes_live(guest, workdir):
         handle.write(b"\0" * 2048 * 16)
     spec = tiny(guest, workdir, disks=[{"device": "cdrom"}], state="running")
     run_module("domain", **spec)
-    inserted = idempotent("domain", **dict(spec, disks=[{"device": "cdrom", "path": iso}]))
+    inserted = idempotent("domain", **{**spec, "disks": [{"device": "cdrom", "path": iso}]})
     assert inserted["actions"] == ["change medium of disk sda (%s) of running guest %s" % (iso, guest)]
     assert not inserted.get("restart_required"), inserted
     assert iso in virsh("domblklist", guest).stdout and iso in virsh("domblklist", guest, "--inactive").stdout
@@ -434,7 +434,7 @@ def test_vcpus_hotplug_within_maximum(guest, workdir):
     spec = tiny(guest, workdir, vcpus=1, max_vcpus=2, state="running")
     run_module("domain", **spec)
     wait_for(lambda: GUEST_MARKER in read(os.path.join(workdir, "console.log")), "the guest to boot")
-    plugged = idempotent("domain", **dict(spec, vcpus=2))
+    plugged = idempotent("domain", **{**spec, "vcpus": 2})
     assert plugged["actions"] == ["set vCPUs of running guest %s to 2" % guest], plugged
     assert not plugged.get("restart_required")
     assert virsh("vcpucount", guest, "--live", "--active").stdout.strip() == "2"

@@ -7,7 +7,8 @@ import pytest
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import execute_many, validate_items
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 
-from test_engine import Store, clean_store, params  # noqa: F401  (clean_store is an autouse fixture)
+# clean_store is test_engine's autouse fixture: importing it applies it here too
+from test_engine import Store, clean_store, params  # noqa: F401 pylint: disable=unused-import
 
 
 class Counted(Store):

@@ -431,7 +431,7 @@ class DomainService(LibvirtService):
         for tag in ("disk", "interface"):
             have = observed["xml"].findall("devices/" + tag)
             pairs = dx.match(observed["xml"].find("devices"), _only(merged.find("devices"), tag))
-            matched = [bc for _, bc in pairs if bc is not None]
+            matched = [pair[1] for pair in pairs if pair[1] is not None]
             for oc, bc in pairs:
                 if bc is None:
                     xml = dx.tostring(oc)
@@ -685,7 +685,7 @@ class DomainInfoService(LibvirtService):
             disk["capacity"] = disk["allocation"] = None
             if disk["target"] and (disk["path"] or disk["volume"]):
                 try:
-                    disk["capacity"], disk["allocation"], _ = dom.blockInfo(disk["target"])
+                    disk["capacity"], disk["allocation"] = dom.blockInfo(disk["target"])[:2]
                 except libvirt.libvirtError:
                     pass  # e.g. the file is gone; the rest of the facts still matter
         addresses = self._addresses(dom, state, out["guest_agent"])

@@ -210,7 +210,7 @@ def contains(base, overlay):
             return False
     owned = (overlay.get(OWN) or "").split()
     if owned:
-        matched = {id(bc) for _, bc in match(base, overlay) if bc is not None}
+        matched = {id(pair[1]) for pair in match(base, overlay) if pair[1] is not None}
         if any(c.tag in owned and id(c) not in matched for c in base if isinstance(c.tag, str)):
             return False
     return True
