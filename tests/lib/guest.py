@@ -5,7 +5,9 @@ its serial console (ttyS0):
 
 - ``GUEST_MARKER`` once userspace runs;
 - every second a line ``VCT-DEVICES block=vda,vdb, net=eth0,lo,`` listing /sys/block and
-  /sys/class/net, so a test sees live-attached disks and NICs appear.
+  /sys/class/net, so a test sees live-attached disks and NICs appear;
+- ``VCT-LEASE <nic> <ip>`` for each NIC that got (and configured) a DHCP lease; every NIC,
+  hot-plugged ones too, asks once.
 
 The virtio and ACPI button modules are loaded by the init (they are modules in Debian's cloud kernel), so
 hot-plugged virtio disks and NICs show up without udev, and an
@@ -58,14 +60,17 @@ printf '#!/bin/sh\necho VCT-POWEROFF\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod +x /etc/acpi/PWRF/00000080
 acpid -c /etc/acpi -l /dev/null
 echo %(marker)s
+printf '#!/bin/sh\n[ "$1" = bound ] && echo "VCT-LEASE $interface $ip" >/dev/console && ip addr add $ip/$mask dev $interface\nexit 0\n' > /bin/lease.sh
+chmod +x /bin/lease.sh
 while true; do
-  # ask for a DHCP lease once eth0 exists (the address is not configured: the lease is what
-  # libvirt reports, which is what domain_info's tests need)
-  if [ -e /sys/class/net/eth0 ] && [ ! -e /tmp/dhcp-eth0 ]; then
-    touch /tmp/dhcp-eth0
-    ip link set eth0 up
-    (udhcpc -i eth0 -t 30 -T 1 -n -q -s /bin/true >/dev/null 2>&1 &)
-  fi
+  # ask once for a DHCP lease on every NIC that appears (also hot-plugged ones); a lease is
+  # configured and printed as "VCT-LEASE <nic> <ip>"
+  for nic in $(ls /sys/class/net); do
+    [ "$nic" = lo ] || [ -e /tmp/dhcp-$nic ] && continue
+    touch /tmp/dhcp-$nic
+    ip link set $nic up
+    (udhcpc -i $nic -t 30 -T 1 -n -q -s /bin/lease.sh >/dev/null 2>&1 &)
+  done
   echo "VCT-DEVICES block=$(ls /sys/block | tr '\\n' ,) net=$(ls /sys/class/net | tr '\\n' ,)"
   sleep 1
 done
@@ -116,7 +121,7 @@ def _build(target):
 
 def guest_assets():
     """(kernel path, initrd path), building them on first use."""
-    final = os.path.join(ASSET_DIR, "guest-v4")
+    final = os.path.join(ASSET_DIR, "guest-v5")
     kernel, initrd = os.path.join(final, "vmlinuz"), os.path.join(final, "initrd.gz")
     if os.path.exists(initrd):
         return kernel, initrd
