@@ -1,0 +1,61 @@
+"""Helpers shared by the Docker integration tests (imported, so fixtures stay explicit)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import ROOT, run_module, sh  # noqa: E402
+
+BUSYBOX = "/bin/busybox"
+
+
+def docker_inspect(kind, name):
+    proc = sh("docker", kind, "inspect", name, check=False)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def assert_converged(module, **args):
+    """The contract every test runs: check-mode predicts, apply, rerun and check-rerun are no-ops."""
+    predicted = run_module(module, check=True, diff=True, **args)
+    assert predicted.get("changed") is True, predicted
+    applied = run_module(module, diff=True, **args)
+    assert applied.get("changed") is True, applied
+    assert applied["actions"] == predicted["actions"]
+    rerun = run_module(module, **args)
+    assert rerun.get("changed") is False and rerun["actions"] == [], rerun
+    check_rerun = run_module(module, check=True, **args)
+    assert check_rerun.get("changed") is False, check_rerun
+    return predicted, applied
+
+
+def assert_failed_cleanly(module, fragment, **args):
+    result = run_module(module, **args)
+    assert result.get("failed") is True, result
+    assert fragment in result["msg"], result["msg"]
+    assert "Traceback" not in result["msg"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def httpd_image(docker_daemon, tmp_path_factory):
+    """An httpd-capable image built offline from the demo's context (static busybox)."""
+    ctx = tmp_path_factory.mktemp("httpd-ctx")
+    for name in ("Dockerfile", "index.html"):
+        shutil.copy(os.path.join(ROOT, "playbooks", "files", "httpd", name), ctx / name)
+    shutil.copy(BUSYBOX, ctx / "busybox")
+    name = "local/vct-httpd:test"
+    result = run_module("docker_image", name=name, build={"path": str(ctx)})
+    assert "failed" not in result, result
+    yield name
+    sh("docker", "rmi", "-f", name, check=False)
+
+
+@pytest.fixture
+def container(docker_daemon, unique):
+    yield unique
+    sh("docker", "rm", "-f", unique, check=False)
+    sh("docker", "rm", "-f", unique + "__virtcloud_new", check=False)
