@@ -67,6 +67,32 @@ def _own_values(container_values, image_values, desired_keys):
             if k in desired_keys or image_values.get(k) != v}
 
 
+def argv(option, value):
+    """A command as a list, or a string split like a shell would."""
+    if value is None or isinstance(value, list):
+        return None if value is None else [str(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise InputError(option, "cannot split %r into arguments: %s" % (value, exc))
+    raise InputError(option, "must be a string or a list of strings, got %r" % (value,))
+
+
+def strings(option, mapping):
+    """Maps handed to docker (env, labels, options) must hold strings: a YAML boolean or null
+    would silently become 'True' / 'None'."""
+    if mapping is None:
+        return None
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(value, bool) or value is None:
+            raise InputError(option, "value of %r is %r; quote it so the container gets the "
+                                     "exact string you mean (e.g. \"true\")" % (key, value))
+        out[str(key)] = str(value)
+    return out
+
+
 def parse_size(option, value):
     """'512m', '1g', '1048576' -> bytes (docker's binary units)."""
     if value is None:
@@ -246,17 +272,17 @@ class ContainerService(DockerService):
         env = None
         if p["env_file"] is not None or p["env"] is not None:
             env = parse_env_file(p["env_file"]) if p["env_file"] else {}
-            env.update(self._strings("env", p["env"]) or {})
+            env.update(strings("env", p["env"]) or {})
         desired = {
             "name": p["name"],
             "image": p["image"],
-            "command": self._argv("command", p["command"]),
+            "command": argv("command", p["command"]),
             "entrypoint": p["entrypoint"],
             "env": env,
             "published_ports": ports.parse_all(p["published_ports"]),
             "mounts": None if p["mounts"] is None else [normalise_mount(m) for m in p["mounts"]],
             "networks": None if p["networks"] is None else [normalise_network(n) for n in p["networks"]],
-            "labels": self._strings("labels", p["labels"]),
+            "labels": strings("labels", p["labels"]),
             "user": p["user"],
             "working_dir": p["working_dir"],
             "hostname": p["hostname"],
@@ -265,7 +291,7 @@ class ContainerService(DockerService):
             "read_only": p["read_only"],
             "healthcheck": normalise_healthcheck(p["healthcheck"]),
             "log_driver": p["log_driver"],
-            "log_options": self._strings("log_options", p["log_options"]),
+            "log_options": strings("log_options", p["log_options"]),
             "memory": parse_size("memory", p["memory"]),
             "cpus": p["cpus"],
             "pids_limit": p["pids_limit"],
@@ -278,29 +304,6 @@ class ContainerService(DockerService):
         if p["state"] != "absent":
             desired["running"] = {"started": True, "restarted": True, "stopped": False}.get(p["state"])
         return desired
-
-    @staticmethod
-    def _argv(option, value):
-        if value is None or isinstance(value, list):
-            return None if value is None else [str(v) for v in value]
-        if isinstance(value, str):
-            try:
-                return shlex.split(value)
-            except ValueError as exc:
-                raise InputError(option, "cannot split %r into arguments: %s" % (value, exc))
-        raise InputError(option, "must be a string or a list of strings, got %r" % (value,))
-
-    @staticmethod
-    def _strings(option, mapping):
-        if mapping is None:
-            return None
-        out = {}
-        for key, value in mapping.items():
-            if isinstance(value, bool) or value is None:
-                raise InputError(option, "value of %r is %r; quote it so the container gets the "
-                                         "exact string you mean (e.g. \"true\")" % (key, value))
-            out[str(key)] = str(value)
-        return out
 
     # ------------------------------------------------------------ observed
     def _lookup(self, kind, ident):
