@@ -592,6 +592,10 @@ class ContainerService(DockerService):
 
     # ------------------------------------------------------------ report
     def facts(self, state):
-        facts = dict(state)
-        facts["published_ports"] = [ports.display(b) for b in state.get("published_ports") or []]
-        return facts
+        return container_facts(state)
+
+
+def container_facts(state):
+    facts = dict(state)
+    facts["published_ports"] = [ports.display(b) for b in state.get("published_ports") or []]
+    return facts
