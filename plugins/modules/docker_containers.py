@@ -43,6 +43,12 @@ options:
     type: str
     default: merged
     choices: [merged, replaced, overridden, deleted]
+  stop_timeout:
+    description:
+      - Seconds to wait for a graceful stop of a container O(state=overridden) removes. Listed
+        containers use their item's C(stop_timeout).
+    type: int
+    default: 10
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes

@@ -41,7 +41,7 @@ def test_batch_states(httpd_image, names, unique):
 
     # overridden removes managed containers not listed, never a foreign one
     sh("docker", "create", "--name", unique + "-foreign", httpd_image)
-    applied = assert_converged("docker_containers", containers=replaced[:2], state="overridden")[1]
+    applied = assert_converged("docker_containers", containers=replaced[:2], state="overridden", stop_timeout=1)[1]
     assert "remove container %s" % names[2] in applied["actions"]
     assert "remove container %s" % (unique + "-single") in applied["actions"]
     assert docker_inspect("container", names[2]) is None

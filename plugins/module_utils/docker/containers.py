@@ -40,6 +40,7 @@ class ContainersService(DockerService):
     options = {
         "containers": Opt(type="list", elements="dict", required=True, update=None),
         "state": Opt(default="merged", choices=["merged", "replaced", "overridden", "deleted"], update=None),
+        "stop_timeout": Opt(type="int", default=10, update=None),
     }
 
     def desired(self):
@@ -97,7 +98,7 @@ class ContainersService(DockerService):
         plan = Plan(observed, after={})
         for name in self.extra:
             remover = ContainerService(dict({k: self.params[k] for k in self.connection}, name=name,
-                                            stop_timeout=10))
+                                            stop_timeout=self.params["stop_timeout"]))
             remover.api = self.api
             plan.include(remover.plan({"name": name, "state": "absent"}, {"id": name}))
         for service, want in self.items:
