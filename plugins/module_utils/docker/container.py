@@ -495,7 +495,7 @@ class ContainerService(DockerService):
 
     # ------------------------------------------------------------ apply
     def _create(self, desired, name):
-        if self.inspect("container", name) is not None and name != desired["name"]:
+        if name != desired["name"] and self.inspect("container", name) is not None:
             self._remove(name)  # leftover of an interrupted replacement
         exposed, bindings = ports.to_api(desired["published_ports"] or [])
         labels = dict(desired["labels"] or {}, **{MANAGED_LABEL: MANAGED_VALUE,
