@@ -57,18 +57,19 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Ten workers and a web front, in one task
+- name: A web front and three workers, in one task
   virtcloud.core.docker_containers:
-    containers: "{{ workers + [web] }}"
+    containers: "{{ [web] + workers }}"
   vars:
     web:
       name: web
       image: httpd:2.4
       published_ports: [127.0.0.1:8080:80]
-    workers: >-
-      {{ range(10) | map('string') | map('regex_replace', '^', 'worker-')
-         | map('community.general.dict_kv', 'name')
-         | map('combine', {'image': 'busybox:latest', 'command': 'sleep infinity'}) | list }}
+      restart_policy: unless-stopped
+    workers:
+      - {name: worker-1, image: "busybox:latest", command: sleep infinity}
+      - {name: worker-2, image: "busybox:latest", command: sleep infinity}
+      - {name: worker-3, image: "busybox:latest", command: sleep infinity, memory: 64m}
 
 - name: Exactly these managed containers, nothing else that this collection created
   virtcloud.core.docker_containers:
