@@ -30,7 +30,7 @@ sanity: setup
 
 ## bench: side-by-side benchmarks (long; not part of make test)
 bench: setup
-	$(PY) -m pytest tests/bench -s -p no:cacheprovider
+	VIRTCLOUD_BENCH=1 $(PY) -m pytest tests/bench -s -p no:cacheprovider
 
 ## stop: stop exactly the daemons `setup` started (by pidfile)
 stop:

@@ -25,6 +25,9 @@ import pytest
 
 from conftest import ROOT, sh  # noqa: E402
 
+# `pytest tests` (make test, CI) collects this file too; only `make bench` sets VIRTCLOUD_BENCH.
+pytestmark = pytest.mark.skipif(not os.environ.get("VIRTCLOUD_BENCH"), reason="benchmark: run it with make bench")
+
 BENCH_VENV = os.environ.get("VIRTCLOUD_BENCH_VENV", os.path.join(ROOT, ".venv-bench"))
 SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_SIZES", "10 100").split()]
 PREFIX = "vctbench"
