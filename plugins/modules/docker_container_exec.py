@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_container_exec
 short_description: Run a command inside a running Docker container
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs a command in a running container, like C(docker exec), and returns its exit code and output.
   - A command is an action, so every run reports a change, unless O(creates) names a path that

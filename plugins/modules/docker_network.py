@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_network
 short_description: Manage a Docker network and the containers attached to it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates, changes and removes a Docker network - a C(bridge) with its own subnet, an
     O(internal) bridge without outside access (the host-only case), or a C(macvlan) network on a

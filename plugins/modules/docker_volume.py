@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: docker_volume
 short_description: Manage a persistent Docker volume
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates a Docker volume, or removes it with O(state=absent). Volumes outlive the containers
     that use them; M(virtcloud.core.docker_container) never removes a named volume.
