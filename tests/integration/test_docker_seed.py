@@ -8,7 +8,7 @@ import os
 import shutil
 import urllib.request
 
-from conftest import ROOT, run_module, sh  # noqa: E402
+from conftest import ROOT, sh  # noqa: E402
 from dockertest import BUSYBOX, assert_converged, docker_inspect  # noqa: E402
 
 
