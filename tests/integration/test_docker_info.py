@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import run_module, sh  # noqa: E402
 from dockertest import assert_failed_cleanly, container, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
@@ -45,3 +47,15 @@ def test_one_call_per_kind(monkeypatch):
 def test_daemon_not_running(docker_daemon):
     assert_failed_cleanly("docker_info", "cannot connect to the Docker daemon at unix:///nonexistent-vct.sock (docker_host)",
                           docker_host="unix:///nonexistent-vct.sock")
+
+
+@pytest.mark.parametrize("module, args", [
+    ("docker_container_exec", {"container": "vct-x", "command": "true"}),
+    ("docker_volume", {"name": "vct-x"}),
+    ("docker_network", {"name": "vct-x"}),
+    ("docker_containers", {"containers": [{"name": "vct-x", "image": "x"}]}),
+    ("docker_image", {"name": "local/vct-x:1"}),
+])
+def test_every_module_names_an_unreachable_daemon(module, args):
+    assert_failed_cleanly(module, "cannot connect to the Docker daemon at unix:///nonexistent-vct.sock (docker_host)",
+                          docker_host="unix:///nonexistent-vct.sock", **args)
