@@ -58,9 +58,27 @@ def run_module(module, /, check=False, diff=False, **args):
                              % (module, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
 
 
-def playbook(path, check=True, **extra_vars):
+def converge(module, /, **args):
+    """The contract every module test runs: a check-mode run predicts a change (and its actions),
+    the real run does exactly that, a rerun and a check-mode rerun change nothing.
+    Returns the applied result (with its diff); the prediction is under "predicted"."""
+    predicted = run_module(module, check=True, diff=True, **args)
+    assert predicted.get("failed") is not True, predicted
+    assert predicted.get("changed") is True, predicted
+    applied = run_module(module, diff=True, **args)
+    assert applied.get("failed") is not True, applied
+    assert applied.get("changed") is True, applied
+    assert applied["actions"] == predicted["actions"]
+    rerun = run_module(module, **args)
+    assert rerun.get("changed") is False and rerun["actions"] == [], rerun
+    check_rerun = run_module(module, check=True, **args)
+    assert check_rerun.get("changed") is False, check_rerun
+    return dict(applied, predicted=predicted)
+
+
+def playbook(path, check=True, extra_args=(), **extra_vars):
     argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
-            path, "-e", json.dumps(extra_vars)]
+            path, "-e", json.dumps(extra_vars)] + list(extra_args)
     proc = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=1800, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("ansible-playbook %s failed (rc %s):\n%s\n%s"

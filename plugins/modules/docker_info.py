@@ -97,11 +97,11 @@ volumes:
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
-from ansible_collections.virtcloud.core.plugins.module_utils.docker.info import InfoService
+from ansible_collections.virtcloud.core.plugins.module_utils.docker.info import DockerInfoService
 
 
 def main():
-    run(InfoService)
+    run(DockerInfoService)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 
 import pytest
 
@@ -16,20 +17,6 @@ BUSYBOX = "/bin/busybox"
 def docker_inspect(kind, name):
     proc = sh("docker", kind, "inspect", name, check=False)
     return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
-
-
-def assert_converged(module, **args):
-    """The contract every test runs: check-mode predicts, apply, rerun and check-rerun are no-ops."""
-    predicted = run_module(module, check=True, diff=True, **args)
-    assert predicted.get("changed") is True, predicted
-    applied = run_module(module, diff=True, **args)
-    assert applied.get("changed") is True, applied
-    assert applied["actions"] == predicted["actions"]
-    rerun = run_module(module, **args)
-    assert rerun.get("changed") is False and rerun["actions"] == [], rerun
-    check_rerun = run_module(module, check=True, **args)
-    assert check_rerun.get("changed") is False, check_rerun
-    return predicted, applied
 
 
 def assert_failed_cleanly(module, fragment, **args):
@@ -47,7 +34,7 @@ def httpd_image(docker_daemon, tmp_path_factory):
     for name in ("Dockerfile", "index.html"):
         shutil.copy(os.path.join(ROOT, "playbooks", "files", "httpd", name), ctx / name)
     shutil.copy(BUSYBOX, ctx / "busybox")
-    name = "local/vct-httpd:test"
+    name = "local/vct-httpd:%s" % uuid.uuid4().hex[:8]  # unique: concurrent runs must not collide
     result = run_module("docker_image", name=name, build={"path": str(ctx)})
     assert "failed" not in result, result
     yield name

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import urllib.request
 
 import pytest
 
-from conftest import run_module, sh  # noqa: E402
-from dockertest import BUSYBOX, assert_converged, container, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
+from conftest import ROOT, converge, run_module, sh  # noqa: E402
+from dockertest import BUSYBOX, container, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 
 def test_container_lifecycle(httpd_image, container):
     spec = dict(name=container, image=httpd_image, published_ports=["127.0.0.1:18088:80"],
                 env={"GREETING": "hello"}, labels={"tier": "web"}, restart_policy="no")
-    predicted, applied = assert_converged("docker_container", **spec)
+    applied = converge("docker_container", **spec)
     assert applied["actions"] == ["create container %s" % container, "start container %s" % container]
-    assert predicted["diff"]["before"] == {}
+    assert applied["predicted"]["diff"]["before"] == {} and applied["diff"]["before"] == {}
     # independent check through the docker CLI
     info = docker_inspect("container", container)
     assert info["State"]["Running"] is True
@@ -33,13 +37,13 @@ def test_container_lifecycle(httpd_image, container):
     assert facts["env"] == {"GREETING": "hello"}
 
     # a live change: restart policy is updated in place, the container keeps its ID
-    assert_converged("docker_container", **{**spec, "restart_policy": "unless-stopped"})
+    converge("docker_container", **{**spec, "restart_policy": "unless-stopped"})
     after = docker_inspect("container", container)
     assert after["Id"] == info["Id"]
     assert after["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
 
     # a change docker cannot apply in place: the container is replaced, under the same name
-    replaced = assert_converged("docker_container", **{**spec, "env": {"GREETING": "bye"}})[1]
+    replaced = converge("docker_container", **{**spec, "env": {"GREETING": "bye"}})
     assert replaced["actions"][0] == "create replacement for container %s" % container
     after = docker_inspect("container", container)
     assert after["Id"] != info["Id"] and "GREETING=bye" in after["Config"]["Env"]
@@ -47,14 +51,14 @@ def test_container_lifecycle(httpd_image, container):
     assert docker_inspect("container", container + "__virtcloud_new") is None
 
     # stopped, then absent
-    assert_converged("docker_container", name=container, state="stopped")
+    converge("docker_container", name=container, state="stopped")
     assert docker_inspect("container", container)["State"]["Running"] is False
-    assert_converged("docker_container", name=container, state="absent")
+    converge("docker_container", name=container, state="absent")
     assert docker_inspect("container", container) is None
 
 
 def test_present_creates_without_starting(httpd_image, container):
-    applied = assert_converged("docker_container", name=container, image=httpd_image, state="present")[1]
+    applied = converge("docker_container", name=container, image=httpd_image, state="present")
     assert applied["container"]["running"] is False
     assert docker_inspect("container", container)["State"]["Status"] == "created"
 
@@ -63,13 +67,13 @@ def test_image_defaults_never_cause_a_recreate(httpd_image, container):
     """Naming the image's own command and a variable with the image's value is still a no-op."""
     image_cmd = docker_inspect("image", httpd_image)["Config"]["Cmd"]
     spec = dict(name=container, image=httpd_image, command=image_cmd, env={"PATH": "/bin"})
-    assert_converged("docker_container", **spec)
+    converge("docker_container", **spec)
     assert run_module("docker_container", **{**spec, "command": " ".join(image_cmd)})["changed"] is False
 
 
 def test_string_command_is_split_like_a_shell(httpd_image, container):
-    assert_converged("docker_container", name=container, image=httpd_image,
-                     command="sh -c 'sleep 300'")
+    converge("docker_container", name=container, image=httpd_image,
+             command="sh -c 'sleep 300'")
     assert docker_inspect("container", container)["Config"]["Cmd"] == ["sh", "-c", "sleep 300"]
 
 
@@ -80,13 +84,13 @@ def test_rebuilt_image_recreates_the_container(docker_daemon, container, tmp_pat
     (ctx / "Dockerfile").write_text('FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "sleep", "300"]\n')
     name = "local/vct-rebuild:%s" % container
     try:
-        assert_converged("docker_image", name=name, build={"path": str(ctx)})
+        converge("docker_image", name=name, build={"path": str(ctx)})
         first_image = docker_inspect("image", name)["Id"]
-        assert_converged("docker_container", name=container, image=name)
+        converge("docker_container", name=container, image=name)
         (ctx / "marker").write_text("v2")  # any change of the context means a new image
-        assert_converged("docker_image", name=name, build={"path": str(ctx)})
+        converge("docker_image", name=name, build={"path": str(ctx)})
         assert docker_inspect("image", name)["Id"] != first_image
-        applied = assert_converged("docker_container", name=container, image=name)[1]
+        applied = converge("docker_container", name=container, image=name)
         assert docker_inspect("container", container)["Image"] == docker_inspect("image", name)["Id"]
         assert "remove old container %s" % container in applied["actions"]
     finally:
@@ -101,12 +105,12 @@ def test_import_and_remove_image(docker_daemon, tmp_path, unique):
         tar.add(BUSYBOX, arcname="bin/busybox")
     name = "local/%s:1" % unique
     try:
-        applied = assert_converged("docker_image", name=name, import_from=str(rootfs),
-                                   changes=['CMD ["/bin/busybox", "true"]'])[1]
+        applied = converge("docker_image", name=name, import_from=str(rootfs),
+                           changes=['CMD ["/bin/busybox", "true"]'])
         info = docker_inspect("image", name)
         assert info["Config"]["Cmd"] == ["/bin/busybox", "true"]
         assert applied["image"]["id"] == info["Id"]
-        assert_converged("docker_image", name=name, state="absent")
+        converge("docker_image", name=name, state="absent")
         assert docker_inspect("image", name) is None
     finally:
         sh("docker", "rmi", "-f", name, check=False)
@@ -117,7 +121,7 @@ def test_load_saved_archive(httpd_image, tmp_path, unique):
     sh("docker", "save", "-o", archive, httpd_image)
     sh("docker", "rmi", httpd_image)
     try:
-        applied = assert_converged("docker_image", name=httpd_image, load_from=str(archive))[1]
+        applied = converge("docker_image", name=httpd_image, load_from=str(archive))
         assert docker_inspect("image", httpd_image)["Id"] == applied["image"]["id"]
     finally:
         if docker_inspect("image", httpd_image) is None:  # keep the module fixture usable
@@ -165,3 +169,17 @@ def test_failed_start_rolls_back_the_new_container(httpd_image, container, uniqu
 def test_missing_build_context_names_the_option(docker_daemon, unique):
     result = run_module("docker_image", name="local/%s:1" % unique, build={"path": "/nonexistent/ctx"})
     assert result.get("failed") is True and result["msg"].startswith("build.path:")
+
+
+def test_missing_docker_sdk_is_one_clear_message(tmp_path, unique):
+    """The managed host's Python lacks the docker SDK: a message naming it, no traceback."""
+    (tmp_path / "docker.py").write_text("raise ImportError(\"No module named 'docker'\")\n")
+    env = dict(os.environ, PYTHONPATH="%s:%s" % (tmp_path, os.path.join(ROOT, ".collections")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules.docker_container"],
+        input=json.dumps({"ANSIBLE_MODULE_ARGS": {"name": unique, "image": "x"}}),
+        capture_output=True, text=True, env=env, cwd="/", check=False)
+    result = json.loads(proc.stdout)
+    assert result["failed"] is True
+    assert result["msg"].startswith("Python library 'docker' is required on the managed host")
+    assert "pip install 'docker>=7.0'" in result["msg"] and "Traceback" not in proc.stdout

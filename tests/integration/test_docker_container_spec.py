@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_module, sh  # noqa: E402
-from dockertest import assert_converged, assert_failed_cleanly, container, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
+from conftest import converge, run_module, sh  # noqa: E402
+from dockertest import assert_failed_cleanly, container, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_full_spec_then_live_limits(httpd_image, container, network, tmp_path):
         wait_healthy=True, memory="64m", cpus=0.5, pids_limit=64, restart_policy="on-failure",
         labels={"tier": "web"})
     try:
-        applied = assert_converged("docker_container", **spec)[1]
+        applied = converge("docker_container", **spec)
         info = docker_inspect("container", container)
         assert info["State"]["Health"]["Status"] == "healthy"
         assert {"FROM_FILE=1", "BOTH=task"} <= set(info["Config"]["Env"])
@@ -55,7 +55,7 @@ def test_full_spec_then_live_limits(httpd_image, container, network, tmp_path):
 
         # limits and restart policy change in place: same container ID
         live = {**spec, "memory": "128m", "cpus": 1.0, "pids_limit": 128, "restart_policy": "always"}
-        actions = assert_converged("docker_container", **live)[1]["actions"]
+        actions = converge("docker_container", **live)["actions"]
         assert actions == ["update container %s (memory, cpus, pids_limit, restart_policy)" % container]
         after = docker_inspect("container", container)
         assert after["Id"] == info["Id"]
@@ -64,7 +64,7 @@ def test_full_spec_then_live_limits(httpd_image, container, network, tmp_path):
 
         # network membership changes live too: back on the default bridge
         moved = {**live, "networks": [{"name": "bridge"}]}
-        assert_converged("docker_container", **moved)
+        converge("docker_container", **moved)
         after = docker_inspect("container", container)
         assert after["Id"] == info["Id"] and list(after["NetworkSettings"]["Networks"]) == ["bridge"]
 

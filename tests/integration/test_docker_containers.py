@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_module, sh  # noqa: E402
-from dockertest import assert_converged, assert_failed_cleanly, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
+from conftest import converge, run_module, sh  # noqa: E402
+from dockertest import assert_failed_cleanly, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def names(docker_daemon, unique):
 def test_batch_states(httpd_image, names, unique):
     specs = [{"name": n, "image": httpd_image, "env": {"N": str(i)}, "stop_timeout": 1} for i, n in enumerate(names[:3])]
     specs[0]["published_ports"] = ["127.0.0.1:18110:80"]
-    applied = assert_converged("docker_containers", containers=specs)[1]
+    applied = converge("docker_containers", containers=specs)
     assert len(applied["actions"]) == 6 and sorted(applied["containers"]) == sorted(names[:3])
     for i, name in enumerate(names[:3]):
         info = docker_inspect("container", name)
@@ -34,20 +34,20 @@ def test_batch_states(httpd_image, names, unique):
     merged = [dict(specs[0], env=None)] + specs[1:]
     assert run_module("docker_containers", containers=merged)["changed"] is False
     replaced = [{"name": names[0], "image": httpd_image, "stop_timeout": 1}] + specs[1:]
-    applied = assert_converged("docker_containers", containers=replaced, state="replaced")[1]
+    applied = converge("docker_containers", containers=replaced, state="replaced")
     assert applied["actions"][0] == "create replacement for container %s" % names[0]
     info = docker_inspect("container", names[0])
     assert "N=0" not in info["Config"]["Env"] and info["HostConfig"]["PortBindings"] in ({}, None)
 
     # overridden removes managed containers not listed, never a foreign one
     sh("docker", "create", "--name", unique + "-foreign", httpd_image)
-    applied = assert_converged("docker_containers", containers=replaced[:2], state="overridden", stop_timeout=1)[1]
+    applied = converge("docker_containers", containers=replaced[:2], state="overridden", stop_timeout=1)
     assert "remove container %s" % names[2] in applied["actions"]
     assert "remove container %s" % (unique + "-single") in applied["actions"]
     assert docker_inspect("container", names[2]) is None
     assert docker_inspect("container", unique + "-foreign") is not None
 
-    assert_converged("docker_containers", containers=[{"name": n} for n in names[:2]], state="deleted")
+    converge("docker_containers", containers=[{"name": n} for n in names[:2]], state="deleted")
     assert all(docker_inspect("container", n) is None for n in names[:2])
 
 

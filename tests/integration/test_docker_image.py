@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import sh  # noqa: E402
-from dockertest import assert_converged, assert_failed_cleanly, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
+from conftest import converge, sh  # noqa: E402
+from dockertest import assert_failed_cleanly, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 UNREACHABLE = "127.0.0.1:1"  # nothing listens there: connection refused at once
 
@@ -11,7 +11,7 @@ UNREACHABLE = "127.0.0.1:1"  # nothing listens there: connection refused at once
 def test_additional_tags(httpd_image, unique):
     extra = "local/%s:extra" % unique
     try:
-        assert_converged("docker_image", name=httpd_image, tags=[extra])
+        converge("docker_image", name=httpd_image, tags=[extra])
         assert extra in docker_inspect("image", httpd_image)["RepoTags"]
     finally:
         sh("docker", "rmi", extra, check=False)

@@ -29,7 +29,7 @@ def test_info_matches_the_cli(httpd_image, container):
 
 def test_one_call_per_kind(monkeypatch):
     """Unit-level: the service calls each listing endpoint once and never inspects."""
-    from ansible_collections.virtcloud.core.plugins.module_utils.docker.info import InfoService
+    from ansible_collections.virtcloud.core.plugins.module_utils.docker.info import DockerInfoService
 
     calls = []
 
@@ -38,7 +38,7 @@ def test_one_call_per_kind(monkeypatch):
             calls.append(name)
             return lambda *a, **k: {"Volumes": []} if name == "volumes" else ({} if name == "info" else [])
 
-    service = InfoService({"images": True, "containers": True, "networks": True, "volumes": True})
+    service = DockerInfoService({"images": True, "containers": True, "networks": True, "volumes": True})
     service.api = API()
     service.observe(service.desired())
     assert sorted(calls) == ["containers", "images", "info", "networks", "volumes"]

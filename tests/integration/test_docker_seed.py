@@ -8,8 +8,8 @@ import os
 import shutil
 import urllib.request
 
-from conftest import ROOT, sh  # noqa: E402
-from dockertest import BUSYBOX, assert_converged, docker_inspect  # noqa: E402
+from conftest import ROOT, converge, sh  # noqa: E402
+from dockertest import BUSYBOX, docker_inspect  # noqa: E402
 
 
 def test_seed_workflow(docker_daemon, unique, tmp_path):
@@ -21,26 +21,26 @@ def test_seed_workflow(docker_daemon, unique, tmp_path):
     image = "local/%s-httpd:seed" % unique
     name = unique + "-apache"
     try:
-        assert_converged("docker_image", name=image, build={"path": str(ctx)})
+        converge("docker_image", name=image, build={"path": str(ctx)})
         assert docker_inspect("image", image) is not None
 
         web = dict(name=name, image=image, published_ports=["127.0.0.1:18120:80"], stop_timeout=1)
-        assert_converged("docker_container", **web)
+        converge("docker_container", **web)
         assert docker_inspect("container", name)["State"]["Running"] is True
         assert "It works!" in urllib.request.urlopen("http://127.0.0.1:18120/", timeout=10).read().decode()
 
         exec_args = dict(container=name, command="sh -c 'cat /www/index.html > /www/copy.html'",
                          creates="/www/copy.html")
-        assert_converged("docker_container_exec", **exec_args)
+        converge("docker_container_exec", **exec_args)
         assert "It works!" in urllib.request.urlopen("http://127.0.0.1:18120/copy.html", timeout=10).read().decode()
 
-        assert_converged("docker_container", **dict(web, state="stopped"))
+        converge("docker_container", **dict(web, state="stopped"))
         assert docker_inspect("container", name)["State"]["Running"] is False
 
-        assert_converged("docker_container", name=name, state="absent", stop_timeout=1)
+        converge("docker_container", name=name, state="absent", stop_timeout=1)
         assert docker_inspect("container", name) is None
 
-        assert_converged("docker_image", name=image, state="absent")
+        converge("docker_image", name=image, state="absent")
         assert docker_inspect("image", image) is None
     finally:
         sh("docker", "rm", "-f", name, check=False)

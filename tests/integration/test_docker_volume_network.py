@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_module, sh  # noqa: E402
+from conftest import converge, run_module, sh  # noqa: E402
 from dockertest import (  # noqa: E402,F401 pylint: disable=unused-import
-    assert_converged,
     assert_failed_cleanly,
     container,
     docker_inspect,
@@ -38,7 +37,7 @@ def veth(unique):
 
 def test_volume_persists_until_asked(httpd_image, container, volume):
     spec = dict(name=volume, labels={"app": "vct"})
-    assert_converged("docker_volume", **spec)
+    converge("docker_volume", **spec)
     info = docker_inspect("volume", volume)
     assert info["Labels"] == {"app": "vct", "io.virtcloud.managed-by": "virtcloud.core"}
     # data written through a container survives the container
@@ -54,9 +53,9 @@ def test_volume_persists_until_asked(httpd_image, container, volume):
     changed = {**spec, "driver_options": {"type": "tmpfs", "device": "tmpfs", "o": "size=8m"}}
     assert_failed_cleanly("docker_volume", "driver_options: volume %s has" % volume, **changed)
     assert docker_inspect("volume", volume)["Options"] is None
-    assert_converged("docker_volume", recreate=True, **changed)
+    converge("docker_volume", recreate=True, **changed)
     assert docker_inspect("volume", volume)["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=8m"}
-    assert_converged("docker_volume", name=volume, state="absent")
+    converge("docker_volume", name=volume, state="absent")
     assert docker_inspect("volume", volume) is None
 
 
@@ -64,7 +63,7 @@ def test_bridge_network_connect_recreate(httpd_image, container, network):
     assert run_module("docker_container", name=container, image=httpd_image)["changed"] is True
     spec = dict(name=network, subnet="198.18.240.0/24", gateway="198.18.240.1", labels={"app": "vct"},
                 connected=[container])
-    applied = assert_converged("docker_network", **spec)[1]
+    applied = converge("docker_network", **spec)
     assert applied["actions"] == ["create network %s" % network,
                                   "connect container %s to network %s" % (container, network)]
     info = docker_inspect("network", network)
@@ -72,26 +71,26 @@ def test_bridge_network_connect_recreate(httpd_image, container, network):
     assert info["Internal"] is False
     assert network in docker_inspect("container", container)["NetworkSettings"]["Networks"]
     # disconnect in place
-    assert_converged("docker_network", **{**spec, "connected": []})
+    converge("docker_network", **{**spec, "connected": []})
     assert network not in docker_inspect("container", container)["NetworkSettings"]["Networks"]
     # a fixed address and an alias given through docker_container survive a network replacement
     run_module("docker_container", name=container, image=httpd_image,
                networks=[{"name": "bridge"}, {"name": network, "aliases": ["www"], "ipv4_address": "198.18.240.20"}])
     internal = {**spec, "internal": True}
     del internal["connected"]
-    applied = assert_converged("docker_network", **internal)[1]
+    applied = converge("docker_network", **internal)
     assert "remove network %s (recreate)" % network in applied["actions"]
     info = docker_inspect("network", network)
     assert info["Internal"] is True and info["Id"] != applied["diff"]["before"]["id"]
     endpoint = docker_inspect("container", container)["NetworkSettings"]["Networks"][network]
     assert endpoint["IPAddress"] == "198.18.240.20" and "www" in endpoint["Aliases"]
-    assert_converged("docker_network", name=network, state="absent")
+    converge("docker_network", name=network, state="absent")
     assert docker_inspect("network", network) is None
 
 
 def test_macvlan_on_a_host_interface(docker_daemon, network, veth):
     spec = dict(name=network, driver="macvlan", parent=veth, subnet="198.18.241.0/24", gateway="198.18.241.1")
-    assert_converged("docker_network", **spec)
+    converge("docker_network", **spec)
     info = docker_inspect("network", network)
     assert info["Driver"] == "macvlan" and info["Options"]["parent"] == veth
 

@@ -47,10 +47,7 @@ class Store(Service):
         plan = Plan(observed)
         name = desired["name"]
         if desired["state"] == "absent":
-            plan.after = None
-            if observed:
-                plan.step("delete", lambda: self._write("delete", name))
-            return plan
+            return Plan.removal(observed, "delete", lambda: self._write("delete", name))
         if observed is None:
             plan.after = {"name": name, "size": desired["size"], "tags": desired["tags"], "password": "x"}
             plan.step("create", lambda: self._write("create", name, desired), undo=lambda: self.db.pop(name))

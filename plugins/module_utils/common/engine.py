@@ -116,6 +116,15 @@ class Plan:
         self.restart_required = False
         self.after = copy.deepcopy(observed) if after is None else after
 
+    @classmethod
+    def removal(cls, observed, description, do):
+        """The plan of state=absent: one removal step when the object exists; nothing is left."""
+        plan = cls(observed)
+        plan.after = None
+        if observed is not None:
+            plan.step(description, do)
+        return plan
+
     def step(self, description, do, undo=None):
         self.steps.append(Step(description, do, undo))
 
@@ -177,6 +186,18 @@ class Service:
 
     def secrets(self):
         return [name for name, opt in self.options.items() if opt.no_log]
+
+
+class InfoService(Service):
+    """Base of the read-only *_info services: observing is the whole job, so nothing is ever
+    planned and check mode runs them unchanged. Combine with a backend base, e.g.
+    ``class NetworkInfoService(InfoService, LibvirtService)``."""
+
+    def desired(self):
+        return dict(self.params)
+
+    def plan(self, desired, observed):
+        return Plan(observed)
 
 
 @contextlib.contextmanager

@@ -410,12 +410,9 @@ class ContainerService(DockerService):
     # ------------------------------------------------------------ plan
     def plan(self, desired, observed):
         name = desired["name"]
-        plan = Plan(observed)
         if desired["state"] == "absent":
-            plan.after = None
-            if observed is not None:
-                plan.step("remove container %s" % name, lambda: self._remove(observed["id"]))
-            return plan
+            return Plan.removal(observed, "remove container %s" % name, lambda: self._remove(observed["id"]))
+        plan = Plan(observed)
 
         if observed is None or desired["recreate"]:
             plan.changes = [Change("container", None, name, "recreate")]

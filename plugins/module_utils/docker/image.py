@@ -201,13 +201,10 @@ class ImageService(DockerService):
 
     def _plan_source(self, desired, observed):
         name = desired["name"]
-        plan = Plan(observed)
         if desired["state"] == "absent":
-            plan.after = None
-            if observed is not None:
-                plan.step("remove image %s" % name,
-                          lambda: self.api.remove_image(name, force=self.params["force"]))
-            return plan
+            return Plan.removal(observed, "remove image %s" % name,
+                                lambda: self.api.remove_image(name, force=self.params["force"]))
+        plan = Plan(observed)
 
         source = desired["source"]
         if source == "pull":

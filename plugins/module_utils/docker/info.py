@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import DockerService
 
 HOST_KEYS = {
@@ -43,7 +43,7 @@ def _volume(entry):
             "labels": entry.get("Labels") or {}}
 
 
-class InfoService(DockerService):
+class DockerInfoService(InfoService, DockerService):
     result_key = None  # host, images, containers, ... top-level
     options = {kind: Opt(type="bool", default=True, update=None)
                for kind in ("images", "containers", "networks", "volumes")}
@@ -61,6 +61,3 @@ class InfoService(DockerService):
             if desired[kind]:
                 state[kind] = listing()
         return state
-
-    def plan(self, desired, observed):
-        return Plan(observed)  # reading only: nothing to change

@@ -46,12 +46,9 @@ class VolumeService(DockerService):
 
     def plan(self, desired, observed):
         name = desired["name"]
-        plan = Plan(observed)
         if desired["state"] == "absent":
-            plan.after = None
-            if observed is not None:
-                plan.step("remove volume %s" % name, lambda: self.api.remove_volume(name))
-            return plan
+            return Plan.removal(observed, "remove volume %s" % name, lambda: self.api.remove_volume(name))
+        plan = Plan(observed)
         changes = [] if observed is None else differences(self.options, desired, observed)
         if changes and not self.params["recreate"]:
             change = changes[0]
