@@ -169,8 +169,9 @@ options:
     type: dict
   memory:
     description:
-      - Memory limit, in bytes or with a unit (C(512m), C(2g)); swap is limited to the same amount
-        again, as C(docker run -m) does. Changed in place.
+      - Memory limit, in bytes or with a unit - C(512m), C(2G), C(1GiB) are binary (as in
+        C(docker run -m)), C(500MB) is decimal. Swap is limited to the same amount again, as
+        C(docker run -m) does. Changed in place.
       - V(0) removes the limit; Docker cannot do that in place, so the container is recreated.
     type: str
   cpus:

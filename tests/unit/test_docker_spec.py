@@ -10,12 +10,6 @@ from ansible_collections.virtcloud.core.plugins.module_utils.docker.image import
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.network import NetworkService
 
 
-@pytest.mark.parametrize("value, expected", [("1024", 1024), ("512m", 512 << 20), ("2G", 2 << 30),
-                                             ("64kb", 64 << 10), (None, None)])
-def test_sizes(value, expected):
-    assert c.parse_size("memory", value) == expected
-
-
 @pytest.mark.parametrize("value, expected", [(30, 30 * 10 ** 9), ("1m30s", 90 * 10 ** 9), ("500ms", 5 * 10 ** 8),
                                              ("1.5s", 15 * 10 ** 8)])
 def test_durations(value, expected):
@@ -28,9 +22,11 @@ def test_bad_durations_name_the_option(value):
         c.parse_duration("healthcheck.interval", value)
 
 
-def test_bad_size_names_the_option():
+def test_memory_is_read_in_bytes_and_named_when_bad():
+    params = {k: opt.default for k, opt in c.ContainerService.options.items()}
+    assert c.ContainerService(dict(params, name="vct", memory="512m")).desired()["memory"] == 512 << 20
     with pytest.raises(InputError, match="^memory:"):
-        c.parse_size("memory", "lots")
+        c.ContainerService(dict(params, name="vct", memory="lots")).desired()
 
 
 def test_capabilities_and_healthcheck_tests():

@@ -20,6 +20,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
     normalise,
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import ports
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
@@ -46,7 +47,6 @@ DEFAULTS = {
     "log_options": {},
 }
 
-_SIZE = re.compile(r"^(\d+)\s*([bkmgt]?)b?$", re.IGNORECASE)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)")
 _NS = {"ns": 1, "us": 10 ** 3, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
 
@@ -91,16 +91,6 @@ def strings(option, mapping):
                                      "exact string you mean (e.g. \"true\")" % (key, value))
         out[str(key)] = str(value)
     return out
-
-
-def parse_size(option, value):
-    """'512m', '1g', '1048576' -> bytes (docker's binary units)."""
-    if value is None:
-        return None
-    match = _SIZE.match(str(value).strip())
-    if not match:
-        raise InputError(option, "%r is not a size; use a number of bytes or e.g. '512m', '2g'" % (value,))
-    return int(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower())
 
 
 def parse_duration(option, value):
@@ -174,7 +164,7 @@ def normalise_mount(mount):
     if kind == "tmpfs" and source:
         raise InputError("mounts.source", "a tmpfs mount on %s takes no source" % target)
     return {"type": kind, "source": source, "target": target, "read_only": bool(mount.get("read_only")),
-            "tmpfs_size": parse_size("mounts.tmpfs_size", mount.get("tmpfs_size")) if kind == "tmpfs" else None}
+            "tmpfs_size": parse_size(mount.get("tmpfs_size"), "mounts.tmpfs_size") if kind == "tmpfs" else None}
 
 
 def mounts_from_host_config(mounts):
@@ -292,7 +282,7 @@ class ContainerService(DockerService):
             "healthcheck": normalise_healthcheck(p["healthcheck"]),
             "log_driver": p["log_driver"],
             "log_options": strings("log_options", p["log_options"]),
-            "memory": parse_size("memory", p["memory"]),
+            "memory": parse_size(p["memory"], "memory"),
             "cpus": p["cpus"],
             "pids_limit": p["pids_limit"],
             "restart_policy": p["restart_policy"],
