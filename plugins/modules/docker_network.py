@@ -53,6 +53,9 @@ options:
     description:
       - Containers attached to the network. When given, exactly these are attached; others are
         disconnected. When omitted, attachments are not managed.
+      - Manage one container's attachments in one place - here, or in the C(networks) option of
+        M(virtcloud.core.docker_container) (which also sets aliases and fixed addresses) - not in
+        both, or the two tasks undo each other.
     type: list
     elements: str
   state:
