@@ -71,8 +71,8 @@ actions:
   elements: str
   sample: ["run cat /etc/hostname in container web"]
 rc:
-  description: Exit code; null when the command did not run (check mode, O(creates) exists).
-  returned: always
+  description: Exit code.
+  returned: when the command ran (not in check mode, not when O(creates) exists)
   type: int
   sample: 0
 stdout:
@@ -93,10 +93,11 @@ stderr_lines:
   returned: always
   type: list
   elements: str
-skipped_reason:
+msg:
   description: Why the command did not run.
   returned: when O(creates) exists
   type: str
+  sample: "did not run: /data/.initialised exists in container web"
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

@@ -25,11 +25,11 @@ def test_exec_output_chdir_env(running):
 def test_creates_guard_makes_it_idempotent(running):
     args = dict(container=running, command=["sh", "-c", "echo 1 >> /www/vct-marker"], creates="/www/vct-marker")
     predicted = run_module("docker_container_exec", check=True, **args)
-    assert predicted["changed"] is True and predicted["rc"] is None, predicted
+    assert predicted["changed"] is True and "rc" not in predicted, predicted
     assert sh("docker", "exec", running, "test", "-e", "/www/vct-marker", check=False).returncode == 1
     assert run_module("docker_container_exec", **args)["changed"] is True
     rerun = run_module("docker_container_exec", **args)
-    assert rerun["changed"] is False and rerun["actions"] == [] and "exists" in rerun["skipped_reason"]
+    assert rerun["changed"] is False and rerun["actions"] == [] and "exists" in rerun["msg"]
     assert run_module("docker_container_exec", check=True, **args)["changed"] is False
     assert sh("docker", "exec", running, "cat", "/www/vct-marker").stdout == "1\n"
 

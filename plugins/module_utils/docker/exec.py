@@ -54,10 +54,10 @@ class ExecService(DockerService):
         return True
 
     def plan(self, desired, observed):
-        self.output = {"rc": None, "stdout": "", "stderr": ""}
+        self.output = {"stdout": "", "stderr": ""}  # no rc: Ansible reads any rc but 0 as a failure
         plan = Plan(observed)
         if observed["creates_exists"]:
-            self.output["skipped_reason"] = "%s exists in container %s" % (desired["creates"], desired["container"])
+            self.output["msg"] = "did not run: %s exists in container %s" % (desired["creates"], desired["container"])
             return plan
         plan.step("run %s in container %s" % (" ".join(desired["command"]), desired["container"]),
                   lambda: self._run(desired))
