@@ -46,3 +46,25 @@ def container(docker_daemon, unique):
     yield unique
     sh("docker", "rm", "-f", unique, check=False)
     sh("docker", "rm", "-f", unique + "__virtcloud_new", check=False)
+
+
+def assert_check_mode_changes_nothing(module, kind, ident, /, **args):
+    """A check-mode run predicts a change and leaves the object as it was (here: still absent or
+    identical in `docker inspect`)."""
+    before = _settled(docker_inspect(kind, ident))
+    predicted = run_module(module, check=True, **args)
+    assert predicted.get("changed") is True and not predicted.get("failed"), predicted
+    after = _settled(docker_inspect(kind, ident))
+    assert after == before, [k for k in set(before or {}) | set(after or {})
+                             if (before or {}).get(k) != (after or {}).get(k)]
+    return predicted
+
+
+def _settled(info):
+    """An inspection without what moves by itself: the health-check log, and the order of the
+    runtime mount list (docker builds it from a map)."""
+    if info and "Health" in (info.get("State") or {}):
+        info["State"].pop("Health")
+    if info and info.get("Mounts"):
+        info["Mounts"].sort(key=lambda m: m.get("Destination") or "")
+    return info

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import converge, run_module, sh  # noqa: E402
-from dockertest import assert_failed_cleanly, container, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
+from dockertest import assert_check_mode_changes_nothing, assert_failed_cleanly, container, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 
 @pytest.fixture
@@ -55,6 +55,7 @@ def test_full_spec_then_live_limits(httpd_image, container, network, tmp_path):
 
         # limits and restart policy change in place: same container ID
         live = {**spec, "memory": "128m", "cpus": 1.0, "pids_limit": 128, "restart_policy": "always"}
+        assert_check_mode_changes_nothing("docker_container", "container", container, **live)
         actions = converge("docker_container", **live)["actions"]
         assert actions == ["update container %s (memory, cpus, pids_limit, restart_policy)" % container]
         after = docker_inspect("container", container)

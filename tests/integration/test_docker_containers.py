@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import converge, run_module, sh  # noqa: E402
-from dockertest import assert_failed_cleanly, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
+from dockertest import assert_check_mode_changes_nothing, assert_failed_cleanly, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 
 @pytest.fixture
@@ -34,6 +34,7 @@ def test_batch_states(httpd_image, names, unique):
     merged = [dict(specs[0], env=None)] + specs[1:]
     assert run_module("docker_containers", containers=merged)["changed"] is False
     replaced = [{"name": names[0], "image": httpd_image, "stop_timeout": 1}] + specs[1:]
+    assert_check_mode_changes_nothing("docker_containers", "container", names[0], containers=replaced, state="replaced")
     applied = converge("docker_containers", containers=replaced, state="replaced")
     assert applied["actions"][0] == "create replacement for container %s" % names[0]
     info = docker_inspect("container", names[0])

@@ -9,7 +9,7 @@ import shutil
 import urllib.request
 
 from conftest import ROOT, converge, sh  # noqa: E402
-from dockertest import BUSYBOX, docker_inspect  # noqa: E402
+from dockertest import BUSYBOX, assert_check_mode_changes_nothing, docker_inspect  # noqa: E402
 
 
 def test_seed_workflow(docker_daemon, unique, tmp_path):
@@ -25,6 +25,7 @@ def test_seed_workflow(docker_daemon, unique, tmp_path):
         assert docker_inspect("image", image) is not None
 
         web = dict(name=name, image=image, published_ports=["127.0.0.1:18120:80"], stop_timeout=1)
+        assert_check_mode_changes_nothing("docker_container", "container", name, **web)
         converge("docker_container", **web)
         assert docker_inspect("container", name)["State"]["Running"] is True
         assert "It works!" in urllib.request.urlopen("http://127.0.0.1:18120/", timeout=10).read().decode()
@@ -34,6 +35,7 @@ def test_seed_workflow(docker_daemon, unique, tmp_path):
         converge("docker_container_exec", **exec_args)
         assert "It works!" in urllib.request.urlopen("http://127.0.0.1:18120/copy.html", timeout=10).read().decode()
 
+        assert_check_mode_changes_nothing("docker_container", "container", name, **dict(web, state="stopped"))
         converge("docker_container", **dict(web, state="stopped"))
         assert docker_inspect("container", name)["State"]["Running"] is False
 

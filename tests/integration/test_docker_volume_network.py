@@ -6,6 +6,7 @@ import pytest
 
 from conftest import converge, run_module, sh  # noqa: E402
 from dockertest import (  # noqa: E402,F401 pylint: disable=unused-import
+    assert_check_mode_changes_nothing,
     assert_failed_cleanly,
     container,
     docker_inspect,
@@ -37,6 +38,7 @@ def veth(unique):
 
 def test_volume_persists_until_asked(httpd_image, container, volume):
     spec = dict(name=volume, labels={"app": "vct"})
+    assert_check_mode_changes_nothing("docker_volume", "volume", volume, **spec)
     converge("docker_volume", **spec)
     info = docker_inspect("volume", volume)
     assert info["Labels"] == {"app": "vct", "io.virtcloud.managed-by": "virtcloud.core"}
@@ -63,6 +65,8 @@ def test_bridge_network_connect_recreate(httpd_image, container, network):
     assert run_module("docker_container", name=container, image=httpd_image)["changed"] is True
     spec = dict(name=network, subnet="198.18.240.0/24", gateway="198.18.240.1", labels={"app": "vct"},
                 connected=[container])
+    assert_check_mode_changes_nothing("docker_network", "network", network, **spec)
+    assert network not in docker_inspect("container", container)["NetworkSettings"]["Networks"]
     applied = converge("docker_network", **spec)
     assert applied["actions"] == ["create network %s" % network,
                                   "connect container %s to network %s" % (container, network)]
@@ -78,6 +82,7 @@ def test_bridge_network_connect_recreate(httpd_image, container, network):
                networks=[{"name": "bridge"}, {"name": network, "aliases": ["www"], "ipv4_address": "198.18.240.20"}])
     internal = {**spec, "internal": True}
     del internal["connected"]
+    assert_check_mode_changes_nothing("docker_network", "network", network, **internal)
     applied = converge("docker_network", **internal)
     assert "remove network %s (recreate)" % network in applied["actions"]
     info = docker_inspect("network", network)
