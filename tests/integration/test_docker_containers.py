@@ -52,6 +52,17 @@ def test_batch_states(httpd_image, names, unique):
     assert all(docker_inspect("container", n) is None for n in names[:2])
 
 
+def test_failed_start_rolls_back_the_whole_batch(httpd_image, names):
+    """Two containers want one host port: one start fails, and every container this run created
+    is removed again."""
+    specs = [{"name": n, "image": httpd_image, "published_ports": ["127.0.0.1:18111:80"], "stop_timeout": 1}
+             for n in names[:2]]
+    result = run_module("docker_containers", containers=specs)
+    assert result.get("failed") is True, result
+    assert "rolled back: create container %s, create container %s" % tuple(names[:2]) in result["msg"], result["msg"]
+    assert docker_inspect("container", names[0]) is None and docker_inspect("container", names[1]) is None
+
+
 @pytest.mark.parametrize("item, fragment", [
     ({"published_ports": ["80:80:80:80"]}, "containers[1].published_ports:"),
     ({"nosuchoption": 1}, "containers[1]:"),

@@ -428,6 +428,7 @@ class ContainerService(DockerService):
         if running and (not was_running or desired["state"] == "restarted"):
             verb = "restart" if was_running else "start"
             plan.step("%s container %s" % (verb, name), lambda: self._start(name, restart=was_running))
+            plan.steps[-1].starts = name  # the batch module runs these concurrently
         elif running is False and was_running:
             plan.step("stop container %s" % name, lambda: self.api.stop(name, timeout=self.params["stop_timeout"]))
         return plan
