@@ -51,9 +51,9 @@ options:
     default: 10
 notes:
   - "Measured with C(make bench) on a 2-core host, task time (playbook time less an empty playbook's):
-    a no-op rerun over 100 containers takes 0.56 s, against 38.3 s for C(community.docker.docker_container)
-    in a loop (69x) and 29.8 s for M(virtcloud.core.docker_container) in a loop; creating 100 takes 22.2 s
-    against 59.5 s and 55.8 s."
+    a no-op rerun over 100 containers takes 0.50 s, against 35.9 s for C(community.docker.docker_container)
+    in a loop (72x) and 28.9 s for M(virtcloud.core.docker_container) in a loop; creating 100 takes 11.1 s
+    against 56.9 s and 49.6 s (containers are started concurrently)."
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
