@@ -36,7 +36,7 @@ def veth(unique):
     sh("ip", "link", "del", parent, check=False)
 
 
-def test_volume_persists_until_asked(httpd_image, container, volume):
+def test_volume_persists_until_asked(httpd_image, volume, container):  # volume torn down last
     spec = dict(name=volume, labels={"app": "vct"})
     assert_check_mode_changes_nothing("docker_volume", "volume", volume, **spec)
     converge("docker_volume", **spec)
@@ -61,7 +61,7 @@ def test_volume_persists_until_asked(httpd_image, container, volume):
     assert docker_inspect("volume", volume) is None
 
 
-def test_bridge_network_connect_recreate(httpd_image, container, network):
+def test_bridge_network_connect_recreate(httpd_image, network, container):  # network torn down last
     assert run_module("docker_container", name=container, image=httpd_image)["changed"] is True
     spec = dict(name=network, subnet="198.18.240.0/24", gateway="198.18.240.1", labels={"app": "vct"},
                 connected=[container])
