@@ -133,3 +133,16 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path.name == "bench" and collection_path.parent == pathlib.Path(ROOT, "tests"):
         return not any("bench" in str(arg) for arg in config.args)
     return None
+
+
+@pytest.fixture(scope="session")
+def bench_venv():
+    """For tests/bench: a venv of its own with the `ansible` package, which carries the peers
+    (community.docker, community.libvirt), so the project's venv stays plain ansible-core."""
+    venv = os.environ.get("VIRTCLOUD_BENCH_VENV", os.path.join(ROOT, ".venv-bench"))
+    python = os.path.join(venv, "bin", "python")
+    probe = [python, "-c", "import docker, ansible_collections.community.docker, ansible_collections.community.libvirt"]
+    if not os.path.exists(python) or subprocess.run(probe, capture_output=True, check=False).returncode:
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([python, "-m", "pip", "install", "-q", "ansible", "docker>=7"], check=True)
+    return venv

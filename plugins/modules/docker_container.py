@@ -13,8 +13,8 @@ description:
   - Creates, starts, stops, updates and removes one Docker container so that it matches the spec.
   - Only options you set are compared. Values the image supplies (its environment, command,
     entrypoint, labels) never cause a recreate.
-  - Changes Docker can apply to a running container (O(restart_policy)) are applied in place;
-    any other difference replaces the container. The replacement is created under a temporary
+  - Changes Docker can apply to a running container (O(restart_policy), O(memory), O(cpus),
+    O(pids_limit), O(networks)) are applied in place; any other difference replaces the container. The replacement is created under a temporary
     name first, so a spec Docker refuses leaves the old container running.
   - Everything the module creates carries the label C(io.virtcloud.managed-by=virtcloud.core).
 options:
@@ -42,6 +42,12 @@ options:
       - Environment variables. Values must be strings (quote C("true"), C("1")).
       - Variables the image sets are not compared unless you name them here.
     type: dict
+  env_file:
+    description:
+      - File on the managed host with C(KEY=VALUE) lines, as C(docker run --env-file); lines starting
+        with C(#) are comments, a bare C(KEY) takes the value from the module's environment.
+      - Merged with O(env); O(env) wins for a key set in both.
+    type: path
   published_ports:
     description:
       - Ports to publish, in C(docker run -p) syntax C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]),
@@ -50,9 +56,130 @@ options:
     type: list
     elements: str
     aliases: [ports]
+  mounts:
+    description:
+      - Bind mounts, named volumes and tmpfs mounts. Compared as a set.
+      - Anonymous volumes the image declares (C(VOLUME)) are not compared.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: Kind of mount.
+        type: str
+        default: volume
+        choices: [bind, volume, tmpfs]
+      source:
+        description:
+          - V(bind) - an existing absolute path on the host. V(volume) - the volume name (Docker
+            creates a missing one; M(virtcloud.core.docker_volume) sets its driver and labels).
+          - Not used with V(tmpfs).
+        type: str
+      target:
+        description: Absolute path inside the container.
+        type: str
+        required: true
+      read_only:
+        description: Mount read-only.
+        type: bool
+        default: false
+      tmpfs_size:
+        description: Size limit of a V(tmpfs) mount, for example C(64m).
+        type: str
+  networks:
+    description:
+      - Networks the container is attached to. When given, the container is attached to exactly
+        these networks, in place of the default C(bridge); list C(bridge) to keep it.
+      - Changed in place (disconnect / connect) without recreating the container.
+      - The networks must exist (M(virtcloud.core.docker_network)).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Network name.
+        type: str
+        required: true
+      aliases:
+        description: DNS aliases of the container on this network.
+        type: list
+        elements: str
+      ipv4_address:
+        description: Fixed IPv4 address inside the network's subnet.
+        type: str
   labels:
     description: Labels of the container. Labels the image sets are not compared unless named here.
     type: dict
+  user:
+    description: User (and group) the command runs as, C(name), C(uid) or C(uid:gid).
+    type: str
+  working_dir:
+    description: Working directory of the command.
+    type: str
+  hostname:
+    description: Hostname inside the container.
+    type: str
+  cap_add:
+    description: Capabilities to add, for example C(NET_ADMIN) (the C(CAP_) prefix is optional). Compared as a set.
+    type: list
+    elements: str
+  cap_drop:
+    description: Capabilities to drop. Compared as a set.
+    type: list
+    elements: str
+  read_only:
+    description: Mount the container's root filesystem read-only.
+    type: bool
+  healthcheck:
+    description:
+      - Health check. Fields you leave out come from the image and are not compared.
+      - Durations are seconds or Go-style strings such as C(30s), C(1m30s), C(500ms).
+    type: dict
+    suboptions:
+      test:
+        description:
+          - A string runs in a shell (C(CMD-SHELL)); a list is an argv (C(CMD)); C([NONE]) disables
+            the image's health check.
+        type: raw
+      interval:
+        description: Time between two checks.
+        type: str
+      timeout:
+        description: Time one check may take.
+        type: str
+      retries:
+        description: Consecutive failures that make the container unhealthy.
+        type: int
+      start_period:
+        description: Grace period after start during which failures do not count.
+        type: str
+  wait_healthy:
+    description:
+      - After starting the container, wait until its health check reports C(healthy); fail when it
+        reports C(unhealthy), the container exits, or O(wait_healthy_timeout) passes.
+    type: bool
+    default: false
+  wait_healthy_timeout:
+    description: Seconds O(wait_healthy) waits at most.
+    type: int
+    default: 120
+  log_driver:
+    description: Logging driver, for example C(json-file), C(local), C(none).
+    type: str
+  log_options:
+    description: Options of the logging driver, for example C(max-size). Requires O(log_driver).
+    type: dict
+  memory:
+    description:
+      - Memory limit, in bytes or with a unit - C(512m), C(2G), C(1GiB) are binary (as in
+        C(docker run -m)), C(500MB) is decimal. Swap is limited to the same amount again, as
+        C(docker run -m) does. Changed in place.
+      - V(0) removes the limit; Docker cannot do that in place, so the container is recreated.
+    type: str
+  cpus:
+    description: CPU limit in CPUs (C(0.5) is half a CPU), changed in place. V(0) removes the limit (recreate).
+    type: float
+  pids_limit:
+    description: Maximum number of processes, changed in place. V(0) removes the limit (recreate).
+    type: int
   restart_policy:
     description: Docker restart policy, applied in place without recreating the container.
     type: str
@@ -63,10 +190,11 @@ options:
       - V(stopped) - the container exists and does not run.
       - V(present) - the container exists; a new one is created but not started, an existing one
         keeps its run state.
+      - V(restarted) - like V(started), and a running container is restarted (always reports a change).
       - V(absent) - the container is stopped and removed. Named volumes it used are kept.
     type: str
     default: started
-    choices: [present, started, stopped, absent]
+    choices: [present, started, stopped, restarted, absent]
   recreate:
     description: Replace the container even when it matches the spec.
     type: bool
@@ -90,6 +218,34 @@ EXAMPLES = r"""
     published_ports:
       - 127.0.0.1:8088:80
     restart_policy: unless-stopped
+
+- name: A web container on a user network, with a volume, limits and a health check
+  virtcloud.core.docker_container:
+    name: web
+    image: httpd:2.4
+    networks:
+      - name: backend
+        aliases: [www]
+        ipv4_address: 198.18.250.10
+    mounts:
+      - source: web-data
+        target: /usr/local/apache2/htdocs
+      - type: tmpfs
+        target: /tmp
+        tmpfs_size: 16m
+    memory: 256m
+    cpus: 0.5
+    pids_limit: 200
+    cap_drop: [ALL]
+    cap_add: [NET_BIND_SERVICE, SETUID, SETGID]
+    healthcheck:
+      test: wget -q -O /dev/null http://127.0.0.1/ || exit 1
+      interval: 10s
+      retries: 3
+    wait_healthy: true
+    log_driver: json-file
+    log_options:
+      max-size: 10m
 
 - name: Stop it (it stays defined)
   virtcloud.core.docker_container:
@@ -137,6 +293,21 @@ container:
     env: {description: Environment the container sets beyond its image's., type: dict, returned: when present}
     published_ports: {description: Published ports in C(docker run -p) syntax., type: list, returned: when present}
     labels: {description: Labels beyond the image's and the ownership label., type: dict, returned: when present}
+    mounts: {description: "Mounts: type, source, target, read_only, tmpfs_size.", type: list, returned: when present}
+    networks: {description: "Networks: name, aliases, ipv4_address.", type: list, returned: when present}
+    user: {description: User., type: str, returned: when present}
+    working_dir: {description: Working directory., type: str, returned: when present}
+    hostname: {description: Hostname., type: str, returned: when present}
+    cap_add: {description: Added capabilities., type: list, returned: when present}
+    cap_drop: {description: Dropped capabilities., type: list, returned: when present}
+    read_only: {description: Whether the root filesystem is read-only., type: bool, returned: when present}
+    healthcheck: {description: "Health check (durations in nanoseconds).", type: dict, returned: when present}
+    health: {description: "Health status: starting, healthy, unhealthy; null without a health check.", type: str, returned: when present}
+    log_driver: {description: Logging driver., type: str, returned: when present}
+    log_options: {description: Logging driver options., type: dict, returned: when present}
+    memory: {description: Memory limit in bytes; 0 for none., type: int, returned: when present}
+    cpus: {description: CPU limit; 0 for none., type: float, returned: when present}
+    pids_limit: {description: Process limit; 0 for none., type: int, returned: when present}
     restart_policy: {description: Restart policy name., type: str, returned: when present}
     running: {description: Whether the container runs., type: bool, returned: when present}
     status: {description: "Docker's status word: running, exited or created.", type: str, returned: when present}

@@ -71,6 +71,28 @@ options:
       - With V(absent), remove the image even when containers use it or it has several tags.
     type: bool
     default: false
+  tags:
+    description:
+      - Further references C(repo[:tag]) for the same image, as C(docker tag) makes them. Present
+        ones are left alone; they are set again when the image itself changes.
+    type: list
+    elements: str
+  push:
+    description:
+      - Push O(name) and O(tags) to their registry when the registry does not have this image
+        (its digest is compared first, so an unchanged image is not pushed again).
+      - An unreachable registry fails the task with Docker's reason.
+    type: bool
+    default: false
+  username:
+    description: Registry user for pull and push. The credentials are used for this task only, never stored.
+    type: str
+  password:
+    description: Password or token of O(username). Never shown in results or logs.
+    type: str
+  registry:
+    description: Registry the credentials are for; by default the registry host in O(name) (Docker Hub when none).
+    type: str
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
@@ -97,6 +119,15 @@ EXAMPLES = r"""
     import_from: /srv/images/busybox-rootfs.tar
     changes:
       - CMD ["/bin/sh"]
+
+- name: Pull from a private registry and push a second tag there
+  virtcloud.core.docker_image:
+    name: registry.example.com/team/app:1.2
+    username: deploy
+    password: "{{ registry_token }}"
+    tags:
+      - registry.example.com/team/app:stable
+    push: true
 
 - name: Remove an image
   virtcloud.core.docker_image:

@@ -2,7 +2,7 @@
 virtcloud.core.domains, defining 10 and 100 guests and then rerunning (a no-op).
 
 Run with `make bench` (or pytest tests/bench -s). The peer comes from the `ansible` PyPI package,
-installed on first use into its own venv (BENCH_VENV) so the project's venv stays ansible-core
+installed on first use into its own venv (fixture bench_venv) so the project's venv stays ansible-core
 only. Prints task times (profile_tasks) and whole-playbook times, and the ratios against the
 issue's goals; it asserts nothing about time.
 """
@@ -21,7 +21,6 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-BENCH_VENV = os.environ.get("VIRTCLOUD_BENCH_VENV", "/var/tmp/virtcloud-bench-venv")
 MODULE_PYTHON = sys.executable  # has libvirt-python and lxml, which both collections need
 URI = "qemu:///system"
 XML = ("<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
@@ -64,17 +63,6 @@ PLAYS = {
 }
 
 
-def bench_venv():
-    playbook = os.path.join(BENCH_VENV, "bin", "ansible-playbook")
-    if not os.path.exists(playbook):
-        proc = subprocess.run("python3 -m venv {0} && {0}/bin/pip install -q 'ansible>=10,<12'".format(BENCH_VENV),
-                              shell=True, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            pytest.skip("cannot install the ansible package (community.libvirt) for the peer: "
-                        + proc.stderr[-500:])
-    return playbook
-
-
 def run(playbook_bin, text):
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
         handle.write(text)
@@ -101,8 +89,8 @@ def cleanup(prefix):
 
 
 @pytest.mark.parametrize("n", [10, 100])
-def test_define_and_noop_rerun(libvirt_daemon, n):
-    playbook_bin = bench_venv()
+def test_define_and_noop_rerun(libvirt_daemon, bench_venv, n):
+    playbook_bin = os.path.join(bench_venv, "bin", "ansible-playbook")
     rows = {}
     for label, template in PLAYS.items():
         prefix = "vctb%d%s-" % (n, "".join(w[0] for w in label.split()))

@@ -7,40 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 import urllib.request
 
 import pytest
 
 from conftest import ROOT, converge, run_module, sh  # noqa: E402
-
-BUSYBOX = "/bin/busybox"
-
-
-def docker_inspect(kind, name):
-    proc = sh("docker", kind, "inspect", name, check=False)
-    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
-
-
-@pytest.fixture(scope="module")
-def httpd_image(docker_daemon, tmp_path_factory):
-    """An httpd-capable image built offline from the demo's context (static busybox)."""
-    ctx = tmp_path_factory.mktemp("httpd-ctx")
-    for name in ("Dockerfile", "index.html"):
-        shutil.copy(os.path.join(ROOT, "playbooks", "files", "httpd", name), ctx / name)
-    shutil.copy(BUSYBOX, ctx / "busybox")
-    name = "local/vct-httpd:%s" % uuid.uuid4().hex[:8]  # unique: concurrent runs must not collide
-    result = run_module("docker_image", name=name, build={"path": str(ctx)})
-    assert "failed" not in result, result
-    yield name
-    sh("docker", "rmi", "-f", name, check=False)
-
-
-@pytest.fixture
-def container(docker_daemon, unique):
-    yield unique
-    sh("docker", "rm", "-f", unique, check=False)
-    sh("docker", "rm", "-f", unique + "__virtcloud_new", check=False)
+from dockertest import BUSYBOX, container, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 
 def test_container_lifecycle(httpd_image, container):

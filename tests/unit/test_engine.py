@@ -150,3 +150,33 @@ def test_argument_spec_comes_from_the_option_table():
     assert spec["password"] == {"type": "str", "no_log": True}
     assert spec["state"]["choices"] == ["present", "absent"]
     assert spec["name"]["required"] is True
+
+
+class Reader(Service):
+    """A command-like service: no object, facts returned top-level."""
+
+    result_key = None
+    options = {"word": Opt(update=None)}
+
+    def observe(self, desired):
+        return {"echo": desired["word"]}
+
+    def plan(self, desired, observed):
+        return Plan(observed)
+
+
+def test_result_key_none_returns_facts_top_level():
+    result = execute(Reader({"word": "hi"}))
+    assert result == {"changed": False, "actions": [], "echo": "hi"}
+
+
+def test_plan_include_merges_item_plans():
+    batch, one, two = Plan({}), Plan({}), Plan({})
+    one.step("a", lambda: None)
+    one.warnings.append("w")
+    two.step("b", lambda: None)
+    two.restart_required = True
+    batch.include(one)
+    batch.include(two)
+    assert [s.description for s in batch.steps] == ["a", "b"]
+    assert batch.warnings == ["w"] and batch.restart_required and batch.changed

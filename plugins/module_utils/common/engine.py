@@ -128,6 +128,13 @@ class Plan:
     def step(self, description, do, undo=None):
         self.steps.append(Step(description, do, undo))
 
+    def include(self, other):
+        """Append the steps and findings of another plan (batch modules: one plan per item)."""
+        self.steps.extend(other.steps)
+        self.changes.extend(other.changes)
+        self.warnings.extend(other.warnings)
+        self.restart_required = self.restart_required or other.restart_required
+
     @property
     def changed(self):
         return bool(self.steps)
@@ -139,7 +146,7 @@ class Service:
 
     options = {}          # the module's own options: name -> Opt
     connection = {}       # options shared by every module of the backend (doc fragment)
-    result_key = "object"  # key under which the object's facts are returned
+    result_key = "object"  # key under which the object's facts are returned; None: top-level
     requirements = ()     # (library, pip requirement, ImportError or None)
     module_kwargs = {}    # mutually_exclusive, required_if, ... for AnsibleModule
 
@@ -270,11 +277,12 @@ def _plan_apply_report(service, desired, observed, check_mode, diff):
             after = service.observe(desired)
 
     secret_keys = service.secrets()
-    result = {
-        "changed": plan.changed,
-        "actions": [step.description for step in plan.steps],
-        service.result_key: mask(service.facts(after), secret_keys) if after is not None else {},
-    }
+    facts = mask(service.facts(after), secret_keys) if after is not None else {}
+    result = {"changed": plan.changed, "actions": [step.description for step in plan.steps]}
+    if service.result_key is None:  # command-like modules (exec, info) return their facts top-level
+        result.update(facts)
+    else:
+        result[service.result_key] = facts
     if plan.restart_required:
         result["restart_required"] = True
     if plan.warnings:

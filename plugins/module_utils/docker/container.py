@@ -5,10 +5,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 import shlex
+import time
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Change, Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
+    Change,
+    Opt,
+    Plan,
+    differences,
+    normalise,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import ports
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
@@ -16,7 +28,27 @@ from ansible_collections.virtcloud.core.plugins.module_utils.docker.client impor
     DockerService,
 )
 
+try:
+    from docker.types import Mount
+except ImportError:  # reported by the engine (DockerService.requirements)
+    Mount = None
+
 RESTART_POLICIES = ["no", "always", "on-failure", "unless-stopped"]
+# Digest of the options that can only change by recreating; lets the batch module skip inspecting
+# containers whose listing entry (labels, image ID, state) already proves they match.
+SPEC_LABEL = "io.virtcloud.spec-digest"
+# Resource limits docker applies to a running container (POST /containers/{id}/update).
+LIMITS = ("memory", "cpus", "pids_limit")
+# What a container without the option has; used to predict a new container and, in the batch
+# module's replaced/overridden states, to reset options the spec does not name.
+DEFAULTS = {
+    "env": {}, "labels": {}, "published_ports": [], "mounts": [], "cap_add": [], "cap_drop": [],
+    "read_only": False, "memory": 0, "cpus": 0, "pids_limit": 0, "restart_policy": "no",
+    "log_options": {},
+}
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)")
+_NS = {"ns": 1, "us": 10 ** 3, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
 
 
 def _pairs(entries):
@@ -35,6 +67,156 @@ def _own_values(container_values, image_values, desired_keys):
             if k in desired_keys or image_values.get(k) != v}
 
 
+def argv(option, value):
+    """A command as a list, or a string split like a shell would."""
+    if value is None or isinstance(value, list):
+        return None if value is None else [str(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise InputError(option, "cannot split %r into arguments: %s" % (value, exc))
+    raise InputError(option, "must be a string or a list of strings, got %r" % (value,))
+
+
+def strings(option, mapping):
+    """Maps handed to docker (env, labels, options) must hold strings: a YAML boolean or null
+    would silently become 'True' / 'None'."""
+    if mapping is None:
+        return None
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(value, bool) or value is None:
+            raise InputError(option, "value of %r is %r; quote it so the container gets the "
+                                     "exact string you mean (e.g. \"true\")" % (key, value))
+        out[str(key)] = str(value)
+    return out
+
+
+def parse_duration(option, value):
+    """Seconds (int) or a Go-style duration ('30s', '1m30s', '500ms') -> nanoseconds."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text) * 10 ** 9
+    if not text or _DURATION.sub("", text):
+        raise InputError(option, "%r is not a duration; use seconds or e.g. '30s', '1m30s'" % (value,))
+    return int(sum(float(n) * _NS[unit] for n, unit in _DURATION.findall(text)))
+
+
+def parse_env_file(path):
+    """docker's --env-file format: KEY=VALUE lines, '#' comments, a bare KEY takes the host's value."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as exc:
+        raise InputError("env_file", "cannot read %s: %s" % (path, exc.strerror))
+    env = {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            if key in os.environ:
+                env[key] = os.environ[key]
+            continue
+        env[key.strip()] = value
+    return env
+
+
+def capability(name):
+    """'net_admin' and 'CAP_NET_ADMIN' are the same capability; docker stores the latter."""
+    name = name.strip().upper()
+    return name if name.startswith("CAP_") or name == "ALL" else "CAP_" + name
+
+
+def healthcheck_test(value):
+    if isinstance(value, str):
+        return ["CMD-SHELL", value]
+    argv = [str(v) for v in value]
+    return argv if argv and argv[0] in ("CMD", "CMD-SHELL", "NONE") else ["CMD"] + argv
+
+
+def normalise_healthcheck(hc):
+    if hc is None:
+        return None
+    if not hc.get("test"):
+        raise InputError("healthcheck.test", "required: a shell string, or an argv list (['NONE'] disables)")
+    out = {"test": healthcheck_test(hc["test"])}
+    for key in ("interval", "timeout", "start_period"):
+        if hc.get(key) is not None:
+            out[key] = parse_duration("healthcheck." + key, hc[key])
+    if hc.get("retries") is not None:
+        out["retries"] = hc["retries"]
+    return out
+
+
+def normalise_mount(mount):
+    kind, source, target = mount["type"], mount.get("source"), mount["target"]
+    if not target.startswith("/"):
+        raise InputError("mounts.target", "%r must be an absolute path inside the container" % target)
+    if kind == "bind" and not (source and os.path.isabs(source) and os.path.exists(source)):
+        raise InputError("mounts.source", "bind source %r must be an existing absolute path on the host" % source)
+    if kind == "volume" and not source:
+        raise InputError("mounts.source", "a volume mount on %s needs the volume name" % target)
+    if kind == "tmpfs" and source:
+        raise InputError("mounts.source", "a tmpfs mount on %s takes no source" % target)
+    return {"type": kind, "source": source, "target": target, "read_only": bool(mount.get("read_only")),
+            "tmpfs_size": parse_size(mount.get("tmpfs_size"), "mounts.tmpfs_size") if kind == "tmpfs" else None}
+
+
+def mounts_from_host_config(mounts):
+    return [{"type": m.get("Type"), "source": m.get("Source") or None, "target": m.get("Target"),
+             "read_only": bool(m.get("ReadOnly")),
+             "tmpfs_size": (m.get("TmpfsOptions") or {}).get("SizeBytes") if m.get("Type") == "tmpfs" else None}
+            for m in mounts or []]
+
+
+def normalise_network(net):
+    return {"name": net["name"], "aliases": sorted(net.get("aliases") or []),
+            "ipv4_address": net.get("ipv4_address") or None}
+
+
+def networks_from_settings(networks, automatic, wanted):
+    """NetworkSettings.Networks -> normalised entries. Aliases docker adds by itself (the short ID,
+    the hostname) are dropped unless the user names them for that network."""
+    wanted = {n["name"]: n["aliases"] for n in wanted or []}
+    out = []
+    for name, endpoint in (networks or {}).items():
+        aliases = [a for a in endpoint.get("Aliases") or [] if a not in automatic or a in wanted.get(name, ())]
+        out.append({"name": name, "aliases": sorted(aliases),
+                    "ipv4_address": (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None})
+    return out
+
+
+def spec_digest(options, desired):
+    managed = {k: normalise(desired.get(k), opt.compare) for k, opt in options.items() if opt.update == "recreate"}
+    return hashlib.sha256(json.dumps(managed, sort_keys=True).encode()).hexdigest()[:32]
+
+
+MOUNT = {
+    "type": Opt(default="volume", choices=["bind", "volume", "tmpfs"]),
+    "source": Opt(),
+    "target": Opt(required=True),
+    "read_only": Opt(type="bool", default=False),
+    "tmpfs_size": Opt(),
+}
+NETWORK = {
+    "name": Opt(required=True),
+    "aliases": Opt(type="list", elements="str"),
+    "ipv4_address": Opt(),
+}
+HEALTHCHECK = {
+    "test": Opt(type="raw"),
+    "interval": Opt(),
+    "timeout": Opt(),
+    "retries": Opt(type="int"),
+    "start_period": Opt(),
+}
+
+
 class ContainerService(DockerService):
     result_key = "container"
     options = {
@@ -43,75 +225,146 @@ class ContainerService(DockerService):
         "command": Opt(type="raw"),
         "entrypoint": Opt(type="list", elements="str"),
         "env": Opt(type="dict"),
+        "env_file": Opt(type="path", update=None),  # merged into env
         "published_ports": Opt(type="list", elements="str", aliases=["ports"], compare="set"),
+        "mounts": Opt(type="list", elements="dict", options=MOUNT, compare="set"),
+        "networks": Opt(type="list", elements="dict", options=NETWORK, compare="set", update="live"),
         "labels": Opt(type="dict"),
+        "user": Opt(),
+        "working_dir": Opt(),
+        "hostname": Opt(),
+        "cap_add": Opt(type="list", elements="str", compare="set"),
+        "cap_drop": Opt(type="list", elements="str", compare="set"),
+        "read_only": Opt(type="bool"),
+        "healthcheck": Opt(type="dict", options=HEALTHCHECK),
+        "log_driver": Opt(),
+        "log_options": Opt(type="dict"),
+        "memory": Opt(update="live"),
+        "cpus": Opt(type="float", update="live"),
+        "pids_limit": Opt(type="int", update="live"),
         "restart_policy": Opt(choices=RESTART_POLICIES, update="live"),
-        "state": Opt(default="started", choices=["present", "started", "stopped", "absent"], update=None),
+        "state": Opt(default="started", choices=["present", "started", "stopped", "restarted", "absent"],
+                     update=None),
         "recreate": Opt(type="bool", default=False, update=None),
         "stop_timeout": Opt(type="int", default=10, update=None),
+        "wait_healthy": Opt(type="bool", default=False, update=None),
+        "wait_healthy_timeout": Opt(type="int", default=120, update=None),
     }
+    module_kwargs = {"required_by": {"log_options": "log_driver"}}
+
+    # Set by the batch module: one listing call and lookups shared by every item.
+    listing = None
+    cache = None
 
     # ------------------------------------------------------------ desired
     def desired(self):
         p = self.params
+        env = None
+        if p["env_file"] is not None or p["env"] is not None:
+            env = parse_env_file(p["env_file"]) if p["env_file"] else {}
+            env.update(strings("env", p["env"]) or {})
         desired = {
             "name": p["name"],
             "image": p["image"],
-            "command": self._argv("command", p["command"]),
+            "command": argv("command", p["command"]),
             "entrypoint": p["entrypoint"],
-            "env": self._strings("env", p["env"]),
+            "env": env,
             "published_ports": ports.parse_all(p["published_ports"]),
-            "labels": self._strings("labels", p["labels"]),
+            "mounts": None if p["mounts"] is None else [normalise_mount(m) for m in p["mounts"]],
+            "networks": None if p["networks"] is None else [normalise_network(n) for n in p["networks"]],
+            "labels": strings("labels", p["labels"]),
+            "user": p["user"],
+            "working_dir": p["working_dir"],
+            "hostname": p["hostname"],
+            "cap_add": None if p["cap_add"] is None else sorted({capability(c) for c in p["cap_add"]}),
+            "cap_drop": None if p["cap_drop"] is None else sorted({capability(c) for c in p["cap_drop"]}),
+            "read_only": p["read_only"],
+            "healthcheck": normalise_healthcheck(p["healthcheck"]),
+            "log_driver": p["log_driver"],
+            "log_options": strings("log_options", p["log_options"]),
+            "memory": parse_size(p["memory"], "memory"),
+            "cpus": p["cpus"],
+            "pids_limit": p["pids_limit"],
             "restart_policy": p["restart_policy"],
             "state": p["state"],
             "recreate": p["recreate"],
         }
+        if desired["cpus"] is not None and desired["cpus"] < 0:
+            raise InputError("cpus", "must be 0 (no limit) or more")
         if p["state"] != "absent":
-            desired["running"] = {"started": True, "stopped": False}.get(p["state"])
+            desired["running"] = {"started": True, "restarted": True, "stopped": False}.get(p["state"])
         return desired
 
-    @staticmethod
-    def _argv(option, value):
-        if value is None or isinstance(value, list):
-            return None if value is None else [str(v) for v in value]
-        if isinstance(value, str):
-            try:
-                return shlex.split(value)
-            except ValueError as exc:
-                raise InputError(option, "cannot split %r into arguments: %s" % (value, exc))
-        raise InputError(option, "must be a string or a list of strings, got %r" % (value,))
-
-    @staticmethod
-    def _strings(option, mapping):
-        if mapping is None:
-            return None
-        out = {}
-        for key, value in mapping.items():
-            if isinstance(value, bool) or value is None:
-                raise InputError(option, "value of %r is %r; quote it so the container gets the "
-                                         "exact string you mean (e.g. \"true\")" % (key, value))
-            out[str(key)] = str(value)
-        return out
-
     # ------------------------------------------------------------ observed
+    def _lookup(self, kind, ident):
+        """inspect, memoised in the cache the batch module shares between its items."""
+        if self.cache is None:
+            self.cache = {}
+        key = (kind, ident)
+        if key not in self.cache:
+            self.cache[key] = self.inspect(kind, ident)
+        return self.cache[key]
+
     def observe(self, desired):
         self.image = None
-        if desired["state"] != "absent" and desired["image"]:
-            self.image = self.inspect("image", desired["image"])
-            if self.image is None:
-                raise InputError("image", "image %r is not present on the Docker host; create it first "
-                                          "(virtcloud.core.docker_image)" % desired["image"])
-            desired["image_id"] = self.image["Id"]
+        if desired["state"] != "absent":
+            if desired["image"]:
+                self.image = self._lookup("image", desired["image"])
+                if self.image is None:
+                    raise InputError("image", "image %r is not present on the Docker host; create it first "
+                                              "(virtcloud.core.docker_image)" % desired["image"])
+                desired["image_id"] = self.image["Id"]
+            for net in desired["networks"] or []:
+                if self._lookup("network", net["name"]) is None:
+                    raise InputError("networks", "network %r does not exist; create it first "
+                                                 "(virtcloud.core.docker_network)" % net["name"])
+        if self.listing is not None:
+            entry = self.listing.get(desired["name"])
+            if entry is None:
+                return None
+            if self._proven(entry, desired):
+                return self._from_listing(entry, desired)
         info = self.inspect("container", desired["name"])
         return None if info is None else self._normalise(info, desired)
 
+    def _proven(self, entry, desired):
+        """Whether a listing entry alone shows the container matches: same recreate-class spec
+        (digest label), same image, same run state, and no live option to read back."""
+        labels = entry.get("Labels") or {}
+        if desired["recreate"] or desired["state"] in ("absent", "restarted"):
+            return desired["state"] == "absent"
+        if any(desired.get(k) is not None for k, opt in self.options.items() if opt.update == "live"):
+            return False
+        running = entry.get("State") == "running"
+        return (labels.get(SPEC_LABEL) == spec_digest(self.options, desired)
+                and entry.get("ImageID") == desired.get("image_id")
+                and desired["running"] in (None, running))
+
+    def _from_listing(self, entry, desired):
+        observed = {k: v for k, v in desired.items() if k in self.options and self.options[k].update is not None}
+        observed.update(id=entry["Id"], name=desired["name"], image=entry.get("Image"),
+                        image_id=entry.get("ImageID"), running=entry.get("State") == "running",
+                        status=entry.get("State"))
+        return observed
+
     def _normalise(self, info, desired):
         config, host = info["Config"], info["HostConfig"]
-        image = self.inspect("image", info["Image"]) or {"Config": {}}
+        image = self._lookup("image", info["Image"]) or {"Config": {}}
         image_config = image.get("Config") or {}
         labels = _own_values(config.get("Labels") or {}, image_config.get("Labels") or {},
                              desired.get("labels") or {})
         labels.pop(MANAGED_LABEL, None)
+        labels.pop(SPEC_LABEL, None)
+        healthcheck = None
+        if config.get("Healthcheck"):
+            hc = config["Healthcheck"]
+            healthcheck = {"test": hc.get("Test"), "interval": hc.get("Interval"), "timeout": hc.get("Timeout"),
+                           "start_period": hc.get("StartPeriod"), "retries": hc.get("Retries")}
+            # only the fields the user sets are compared; docker fills the rest from the image
+            keys = desired.get("healthcheck") or {k for k, v in healthcheck.items() if v}
+            healthcheck = {k: v for k, v in healthcheck.items() if k in keys}
+        log = host.get("LogConfig") or {}
+        state = info["State"]
         return {
             "id": info["Id"],
             "name": info["Name"].lstrip("/"),
@@ -122,10 +375,26 @@ class ContainerService(DockerService):
             "env": _own_values(_pairs(config.get("Env")), _pairs(image_config.get("Env")),
                                desired.get("env") or {}),
             "published_ports": ports.from_host_config(host.get("PortBindings")),
+            "mounts": mounts_from_host_config(host.get("Mounts")),
+            "networks": networks_from_settings((info.get("NetworkSettings") or {}).get("Networks"),
+                                               (info["Id"][:12], config.get("Hostname")), desired.get("networks")),
             "labels": labels,
+            "user": config.get("User") or "",
+            "working_dir": config.get("WorkingDir") or "",
+            "hostname": config.get("Hostname"),
+            "cap_add": sorted(host.get("CapAdd") or []),
+            "cap_drop": sorted(host.get("CapDrop") or []),
+            "read_only": bool(host.get("ReadonlyRootfs")),
+            "healthcheck": healthcheck,
+            "health": (state.get("Health") or {}).get("Status"),
+            "log_driver": log.get("Type"),
+            "log_options": log.get("Config") or {},
+            "memory": host.get("Memory") or 0,
+            "cpus": (host.get("NanoCpus") or 0) / 1e9,
+            "pids_limit": max(host.get("PidsLimit") or 0, 0),
             "restart_policy": (host.get("RestartPolicy") or {}).get("Name") or "no",
-            "running": bool(info["State"].get("Running")),
-            "status": info["State"].get("Status"),
+            "running": bool(state.get("Running")),
+            "status": state.get("Status"),
         }
 
     # ------------------------------------------------------------ plan
@@ -141,6 +410,10 @@ class ContainerService(DockerService):
             plan.changes = differences(self.options, desired, observed)
             if desired.get("image_id") not in (None, observed["image_id"]):
                 plan.changes.append(Change("image_id", observed["image_id"], desired["image_id"], "recreate"))
+            for change in plan.changes:
+                # docker's update API reads 0 as "leave as is": lifting a limit needs a new container
+                if change.option in LIMITS and not change.after:
+                    change.update = "recreate"
         recreate = any(c.update == "recreate" for c in plan.changes)
         if recreate and not desired["image"]:
             raise InputError("image", "required to create container %s" % name)
@@ -149,26 +422,41 @@ class ContainerService(DockerService):
         if recreate:
             self._plan_create(plan, desired, observed)
         else:
-            live = [c for c in plan.changes if c.update == "live"]
-            if live:
-                plan.step("update container %s (%s)" % (name, ", ".join(c.option for c in live)),
-                          lambda: self.api.update_container(
-                              name, restart_policy={"Name": desired["restart_policy"]}))
+            self._plan_live(plan, desired, observed)
         running = plan.after["running"]
         was_running = bool(observed and observed["running"]) and not recreate
-        if running and not was_running:
-            plan.step("start container %s" % name, lambda: self._start(name))
+        if running and (not was_running or desired["state"] == "restarted"):
+            verb = "restart" if was_running else "start"
+            plan.step("%s container %s" % (verb, name), lambda: self._start(name, restart=was_running))
+            plan.steps[-1].starts = name  # the batch module runs these concurrently
         elif running is False and was_running:
             plan.step("stop container %s" % name, lambda: self.api.stop(name, timeout=self.params["stop_timeout"]))
         return plan
 
+    def _plan_live(self, plan, desired, observed):
+        name = desired["name"]
+        resources = [c.option for c in plan.changes if c.update == "live" and c.option != "networks"]
+        if resources:
+            plan.step("update container %s (%s)" % (name, ", ".join(resources)),
+                      lambda: self._update(name, desired, resources))
+        if any(c.option == "networks" for c in plan.changes):
+            have = {n["name"]: n for n in observed["networks"]}
+            want = {n["name"]: n for n in desired["networks"]}
+            for net in sorted(set(have) - set(want)) + sorted(n for n in want if n in have and have[n] != want[n]):
+                plan.step("disconnect container %s from network %s" % (name, net),
+                          lambda net=net: self.api.disconnect_container_from_network(name, net))
+            for net in sorted(n for n in want if have.get(n) != want[n]):
+                plan.step("connect container %s to network %s" % (name, net),
+                          lambda net=want[net]: self._connect(name, net))
+
     def _predict(self, desired, observed, recreate):
         after = dict(observed or {}, status=None)
         if recreate:
-            after.update(id=None, env={}, labels={}, command=None, entrypoint=None,
-                         published_ports=[], restart_policy="no")
             image_config = self.image.get("Config") or {}
-            after.update(command=image_config.get("Cmd"), entrypoint=image_config.get("Entrypoint"))
+            after.update(DEFAULTS, id=None, health=None, command=image_config.get("Cmd"),
+                         entrypoint=image_config.get("Entrypoint"), user=image_config.get("User") or "",
+                         working_dir=image_config.get("WorkingDir") or "", hostname=None,
+                         networks=[normalise_network({"name": "bridge"})], healthcheck=None, log_driver=None)
         after.update((k, v) for k, v in desired.items()
                      if v is not None and k in self.options and self.options[k].update is not None)
         after.update(name=desired["name"], image=desired["image"] or after.get("image"),
@@ -195,26 +483,94 @@ class ContainerService(DockerService):
 
     # ------------------------------------------------------------ apply
     def _create(self, desired, name):
-        if self.inspect("container", name) is not None and name != desired["name"]:
+        if name != desired["name"] and self.inspect("container", name) is not None:
             self._remove(name)  # leftover of an interrupted replacement
         exposed, bindings = ports.to_api(desired["published_ports"] or [])
-        labels = dict(desired["labels"] or {}, **{MANAGED_LABEL: MANAGED_VALUE})
+        labels = dict(desired["labels"] or {}, **{MANAGED_LABEL: MANAGED_VALUE,
+                                                  SPEC_LABEL: spec_digest(self.options, desired)})
+        networks = desired["networks"] or []
+        log = None
+        if desired["log_driver"]:
+            log = {"type": desired["log_driver"], "config": desired["log_options"] or {}}
+        memory = desired["memory"]
         host_config = self.api.create_host_config(
             port_bindings=bindings or None,
-            restart_policy={"Name": desired["restart_policy"]} if desired["restart_policy"] else None)
+            restart_policy={"Name": desired["restart_policy"]} if desired["restart_policy"] else None,
+            mounts=[Mount(m["target"], m["source"], type=m["type"], read_only=m["read_only"],
+                          tmpfs_size=m["tmpfs_size"]) for m in desired["mounts"] or []] or None,
+            network_mode=networks[0]["name"] if networks else None,
+            cap_add=desired["cap_add"] or None, cap_drop=desired["cap_drop"] or None,
+            read_only=desired["read_only"], log_config=log,
+            mem_limit=memory or None, memswap_limit=2 * memory if memory else None,  # as docker run -m
+            nano_cpus=int(desired["cpus"] * 1e9) if desired["cpus"] else None,
+            pids_limit=desired["pids_limit"] or None)
+        networking = None
+        if networks:
+            networking = self.api.create_networking_config({networks[0]["name"]: self._endpoint(networks[0])})
+        hc = desired["healthcheck"]
         self.api.create_container(
             image=desired["image"], name=name, command=desired["command"],
             entrypoint=desired["entrypoint"],
             environment=["%s=%s" % kv for kv in sorted((desired["env"] or {}).items())] or None,
-            labels=labels, ports=exposed or None, host_config=host_config)
+            labels=labels, ports=exposed or None, host_config=host_config, networking_config=networking,
+            user=desired["user"], working_dir=desired["working_dir"], hostname=desired["hostname"],
+            healthcheck=None if hc is None else {k.title().replace("_", ""): v for k, v in hc.items()})
+        for net in networks[1:]:
+            self._connect(name, net)
 
-    def _start(self, name):
-        self.api.start(name)
+    def _endpoint(self, net):
+        return self.api.create_endpoint_config(aliases=net["aliases"] or None, ipv4_address=net["ipv4_address"])
+
+    def _connect(self, name, net):
+        self.api.connect_container_to_network(name, net["name"], aliases=net["aliases"] or None,
+                                              ipv4_address=net["ipv4_address"])
+
+    def _update(self, name, desired, options):
+        """Live update; the SDK's update_container knows neither NanoCpus nor PidsLimit, so the
+        API body is posted as docker's own client does."""
+        body = {}
+        if "restart_policy" in options:
+            body["RestartPolicy"] = {"Name": desired["restart_policy"]}
+        if "memory" in options:
+            body.update(Memory=desired["memory"], MemorySwap=2 * desired["memory"])
+        if "cpus" in options:
+            body["NanoCpus"] = int(desired["cpus"] * 1e9)
+        if "pids_limit" in options:
+            body["PidsLimit"] = desired["pids_limit"]
+        self.api._raise_for_status(self.api._post_json(self.api._url("/containers/{0}/update", name), data=body))
+
+    def _start(self, name, restart=False):
+        if restart:
+            self.api.restart(name, timeout=self.params["stop_timeout"])
+        else:
+            self.api.start(name)
         state = self.api.inspect_container(name)["State"]
         if not state.get("Running") and state.get("ExitCode"):
-            logs = self.api.logs(name, tail=20).decode("utf-8", "replace").strip()
             raise BackendError("container %s exited with code %s right after start; last log lines:\n%s"
-                               % (name, state["ExitCode"], logs))
+                               % (name, state["ExitCode"], self._logs(name)))
+        if self.params["wait_healthy"]:
+            self._wait_healthy(name)
+
+    def _logs(self, name):
+        return self.api.logs(name, tail=20).decode("utf-8", "replace").strip()
+
+    def _wait_healthy(self, name):
+        deadline = time.monotonic() + self.params["wait_healthy_timeout"]
+        while True:
+            state = self.api.inspect_container(name)["State"]
+            health = (state.get("Health") or {}).get("Status")
+            if health is None:
+                raise InputError("wait_healthy", "container %s has no healthcheck (set healthcheck)" % name)
+            if health == "healthy":
+                return
+            if health == "unhealthy" or not state.get("Running"):
+                log = (state.get("Health") or {}).get("Log") or [{}]
+                raise BackendError("container %s is %s; last check said: %s"
+                                   % (name, health, (log[-1].get("Output") or "").strip()))
+            if time.monotonic() > deadline:
+                raise BackendError("container %s not healthy after %ss (wait_healthy_timeout)"
+                                   % (name, self.params["wait_healthy_timeout"]))
+            time.sleep(0.5)
 
     def _remove(self, ident):
         if self.inspect("container", ident) is None:
@@ -224,6 +580,10 @@ class ContainerService(DockerService):
 
     # ------------------------------------------------------------ report
     def facts(self, state):
-        facts = dict(state)
-        facts["published_ports"] = [ports.display(b) for b in state.get("published_ports") or []]
-        return facts
+        return container_facts(state)
+
+
+def container_facts(state):
+    facts = dict(state)
+    facts["published_ports"] = [ports.display(b) for b in state.get("published_ports") or []]
+    return facts

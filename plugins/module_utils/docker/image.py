@@ -22,7 +22,9 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
     MANAGED_VALUE,
+    APIError,
     DockerService,
+    NotFound,
 )
 
 DIGEST_LABEL = "io.virtcloud.source-digest"
@@ -39,6 +41,14 @@ def split_name(name, option="name"):
     if colon > slash:
         return name[:colon], name[colon + 1:]
     return name, "latest"
+
+
+def registry_of(name):
+    """Registry host of a reference, as docker resolves it (the first component when it looks like a host)."""
+    first, sep, dummy = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "https://index.docker.io/v1/"
 
 
 def digest_tree(path, extra):
@@ -98,14 +108,29 @@ class ImageService(DockerService):
         "changes": Opt(type="list", elements="str", update=None),
         "load_from": Opt(type="path", update=None),
         "force": Opt(type="bool", default=False, update=None),
+        "tags": Opt(type="list", elements="str", update=None),
+        "push": Opt(type="bool", default=False, update=None),
+        "username": Opt(update=None),
+        "password": Opt(no_log=True, update=None),
+        "registry": Opt(update=None),
     }
     module_kwargs = {"mutually_exclusive": [("build", "import_from", "load_from")],
-                     "required_by": {"changes": "import_from"}}
+                     "required_by": {"changes": "import_from"},
+                     "required_together": [("username", "password")]}
+
+    def auth(self):
+        """Credentials for this pull / push only (nothing is written to a docker config file)."""
+        p = self.params
+        if not p["username"]:
+            return None
+        return {"username": p["username"], "password": p["password"],
+                "serveraddress": p["registry"] or registry_of(p["name"])}
 
     def desired(self):
         p = self.params
         repo, tag = split_name(p["name"])
-        desired = {"name": p["name"], "repo": repo, "tag": tag, "state": p["state"], "source": "pull"}
+        desired = {"name": p["name"], "repo": repo, "tag": tag, "state": p["state"], "source": "pull",
+                   "tags": [split_name(t, "tags") for t in p["tags"] or []]}
         if p["state"] == "absent":
             return desired
         if p["build"]:
@@ -145,6 +170,36 @@ class ImageService(DockerService):
         }
 
     def plan(self, desired, observed):
+        plan = self._plan_source(desired, observed)
+        if desired["state"] == "absent":
+            return plan
+        name = desired["name"]
+        tags = (plan.after or {}).get("tags") or []
+        new_image = bool(plan.steps)
+        for repo, tag in desired["tags"]:
+            ref = "%s:%s" % (repo, tag) if tag else repo
+            if ref not in tags or new_image:  # a new image needs its extra tags again
+                plan.step("tag image %s as %s" % (name, ref),
+                          lambda repo=repo, tag=tag: self.api.tag(name, repo, tag, force=True))
+                tags = sorted(set(tags) | {ref})
+        if plan.after is not None:
+            plan.after["tags"] = tags
+        if self.params["push"]:
+            refs = [name] + ["%s:%s" % rt if rt[1] else rt[0] for rt in desired["tags"]]
+            local = self._repo_digests(name) if observed is not None else []
+            for ref in refs:
+                # a registry that does not know the image answers 'not found'; unreachable is an error
+                try:
+                    remote = self.api.inspect_distribution(ref, auth_config=self.auth())["Descriptor"]["digest"]
+                except NotFound:
+                    remote = None
+                except APIError as exc:
+                    raise BackendError("push: cannot reach the registry of %s: %s" % (ref, exc.explanation or exc))
+                if plan.steps or remote not in local:
+                    plan.step("push image %s" % ref, lambda ref=ref: self._push(ref))
+        return plan
+
+    def _plan_source(self, desired, observed):
         name = desired["name"]
         if desired["state"] == "absent":
             return Plan.removal(observed, "remove image %s" % name,
@@ -179,10 +234,15 @@ class ImageService(DockerService):
         return [d.split("@", 1)[-1] for d in (self.inspect("image", name) or {}).get("RepoDigests") or []]
 
     def _registry_digest(self, desired):
-        return self.api.inspect_distribution(desired["name"])["Descriptor"]["digest"]
+        return self.api.inspect_distribution(desired["name"], auth_config=self.auth())["Descriptor"]["digest"]
 
     def _pull(self, desired):
-        self._stream(self.api.pull(desired["repo"], tag=desired["tag"], stream=True, decode=True))
+        self._stream(self.api.pull(desired["repo"], tag=desired["tag"], stream=True, decode=True,
+                                   auth_config=self.auth()))
+
+    def _push(self, ref):
+        repo, tag = split_name(ref)
+        self._stream(self.api.push(repo, tag=tag, stream=True, decode=True, auth_config=self.auth()))
 
     def _build(self, desired):
         build = self.params["build"]

@@ -1,0 +1,120 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: docker_containers
+short_description: Reconcile many Docker containers in one task
+version_added: 0.1.0
+description:
+  - Brings a list of containers to their specs in one task. Each item takes the options of
+    M(virtcloud.core.docker_container) and is validated, compared and changed by the same code,
+    so both modules behave identically item by item.
+  - One listing call reads every container of the host. A container is inspected only when its
+    listing entry cannot prove it matches - the label C(io.virtcloud.spec-digest) (a digest of the
+    options that need a recreate), the image ID and the run state are all in the listing; options
+    Docker changes in place (limits, restart policy, networks) are read back by inspecting the
+    containers that set them.
+  - Every item is validated before anything changes. A failure undoes what this run created.
+options:
+  containers:
+    description:
+      - Container specs. Each item takes the options of M(virtcloud.core.docker_container) except
+        the connection options (O(docker_host), O(timeout)), which are set once for the task.
+      - With O(state=deleted) only C(name) is used.
+    type: list
+    elements: dict
+    required: true
+  state:
+    description:
+      - V(merged) - each listed container gets the options its item sets; options it omits are not
+        compared, exactly as with M(virtcloud.core.docker_container) (a container that has to be
+        recreated gets what its item sets). An item may still say C(state=absent).
+      - V(replaced) - like V(merged), and options an item omits are reset to what a new container
+        has (no environment, labels, ports, mounts, capabilities, limits; restart policy C(no)).
+        Values the image supplies are kept.
+      - V(overridden) - like V(replaced), and containers carrying the label
+        C(io.virtcloud.managed-by=virtcloud.core) that are not listed are removed. Containers this
+        collection did not create are never touched.
+      - V(deleted) - the listed containers are removed.
+    type: str
+    default: merged
+    choices: [merged, replaced, overridden, deleted]
+  stop_timeout:
+    description:
+      - Seconds to wait for a graceful stop of a container O(state=overridden) removes. Listed
+        containers use their item's C(stop_timeout).
+    type: int
+    default: 10
+notes:
+  - "Measured with C(make bench) on a 2-core host, task time (playbook time less an empty playbook's):
+    a no-op rerun over 100 containers takes 0.50 s, against 35.9 s for C(community.docker.docker_container)
+    in a loop (72x) and 28.9 s for M(virtcloud.core.docker_container) in a loop; creating 100 takes 11.1 s
+    against 56.9 s and 49.6 s (containers are started concurrently)."
+extends_documentation_fragment:
+  - virtcloud.core.docker
+  - virtcloud.core.attributes
+author:
+  - virtcloud.core contributors (@virtcloud)
+"""
+
+EXAMPLES = r"""
+- name: A web front and three workers, in one task
+  virtcloud.core.docker_containers:
+    containers: "{{ [web] + workers }}"
+  vars:
+    web:
+      name: web
+      image: httpd:2.4
+      published_ports: [127.0.0.1:8080:80]
+      restart_policy: unless-stopped
+    workers:
+      - {name: worker-1, image: "busybox:latest", command: sleep infinity}
+      - {name: worker-2, image: "busybox:latest", command: sleep infinity}
+      - {name: worker-3, image: "busybox:latest", command: sleep infinity, memory: 64m}
+
+- name: Exactly these managed containers, nothing else that this collection created
+  virtcloud.core.docker_containers:
+    state: overridden
+    containers:
+      - name: web
+        image: httpd:2.4
+        published_ports: [127.0.0.1:8080:80]
+
+- name: Remove some
+  virtcloud.core.docker_containers:
+    state: deleted
+    containers:
+      - name: worker-8
+      - name: worker-9
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done), in order, for all containers.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create container web", "start container web"]
+containers:
+  description:
+    - The listed containers that exist after the run (predicted in check mode), by name; each value
+      has the keys of RV(virtcloud.core.docker_container#module:container).
+    - A container proven up to date by its listing entry reports the managed options as specified.
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
+from ansible_collections.virtcloud.core.plugins.module_utils.docker.containers import ContainersService
+
+
+def main():
+    run(ContainersService)
+
+
+if __name__ == "__main__":
+    main()

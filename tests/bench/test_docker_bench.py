@@ -1,0 +1,126 @@
+"""Side-by-side benchmark on the same dockerd (run by `make bench`, never by `make test`).
+
+For N containers (10 and 100; VIRTCLOUD_BENCH_SIZES overrides), create and then a no-op rerun, as
+whole ansible-playbook runs:
+  (a) community.docker.docker_container in a loop,
+  (b) virtcloud.core.docker_container in a loop,
+  (c) virtcloud.core.docker_containers, one task.
+Task time = playbook time - the time of the same playbook with no task. community.docker comes from
+the `ansible` PyPI package, installed by this file into its own venv (.venv-bench, or
+VIRTCLOUD_BENCH_VENV), which runs all three so they share one ansible-core and one interpreter.
+Nothing here asserts on time: the table is the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, sh  # noqa: E402
+
+SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_SIZES", "10 100").split()]
+PREFIX = "vctbench"
+IMAGE = "local/vctbench-sleep:1"
+MODES = {
+    "a": "community.docker.docker_container (loop)",
+    "b": "virtcloud.core.docker_container (loop)",
+    "c": "virtcloud.core.docker_containers (one task)",
+}
+TASKS = {
+    "a": """
+    - community.docker.docker_container:
+        name: "{{ item.name }}"
+        image: "{{ item.image }}"
+        command: "{{ item.command }}"
+        state: started
+      loop: "{{ specs }}"
+""",
+    "b": """
+    - virtcloud.core.docker_container:
+        name: "{{ item.name }}"
+        image: "{{ item.image }}"
+        command: "{{ item.command }}"
+        state: started
+      loop: "{{ specs }}"
+""",
+    "c": """
+    - virtcloud.core.docker_containers:
+        containers: "{{ specs }}"
+""",
+    "none": "",
+}
+
+
+@pytest.fixture(scope="module")
+def image(docker_daemon, tmp_path_factory):
+    ctx = tmp_path_factory.mktemp("bench-ctx")
+    shutil.copy("/bin/busybox", ctx / "busybox")
+    (ctx / "Dockerfile").write_text('FROM scratch\nCOPY busybox /bin/busybox\n')
+    sh("docker", "build", "-q", "-t", IMAGE, str(ctx))
+    yield IMAGE
+    _cleanup()
+    sh("docker", "rmi", "-f", IMAGE, check=False)
+
+
+def _cleanup():
+    ids = sh("docker", "ps", "-aq", "--filter", "name=^%s-" % PREFIX).stdout.split()
+    if ids:
+        sh("docker", "rm", "-f", *ids)
+
+
+def _playbook(venv, tmp_path, mode, specs):
+    path = tmp_path / ("play-%s.yml" % mode)
+    path.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:%s\n" % (TASKS[mode] or " []"))
+    varfile = tmp_path / "vars.json"
+    varfile.write_text(json.dumps({"specs": specs}))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    argv = [os.path.join(venv, "bin", "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
+            str(path), "-e", "@%s" % varfile, "-e", "ansible_python_interpreter=%s" % os.path.join(venv, "bin", "python")]
+    start = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    elapsed = time.monotonic() - start
+    if proc.returncode:
+        raise AssertionError("%s failed:\n%s\n%s" % (mode, proc.stdout[-4000:], proc.stderr[-2000:]))
+    recap = re.search(r"changed=(\d+)", proc.stdout)  # a play with no task prints no recap
+    return elapsed, int(recap.group(1)) if recap else 0
+
+
+def test_docker_bench(bench_venv, image, tmp_path):
+    baselines = sorted(_playbook(bench_venv, tmp_path, "none", [])[0] for dummy in range(5))
+    baseline = baselines[2]  # the median: one slow start of ansible-playbook should not skew every row
+    rows = []
+    for size in SIZES:
+        specs = [{"name": "%s-%03d" % (PREFIX, i), "image": image, "command": "/bin/busybox sleep 3600"}
+                 for i in range(size)]
+        times = {}
+        for mode in MODES:
+            _cleanup()
+            create, changed = _playbook(bench_venv, tmp_path, mode, specs)
+            assert changed >= 1, (mode, "create changed nothing")
+            rerun, changed = _playbook(bench_venv, tmp_path, mode, specs)
+            assert changed == 0, (mode, "no-op rerun reported changes")
+            times[mode] = (create, rerun)
+        _cleanup()
+        rows.append((size, times))
+
+    lines = ["", "Docker benchmark, seconds. task = playbook - %.2f s (median playbook with no task)" % baseline,
+             "%-5s %-7s %-9s %9s %9s %9s %9s %9s" % ("N", "run", "time", "(a)", "(b)", "(c)", "(a)/(b)", "(a)/(c)")]
+    for size, times in rows:
+        for index, label in enumerate(("create", "no-op")):
+            for kind, offset in (("playbook", 0), ("task", baseline)):
+                a, b, c = (max(times[m][index] - offset, 0.01) for m in "abc")
+                lines.append("%-5d %-7s %-9s %9.2f %9.2f %9.2f %8.1fx %8.1fx"
+                             % (size, label, kind, a, b, c, a / b, a / c))
+    lines += ["  (%s) %s" % (key, label) for key, label in MODES.items()]
+    report = "\n".join(lines)
+    print(report)
+    out = os.path.join(ROOT, "tests", "output")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "bench-docker.txt"), "w") as f:
+        f.write(report + "\n")

@@ -1,0 +1,106 @@
+"""docker_containers (batch) against the real dockerd, verified through the docker CLI."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import converge, run_module, sh  # noqa: E402
+from dockertest import assert_check_mode_changes_nothing, assert_failed_cleanly, docker_inspect, httpd_image  # noqa: E402,F401 pylint: disable=unused-import
+
+
+@pytest.fixture
+def names(docker_daemon, unique):
+    names = ["%s-%d" % (unique, i) for i in range(4)]
+    yield names
+    sh("docker", "rm", "-f", *names, unique + "-foreign", unique + "-single", check=False)
+
+
+def test_batch_states(httpd_image, names, unique):
+    specs = [{"name": n, "image": httpd_image, "env": {"N": str(i)}, "stop_timeout": 1} for i, n in enumerate(names[:3])]
+    specs[0]["published_ports"] = ["127.0.0.1:18110:80"]
+    applied = converge("docker_containers", containers=specs)
+    assert len(applied["actions"]) == 6 and sorted(applied["containers"]) == sorted(names[:3])
+    for i, name in enumerate(names[:3]):
+        info = docker_inspect("container", name)
+        assert info["State"]["Running"] and "N=%d" % i in info["Config"]["Env"]
+
+    # the single module and the batch agree: a container made by one is a no-op for the other
+    assert run_module("docker_container", **specs[1])["changed"] is False
+    single = {"name": unique + "-single", "image": httpd_image, "restart_policy": "always", "memory": "32m"}
+    assert run_module("docker_container", **single)["changed"] is True
+    assert run_module("docker_containers", containers=specs + [single])["changed"] is False
+
+    # merged: omitted options are not compared (item 0 keeps its env); replaced resets them
+    merged = [dict(specs[0], env=None)] + specs[1:]
+    assert run_module("docker_containers", containers=merged)["changed"] is False
+    replaced = [{"name": names[0], "image": httpd_image, "stop_timeout": 1}] + specs[1:]
+    assert_check_mode_changes_nothing("docker_containers", "container", names[0], containers=replaced, state="replaced")
+    applied = converge("docker_containers", containers=replaced, state="replaced")
+    assert applied["actions"][0] == "create replacement for container %s" % names[0]
+    info = docker_inspect("container", names[0])
+    assert "N=0" not in info["Config"]["Env"] and info["HostConfig"]["PortBindings"] in ({}, None)
+
+    # overridden removes managed containers not listed, never a foreign one
+    sh("docker", "create", "--name", unique + "-foreign", httpd_image)
+    applied = converge("docker_containers", containers=replaced[:2], state="overridden", stop_timeout=1)
+    assert "remove container %s" % names[2] in applied["actions"]
+    assert "remove container %s" % (unique + "-single") in applied["actions"]
+    assert docker_inspect("container", names[2]) is None
+    assert docker_inspect("container", unique + "-foreign") is not None
+
+    converge("docker_containers", containers=[{"name": n} for n in names[:2]], state="deleted")
+    assert all(docker_inspect("container", n) is None for n in names[:2])
+
+
+def test_failed_start_rolls_back_the_whole_batch(httpd_image, names):
+    """Two containers want one host port: one start fails, and every container this run created
+    is removed again."""
+    specs = [{"name": n, "image": httpd_image, "published_ports": ["127.0.0.1:18111:80"], "stop_timeout": 1}
+             for n in names[:2]]
+    result = run_module("docker_containers", containers=specs)
+    assert result.get("failed") is True, result
+    assert "rolled back: create container %s, create container %s" % tuple(names[:2]) in result["msg"], result["msg"]
+    assert docker_inspect("container", names[0]) is None and docker_inspect("container", names[1]) is None
+
+
+@pytest.mark.parametrize("item, fragment", [
+    ({"published_ports": ["80:80:80:80"]}, "containers[1].published_ports:"),
+    ({"nosuchoption": 1}, "containers[1]:"),
+    ({"docker_host": "unix:///x"}, "containers[1]: docker_host: set connection options once"),
+    ({"networks": [{"name": "vct-no-such-net"}]}, "network 'vct-no-such-net' does not exist"),
+])
+def test_bad_item_changes_nothing(httpd_image, names, item, fragment):
+    specs = [{"name": names[0], "image": httpd_image}, dict({"name": names[1], "image": httpd_image}, **item)]
+    assert_failed_cleanly("docker_containers", fragment, containers=specs)
+    assert docker_inspect("container", names[0]) is None
+
+
+def test_listing_fast_path_skips_inspect():
+    """Unit-level: a container whose listing entry proves it matches is not inspected."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.docker.container import spec_digest, ContainerService
+    from ansible_collections.virtcloud.core.plugins.module_utils.docker.containers import ContainersService
+
+    service = ContainersService({"containers": [{"name": "vct-a", "image": "img"}], "state": "merged",
+                                 "docker_host": "unix:///x", "timeout": 5})
+    desired = service.desired()
+    want = service.items[0][1]
+    want["image_id"] = "sha256:1"
+    calls = []
+
+    class API:
+        def containers(self, all=False):  # pylint: disable=redefined-builtin
+            calls.append("containers")
+            return [{"Id": "c1", "Names": ["/vct-a"], "Image": "img", "ImageID": "sha256:1", "State": "running",
+                     "Labels": {"io.virtcloud.spec-digest": spec_digest(ContainerService.options, want)}}]
+
+        def inspect_image(self, ident):
+            calls.append("inspect_image")
+            return {"Id": "sha256:1", "Config": {}}
+
+        def inspect_container(self, ident):
+            raise AssertionError("inspected")
+
+    service.api = API()
+    observed = service.observe(desired)
+    assert not service.plan(desired, observed).steps
+    assert calls == ["containers", "inspect_image"]
