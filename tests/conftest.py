@@ -118,6 +118,16 @@ def libvirt_daemon():
         pytest.fail("virsh missing: it is the independent verification path")
 
 
+@pytest.fixture(scope="module")
+def test_driver():
+    """libvirt's in-process test:///default driver, for unit tests of API logic. It keeps its
+    objects only while a connection to it stays open, so the fixture holds one."""
+    libvirt = pytest.importorskip("libvirt")
+    conn = libvirt.open("test:///default")
+    yield conn
+    conn.close()
+
+
 @pytest.fixture(scope="session")
 def lxd_daemon():
     _ensure("lxd")

@@ -30,11 +30,8 @@ def domain(**kw):
 
 
 @pytest.fixture(autouse=True, scope="module")
-def test_driver():
-    """The test driver keeps its guests only while a connection is open: hold one."""
-    conn = libvirt.open(URI)
-    yield conn
-    conn.close()
+def held_test_driver(test_driver):  # every test of this file plans against test:///default
+    return test_driver
 
 
 @pytest.fixture

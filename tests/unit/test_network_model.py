@@ -119,15 +119,6 @@ def _run(check=False, **kw):
     return execute(NetworkService(params(**kw)), check_mode=check)
 
 
-@pytest.fixture
-def test_driver():
-    """libvirt's test:///default keeps its objects only while a connection to it stays open."""
-    libvirt = pytest.importorskip("libvirt")
-    conn = libvirt.open("test:///default")
-    yield conn
-    conn.close()
-
-
 def test_plan_on_the_test_driver(test_driver):
     """Create, live update, redefine and remove on libvirt's in-process test driver."""
     spec = dict(name="vctunit", forward="nat", address="198.18.77.1/24",

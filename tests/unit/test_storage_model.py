@@ -109,15 +109,6 @@ def test_capacity_rounded_to_sectors():
     assert VolumeService(volume_params(name="v", capacity="1.5GB")).desired()["capacity"] == 1500000256
 
 
-@pytest.fixture
-def test_driver():
-    """libvirt's test:///default keeps its objects only while a connection to it stays open."""
-    libvirt = pytest.importorskip("libvirt")
-    conn = libvirt.open("test:///default")
-    yield conn
-    conn.close()
-
-
 def _vol(check=False, **kw):
     return execute(VolumeService(volume_params(**kw)), check_mode=check)
 
