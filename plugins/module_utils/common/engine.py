@@ -307,11 +307,23 @@ def validate_items(service_class, items, option):
     for index, item in enumerate(items or []):
         if not isinstance(item, dict):
             raise InputError("%s[%d]" % (option, index), "must be a dictionary, got %r" % (item,))
+        shared = sorted(set(item) & set(service_class.connection))
+        if shared:
+            raise InputError("%s[%d]" % (option, index),
+                             "%s: set connection options once, on the task" % ", ".join(shared))
         result = validator.validate(item)
         if result.error_messages:
             raise InputError("%s[%d]" % (option, index), "; ".join(result.error_messages))
         out.append(result.validated_parameters)
     return out
+
+
+def item_desired(service, option, index):
+    """`service.desired()` of a batch item; an InputError names the item: option[index].name."""
+    try:
+        return service.desired()
+    except InputError as exc:
+        raise InputError("%s[%d].%s" % (option, index, exc.option), exc.msg.split(": ", 1)[-1])
 
 
 def execute_many(service_class, params_list, check_mode=False, diff=False, option="items"):
@@ -327,12 +339,7 @@ def execute_many(service_class, params_list, check_mode=False, diff=False, optio
     if not services:
         return {"changed": False, "actions": [], "results": []}
     services[0].check_requirements()
-    desireds = []
-    for index, service in enumerate(services):
-        try:
-            desireds.append(service.desired())
-        except InputError as exc:
-            raise InputError("%s[%d].%s" % (option, index, exc.option), exc.msg.split(": ", 1)[-1])
+    desireds = [item_desired(service, option, index) for index, service in enumerate(services)]
     first = services[0]
     with translated(first):
         first.connect()

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
+    Opt,
+    Plan,
+    item_desired,
+    validate_items,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError, VirtcloudError
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
@@ -49,25 +52,14 @@ class ContainersService(DockerService):
 
     def desired(self):
         self.items = []
-        validator = ArgumentSpecValidator(ContainerService.argument_spec(), **ContainerService.module_kwargs)
+        items = self.params["containers"]
+        if self.params["state"] == "deleted":
+            items = [{"name": item.get("name"), "state": "absent"} if isinstance(item, dict) else item
+                     for item in items]
         connection = {k: self.params[k] for k in self.connection}
-        for index, item in enumerate(self.params["containers"]):
-            if not isinstance(item, dict):
-                raise InputError("containers[%d]" % index, "must be a dictionary of docker_container options")
-            if self.params["state"] == "deleted":
-                item = {"name": item.get("name"), "state": "absent"}
-            unknown = sorted(set(item) & set(self.connection))
-            if unknown:
-                raise InputError("containers[%d]" % index, "%s: set connection options once, on the task"
-                                 % ", ".join(unknown))
-            checked = validator.validate(dict(item, **connection))
-            if checked.error_messages:
-                raise InputError("containers[%d]" % index, "; ".join(checked.error_messages))
-            service = ContainerService(checked.validated_parameters)
-            try:
-                want = service.desired()
-            except InputError as exc:
-                raise InputError("containers[%d].%s" % (index, exc.option), exc.msg.split(": ", 1)[-1])
+        for index, params in enumerate(validate_items(ContainerService, items, "containers")):
+            service = ContainerService(dict(params, **connection))
+            want = item_desired(service, "containers", index)
             if self.params["state"] in ("replaced", "overridden") and want["state"] != "absent":
                 want.update((k, v) for k, v in DEFAULTS.items() if want.get(k) is None)
             self.items.append((service, want))
