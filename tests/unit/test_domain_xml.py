@@ -10,6 +10,7 @@ from lxml import etree
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import validate_items
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import from_string
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
 
 MIB = 2 ** 20
@@ -68,7 +69,7 @@ DEFINED = """
 
 
 def defined():
-    return dx.normalise(dx.parse(DEFINED))
+    return dx.normalise(from_string(DEFINED))
 
 
 BASE = dict(memory="256MiB", vcpus=1, disks=[{"path": "/srv/a.qcow2"}], nics=[{"network": "vctnet"}])
@@ -118,7 +119,7 @@ def test_disk_moving_to_a_volume_is_replaced_not_mixed():
 def test_cpu_mode_replaces_the_cpu_element_once():
     result = merged(cpu_mode="host-model")
     assert dict(result.find("cpu").attrib) == {"mode": "host-model"} and result.find("cpu/model") is None
-    libvirt_says = dx.parse(dx.tostring(result))
+    libvirt_says = from_string(dx.tostring(result))
     libvirt_says.find("cpu").set("check", "partial")
     again = dx.normalise(dx.merge(dx.normalise(libvirt_says), built(**dict(BASE, cpu_mode="host-model"))))
     assert same(again, libvirt_says)

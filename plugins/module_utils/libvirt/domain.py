@@ -16,14 +16,12 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-
-try:
-    from lxml import etree
-
-    LXML_IMPORT_ERROR = None
-except ImportError as exc:  # reported by the engine (requirements) before anything is touched
-    etree = None
-    LXML_IMPORT_ERROR = exc
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
+    LXML_REQUIREMENT,
+    etree,
+    from_string,
+    volume_format,
+)
 
 STATES = ["present", "running", "shutdown", "paused", "rebooted", "absent"]
 BUSES = ["virtio", "sata", "scsi", "ide", "usb", "xen"]
@@ -99,7 +97,7 @@ def _is_local(uri):
 
 class DomainService(LibvirtService):
     result_key = "domain"
-    requirements = LibvirtService.requirements + (("lxml", "lxml>=4.9", LXML_IMPORT_ERROR),)
+    requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     options = {
         "name": Opt(required=True, update=None),
         "uuid": Opt(),
@@ -185,7 +183,7 @@ class DomainService(LibvirtService):
         self.extra = None
         if p.get("xml"):
             try:
-                self.extra = dx.parse(p["xml"])
+                self.extra = from_string(p["xml"])
             except etree.XMLSyntaxError as exc:
                 raise InputError("xml", "not well-formed XML: %s" % exc)
             if self.extra.tag != "domain":
@@ -279,7 +277,7 @@ class DomainService(LibvirtService):
 
     def read(self, dom):
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
-        root = dx.normalise(dx.parse(dom.XMLDesc(flags)))
+        root = dx.normalise(from_string(dom.XMLDesc(flags)))
         return {"xml": root, "state": run_state(dom.state()[0]),
                 "autostart": bool(dom.autostart())}
 
@@ -308,8 +306,7 @@ class DomainService(LibvirtService):
                 d.setdefault("format", None)
                 d["format"] = d["format"] or "qcow2"
             elif d.get("format") is None:
-                fmt = dx.parse(vol.XMLDesc(0)).find("target/format")
-                d["format"] = fmt.get("type") if fmt is not None else "raw"
+                d["format"] = volume_format(vol) or "raw"
 
     # ------------------------------------------------------------ plan
     def resolve_virt_type(self, desired, plan):
@@ -399,7 +396,7 @@ class DomainService(LibvirtService):
         if getattr(self, "machine_aliases", None) is None:
             self.machine_aliases = {}
             try:
-                caps = dx.parse(self.conn.getCapabilities())
+                caps = from_string(self.conn.getCapabilities())
             except libvirt.libvirtError:
                 return self.machine_aliases
             for machine in caps.iter("machine"):
@@ -675,7 +672,7 @@ class DomainInfoService(LibvirtService):
 
     def _describe(self, dom, state):
         # The live XML of a running guest: real VNC ports, the devices it has right now.
-        root = dx.normalise(dx.parse(dom.XMLDesc(0)))
+        root = dx.normalise(from_string(dom.XMLDesc(0)))
         out = dx.facts(root)
         out.update(state=state, id=dom.ID() if state != SHUTDOWN else None,
                    autostart=bool(dom.autostart()), persistent=bool(dom.isPersistent()))

@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import copy
 
-try:
-    from lxml import etree
-except ImportError:  # reported by DomainService.requirements before any of this runs
-    etree = None
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import child, etree
 
 VCT = "urn:virtcloud:core"
 MODE = "{%s}mode" % VCT    # 'replace' on elements built from options
@@ -57,17 +54,6 @@ def replaceable(el):
 
 def own(parent, *tags):
     parent.set(OWN, " ".join(sorted(set((parent.get(OWN) or "").split()) | set(tags))))
-
-
-def child(parent, tag):
-    """The first `tag` child of parent, created when missing."""
-    found = parent.find(tag)
-    return found if found is not None else sub(parent, tag)
-
-
-def parse(text):
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
-    return etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, parser)
 
 
 def tostring(root):

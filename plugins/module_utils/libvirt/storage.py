@@ -19,6 +19,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit imp
     from_string,
     persistent_xml,
     to_string,
+    volume_format,
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
@@ -115,11 +116,9 @@ def pool_usage(pool):
 
 
 def volume_facts(vol, pool_name):
-    root = from_string(vol.XMLDesc(0))
-    fmt = root.find("target/format")
     capacity, allocation = vol.info()[1:]
     return {"name": vol.name(), "pool": pool_name, "path": vol.path(), "key": vol.key(),
-            "format": fmt.get("type") if fmt is not None else None,
+            "format": volume_format(vol),
             "capacity": capacity, "allocation": allocation,
             # a fully allocated volume behaves as thick whatever made it so
             "provisioning": "thick" if capacity and allocation >= capacity else "thin"}

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtcloud.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Small lxml helpers to edit libvirt XML in place, keeping everything we do not manage."""
+"""Small lxml helpers for libvirt XML, shared by the domain, network and storage services."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ LXML_REQUIREMENT = ("lxml", "lxml>=4.9", LXML_IMPORT_ERROR)
 
 
 def from_string(xml):
-    # blank text dropped on parse so that pretty_print re-indents what we insert
-    return etree.fromstring(xml.encode(), etree.XMLParser(remove_blank_text=True))
+    """Parse libvirt XML, or XML a user gave (a domain's `xml` option): no entities are expanded
+    and nothing is fetched. Blank text is dropped so that pretty_print re-indents what we insert."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    return etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, parser)
 
 
 def to_string(root):
@@ -46,6 +48,12 @@ def replace_children(parent, tag, fragments):
         parent.remove(node)
     for offset, fragment in enumerate(fragments):
         parent.insert(position + offset, from_string(fragment))
+
+
+def volume_format(vol):
+    """The format (qcow2, raw, ...) libvirt records for a storage volume, or None."""
+    fmt = from_string(vol.XMLDesc(0)).find("target/format")
+    return fmt.get("type") if fmt is not None else None
 
 
 def persistent_xml(obj, inactive_flag):
