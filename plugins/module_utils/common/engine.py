@@ -202,9 +202,6 @@ class InfoService(Service):
     planned and check mode runs them unchanged. Combine with a backend base, e.g.
     ``class NetworkInfoService(InfoService, LibvirtService)``."""
 
-    def desired(self):
-        return dict(self.params)
-
     def plan(self, desired, observed):
         return Plan(observed)
 

@@ -11,7 +11,7 @@ import re
 import time
 import uuid as uuidlib
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
@@ -648,7 +648,7 @@ def _LIVE_CONFIG():
     return libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
 
 
-class DomainInfoService(LibvirtService):
+class DomainInfoService(InfoService, LibvirtService):
     """Every guest from one listing call, parsed; nothing is ever changed."""
 
     result_key = "domains"
@@ -711,6 +711,3 @@ class DomainInfoService(LibvirtService):
                     if entry not in found.setdefault(mac, []):
                         found[mac].append(entry)
         return found
-
-    def plan(self, desired, observed):
-        return Plan(observed)
