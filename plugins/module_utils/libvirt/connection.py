@@ -61,6 +61,16 @@ class LibvirtService(Service):
                                 libvirt_error_code=exc.get_error_code())
         return None
 
+    @staticmethod
+    def plan_autostart(plan, want, current, label, target):
+        """Autostart of a domain, network or pool: one step when `want` (None: not managed)
+        differs from `current`. `target()` gives the object at apply time, since an earlier step
+        of the plan may only then define it. Returns the autostart the object will have."""
+        if want is not None and want != current:
+            plan.step("%s autostart of %s" % ("enable" if want else "disable", label),
+                      lambda: target().setAutostart(int(want)))
+        return current if want is None else want
+
     def lookup(self, kind, name):
         """The named domain / network / pool, or None when it does not exist."""
         method, missing = _LOOKUPS[kind]

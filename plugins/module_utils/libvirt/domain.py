@@ -368,10 +368,8 @@ class DomainService(LibvirtService):
         elif xml_changed:
             self._plan_define(plan, desired, observed)
 
-        autostart = desired.get("autostart")
-        if autostart is not None and autostart != (observed or {}).get("autostart", False):
-            plan.step("%s autostart of %s" % ("enable" if autostart else "disable", name),
-                      lambda: self._dom(name).setAutostart(int(autostart)))
+        autostart = self.plan_autostart(plan, desired.get("autostart"), bool(observed and observed["autostart"]),
+                                        name, lambda: self._dom(name))
 
         after_state = self._plan_state(plan, desired, state)
         if plan.restart_required and after_state == RUNNING and desired["state"] == "rebooted":
@@ -379,8 +377,7 @@ class DomainService(LibvirtService):
         if plan.restart_required:
             plan.warnings.append("guest %s: the changed configuration takes effect when it is restarted "
                                  "(state=rebooted)" % name)
-        plan.after = {"xml": merged, "state": after_state,
-                      "autostart": autostart if autostart is not None else bool(observed and observed["autostart"])}
+        plan.after = {"xml": merged, "state": after_state, "autostart": autostart}
         return plan
 
     def _want(self, spec):

@@ -472,11 +472,8 @@ class NetworkService(LibvirtService):
                       undo=lambda x=to_xml(item): self._update(delete, section, x))
 
     def _plan_autostart(self, plan, desired, current):
-        if desired["autostart"] is not None and desired["autostart"] != current:
-            plan.step("%s autostart of network %s" % ("enable" if desired["autostart"] else "disable",
-                                                      desired["name"]),
-                      lambda: self.net.setAutostart(int(desired["autostart"])))
-        plan.after["autostart"] = current if desired["autostart"] is None else desired["autostart"]
+        plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current,
+                                                      "network %s" % desired["name"], lambda: self.net)
 
     # ------------------------------------------------------------ apply
     def _define(self, xml):

@@ -269,11 +269,8 @@ class StoragePoolService(LibvirtService):
         return plan
 
     def _plan_autostart(self, plan, desired, current):
-        if desired["autostart"] is not None and desired["autostart"] != current:
-            plan.step("%s autostart of pool %s" % ("enable" if desired["autostart"] else "disable",
-                                                   desired["name"]),
-                      lambda: self.pool.setAutostart(int(desired["autostart"])))
-        plan.after["autostart"] = current if desired["autostart"] is None else desired["autostart"]
+        plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current,
+                                                      "pool %s" % desired["name"], lambda: self.pool)
 
     def _define(self, xml):
         self.pool = self.conn.storagePoolDefineXML(xml, 0)
