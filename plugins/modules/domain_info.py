@@ -114,7 +114,7 @@ domains:
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainInfoService
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_info import DomainInfoService
 
 
 def main():

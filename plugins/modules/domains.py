@@ -13,10 +13,15 @@ description:
   - Reconciles a list of guest specs in one task. Every item takes exactly the options of
     M(virtcloud.core.domain) (except O(uri), which is shared) and is handled by the same code, so
     both modules behave the same; this one is much faster for many guests.
-  - All items are validated before anything is touched. The guests are observed with one listing
-    call and one connection serves the whole list.
-  - Items are applied in order. An item that fails rolls back its own steps; the items before it
-    stay done (a rerun finishes the list) and are returned in RV(results).
+  - All items are validated and planned before anything is touched. One connection serves the
+    whole list; the guests, their run states and autostart flags are read with three listing
+    calls, before the changes and again after them.
+  - Up to eight guests are changed at a time (defined, started, shut down, removed), each guest's
+    own steps in order, so that for example graceful shutdowns of many guests wait side by side
+    rather than one after another. Results and actions are reported in list order.
+  - An item that fails rolls back its own steps and no further item is started. The items that were
+    changed stay done (a rerun finishes the list); those before the failed one are returned in
+    RV(results).
 options:
   domains:
     description:
@@ -77,12 +82,12 @@ results:
   elements: dict
 """
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import run_batch
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
 
 
 def main():
-    run(DomainService, batch="domains")
+    run_batch(DomainService, "domains")
 
 
 if __name__ == "__main__":

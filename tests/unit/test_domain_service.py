@@ -7,16 +7,11 @@ import uuid
 import libvirt
 import pytest
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
-    execute,
-    execute_many,
-    validate_items,
-)
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import execute_many, validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import execute
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import (
-    DomainInfoService,
-    DomainService,
-)
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_info import DomainInfoService
 
 URI = "test:///default"
 

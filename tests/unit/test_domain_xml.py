@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from lxml import etree
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import validate_items
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import from_string
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService

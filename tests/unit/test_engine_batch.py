@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import execute_many, validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import execute_many, validate_items
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 
 # clean_store is test_engine's autouse fixture: importing it applies it here too
@@ -36,9 +39,13 @@ def test_one_connection_one_observation_then_noop():
     specs = [params(name=n) for n in "abc"]
     first = execute_many(Counted, specs, option="things")
     assert first["changed"] and first["actions"] == ["create", "tag"] * 3
-    assert Counted.connects == 1 and Counted.observed_together == 1
+    # observed together before the changes, and the changed ones together again after them
+    assert Counted.connects == 1 and Counted.observed_together == 2
+    assert [r["thing"]["name"] for r in first["results"]] == ["a", "b", "c"]
+    Counted.observed_together = 0
     again = execute_many(Counted, specs, option="things")
     assert again["changed"] is False and [r["changed"] for r in again["results"]] == [False] * 3
+    assert Counted.observed_together == 1
 
 
 def test_every_item_is_validated_before_anything_is_touched():
@@ -73,3 +80,55 @@ def test_validate_items_uses_the_single_object_argspec():
 
 def test_empty_batch():
     assert execute_many(Counted, []) == {"changed": False, "actions": [], "results": []}
+
+
+class Planned(Counted):
+    def plan(self, desired, observed):
+        if desired.get("size") == 13:
+            raise InputError("size", "13 is unlucky")
+        return super().plan(desired, observed)
+
+
+def test_every_item_is_planned_before_anything_is_touched():
+    with pytest.raises(InputError) as info:
+        execute_many(Planned, [params(name="a"), params(name="b", size=13)], option="things")
+    assert info.value.msg.startswith("things[1]: size: 13 is unlucky")
+    assert Store.writes == [] and info.value.details["results"] == []
+
+
+class Parallel(Counted):
+    """Items applied by worker threads; `create` waits a little so that they overlap."""
+
+    batch_workers = 4
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def _write(self, op, name, desired=None):
+        if op == "create":
+            with Parallel.lock:
+                Parallel.running += 1
+                Parallel.most = max(Parallel.most, Parallel.running)
+            time.sleep(0.05)
+            with Parallel.lock:
+                Parallel.running -= 1
+        super()._write(op, name, desired)
+
+
+def test_items_are_applied_concurrently_in_order_within_an_item():
+    Parallel.most = 0
+    specs = [params(name=n) for n in "abcdef"]
+    result = execute_many(Parallel, specs, option="things")
+    assert 1 < Parallel.most <= 4
+    assert sorted(Store.db) == list("abcdef") and Store.writes.count("tag") == 6
+    assert [r["thing"]["name"] for r in result["results"]] == list("abcdef")
+    assert result["actions"] == ["create", "tag"] * 6  # reported in item order, whatever ran first
+
+
+def test_after_a_concurrent_failure_no_further_item_starts():
+    Store.fail_on = "tag"
+    with pytest.raises(BackendError) as info:
+        execute_many(Parallel, [params(name=n) for n in "abcdefghijkl"], option="things")
+    assert info.value.msg.startswith("things[") and "tag failed" in info.value.msg
+    assert Store.db == {}  # every started item rolled its create back
+    assert Store.writes.count("create") < 12  # the rest were never started

@@ -20,7 +20,7 @@ import contextlib
 import copy
 import traceback
 
-from .errors import BackendError, InputError, MissingDependency, VirtcloudError
+from .errors import BackendError, MissingDependency, VirtcloudError
 
 SECRET = "********"
 
@@ -149,6 +149,7 @@ class Service:
     result_key = "object"  # key under which the object's facts are returned; None: top-level
     requirements = ()     # (library, pip requirement, ImportError or None)
     module_kwargs = {}    # mutually_exclusive, required_if, ... for AnsibleModule
+    batch_workers = 1     # batch modules (common/batch.py): how many items are applied at a time
 
     def __init__(self, params):
         self.params = params
@@ -252,27 +253,37 @@ def _plan_apply_report(service, desired, observed, check_mode, diff):
         plan = service.plan(desired, observed)
         after = plan.after
         if plan.steps and not check_mode:
-            done = []
-            for step in plan.steps:
-                try:
-                    step.do()
-                except Exception as exc:
-                    undone = [s.description for s in done if s.undo]
-                    problems = _rollback(done)
-                    error = exc if isinstance(exc, VirtcloudError) else service.translate(exc)
-                    if error is None:
-                        error = BackendError("%s: %s" % (type(exc).__name__, exc))
-                    error.msg = "%s failed: %s" % (step.description, error.msg)
-                    if undone:
-                        error.msg += " (rolled back: %s)" % ", ".join(undone)
-                    if problems:
-                        error.msg += " (rollback problems: %s)" % "; ".join(problems)
-                    error.args = (error.msg,)
-                    error.details.setdefault("actions", [s.description for s in done])
-                    raise error
-                done.append(step)
+            apply(service, plan)
             after = service.observe(desired)
+    return report(service, observed, plan, after, diff)
 
+
+def apply(service, plan):
+    """Run the steps of a plan. A failing step rolls back the steps of this run that can be
+    undone and raises a VirtcloudError that says what failed and what was rolled back."""
+    done = []
+    for step in plan.steps:
+        try:
+            step.do()
+        except Exception as exc:
+            undone = [s.description for s in done if s.undo]
+            problems = _rollback(done)
+            error = exc if isinstance(exc, VirtcloudError) else service.translate(exc)
+            if error is None:
+                error = BackendError("%s: %s" % (type(exc).__name__, exc))
+            error.msg = "%s failed: %s" % (step.description, error.msg)
+            if undone:
+                error.msg += " (rolled back: %s)" % ", ".join(undone)
+            if problems:
+                error.msg += " (rollback problems: %s)" % "; ".join(problems)
+            error.args = (error.msg,)
+            error.details.setdefault("actions", [s.description for s in done])
+            raise error
+        done.append(step)
+
+
+def report(service, observed, plan, after, diff):
+    """The module result of one object: changed, actions, facts, restart_required, warnings, diff."""
     secret_keys = service.secrets()
     facts = mask(service.facts(after), secret_keys) if after is not None else {}
     result = {"changed": plan.changed, "actions": [step.description for step in plan.steps]}
@@ -292,98 +303,19 @@ def _plan_apply_report(service, desired, observed, check_mode, diff):
     return result
 
 
-def validate_items(service_class, items, option):
-    """Check every item of a batch option against the single-object module's own argument spec
-    (types, defaults, choices, required, no_log), so both modules accept exactly the same input.
-    Returns the validated params (shared connection options are added by the caller)."""
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-    validator = ArgumentSpecValidator({name: opt.argspec() for name, opt in service_class.options.items()},
-                                      **service_class.module_kwargs)
-    out = []
-    for index, item in enumerate(items or []):
-        if not isinstance(item, dict):
-            raise InputError("%s[%d]" % (option, index), "must be a dictionary, got %r" % (item,))
-        shared = sorted(set(item) & set(service_class.connection))
-        if shared:
-            raise InputError("%s[%d]" % (option, index),
-                             "%s: set connection options once, on the task" % ", ".join(shared))
-        result = validator.validate(item)
-        if result.error_messages:
-            raise InputError("%s[%d]" % (option, index), "; ".join(result.error_messages))
-        out.append(result.validated_parameters)
-    return out
-
-
-def item_desired(service, option, index):
-    """`service.desired()` of a batch item; an InputError names the item: option[index].name."""
-    try:
-        return service.desired()
-    except InputError as exc:
-        raise InputError("%s[%d].%s" % (option, index, exc.option), exc.msg.split(": ", 1)[-1])
-
-
-def execute_many(service_class, params_list, check_mode=False, diff=False, option="items"):
-    """Reconcile many objects of one kind in one task: every item is validated before anything is
-    touched, one connection serves all, `service_class.observe_many` observes them together (one
-    listing call where the backend has one), then each item is planned and applied exactly as
-    `execute` does for a single object. Returns {changed, actions (all items'), results (one
-    `execute` result per item), [restart_required], [warnings]}.
-
-    An item that fails rolls back its own steps; the items before it stay done (a rerun finishes
-    the batch) and are returned in the error's `results`."""
-    services = [service_class(params) for params in params_list]
-    if not services:
-        return {"changed": False, "actions": [], "results": []}
-    services[0].check_requirements()
-    desireds = [item_desired(service, option, index) for index, service in enumerate(services)]
-    first = services[0]
-    with translated(first):
-        first.connect()
-        for service in services[1:]:
-            service.share_connection(first)
-        observed = service_class.observe_many(services, desireds)
-    results, warnings = [], []
-    for index, (service, desired, have) in enumerate(zip(services, desireds, observed)):
-        try:
-            result = _plan_apply_report(service, desired, have, check_mode, diff)
-        except VirtcloudError as exc:
-            exc.msg = "%s[%d]: %s" % (option, index, exc.msg)
-            exc.args = (exc.msg,)
-            exc.details["results"] = results
-            raise
-        warnings.extend(result.pop("warnings", []))
-        results.append(result)
-    out = {"changed": any(r["changed"] for r in results),
-           "actions": [action for r in results for action in r["actions"]], "results": results}
-    if any(r.get("restart_required") for r in results):
-        out["restart_required"] = True
-    if warnings:
-        out["warnings"] = warnings
-    return out
-
-
-def run(service_class, batch=None):
-    """Entry point of a module file: argspec, connect, observe, plan, apply, report.
-
-    batch -- the name of a list option whose items each take the options of `service_class`
-             (a batch module such as `domains`); the module's own argspec is then that list plus
-             the backend's connection options."""
+def run(service_class):
+    """Entry point of a module file: argspec, connect, observe, plan, apply, report."""
     from ansible.module_utils.basic import AnsibleModule
 
-    if batch:
-        module = _batch_module(service_class, batch)
-    else:
-        module = AnsibleModule(argument_spec=service_class.argument_spec(),
-                               supports_check_mode=True, **service_class.module_kwargs)
+    module = AnsibleModule(argument_spec=service_class.argument_spec(),
+                           supports_check_mode=True, **service_class.module_kwargs)
+    finish(module, lambda: execute(service_class(module.params), module.check_mode, module._diff))
+
+
+def finish(module, call):
+    """Exit the module with the result of `call()`, or fail with the error it raised."""
     try:
-        if batch:
-            common = {name: module.params[name] for name in service_class.connection}
-            items = validate_items(service_class, module.params[batch], batch)
-            result = execute_many(service_class, [dict(item, **common) for item in items],
-                                  module.check_mode, module._diff, option=batch)
-        else:
-            result = execute(service_class(module.params), module.check_mode, module._diff)
+        result = call()
     except VirtcloudError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     except Exception as exc:  # a bug of ours: keep the traceback for -vvv, not in msg
@@ -392,41 +324,3 @@ def run(service_class, batch=None):
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
-
-
-def _batch_module(service_class, batch):
-    """AnsibleModule for a batch module: the list option plus the connection options. The items
-    are validated by `validate_items`, so AnsibleModule does not know which of their values are
-    secrets: they are found first and masked everywhere, from the invocation log on."""
-    from ansible.module_utils.basic import AnsibleModule, _load_params
-
-    secrets = set()
-
-    def walk(options, params):
-        if not isinstance(params, dict):
-            return
-        for name, opt in options.items():
-            value = params.get(name)
-            if value is None:
-                continue
-            if opt.no_log:
-                secrets.add(str(value))
-            elif opt.options and isinstance(value, dict):
-                walk(opt.options, value)
-            elif opt.options and isinstance(value, list):
-                for entry in value:
-                    walk(opt.options, entry)
-
-    for item in (_load_params() or {}).get(batch) or []:
-        walk(service_class.options, item)
-
-    class BatchModule(AnsibleModule):
-        def _log_invocation(self):
-            self.no_log_values.update(secrets)
-            super()._log_invocation()
-
-    spec = {name: opt.argspec() for name, opt in service_class.connection.items()}
-    spec[batch] = {"type": "list", "elements": "dict", "required": True}
-    module = BatchModule(argument_spec=spec, supports_check_mode=True)
-    module.no_log_values.update(secrets)  # also when invocation logging is off
-    return module

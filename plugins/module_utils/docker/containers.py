@@ -22,12 +22,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
-    Opt,
-    Plan,
-    item_desired,
-    validate_items,
-)
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import item_desired, validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError, VirtcloudError
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import copy
 import re
-import time
-import uuid as uuidlib
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan
-from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
@@ -75,6 +73,18 @@ def run_state(code):
     return SHUTDOWN
 
 
+def guests(conn):
+    """name -> (virDomain, run state, autostart) of every defined guest, in three listing calls."""
+    autostart = {dom.name() for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
+    try:
+        stats = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 0)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+            raise
+        stats = [(dom, {"state.state": dom.state()[0]}) for dom in conn.listAllDomains(0)]
+    return {dom.name(): (dom, run_state(values["state.state"]), dom.name() in autostart) for dom, values in stats}
+
+
 def kvm_usable_here():
     """libvirt reports KVM as usable whenever /dev/kvm exists, also inside a VM whose KVM is a
     paravirtual stand-in (e.g. KVM_PVM) on which ordinary guests hang. A CPU that says it runs
@@ -97,6 +107,7 @@ def _is_local(uri):
 
 class DomainService(LibvirtService):
     result_key = "domain"
+    batch_workers = 8  # domains: guests are defined, started and shut down 8 at a time
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     options = {
         "name": Opt(required=True, update=None),
@@ -137,8 +148,10 @@ class DomainService(LibvirtService):
         if p["state"] == "absent":
             return spec
         if p.get("uuid"):
+            import uuid  # only here: every module run compiles what it imports
+
             try:
-                spec["uuid"] = str(uuidlib.UUID(p["uuid"]))
+                spec["uuid"] = str(uuid.UUID(p["uuid"]))
             except ValueError:
                 raise InputError("uuid", "%r is not a UUID" % p["uuid"])
         for key in ("title", "description", "cpu_mode", "arch", "machine", "os_type", "firmware",
@@ -244,19 +257,20 @@ class DomainService(LibvirtService):
 
     # ------------------------------------------------------------ observed
     def observe(self, desired, listing=None):
-        """The defined domain as {xml (inactive, normalised), state, autostart, ...}, or None.
-        `listing` (name -> virDomain) comes from one listAllDomains call in batch mode."""
+        """The defined domain as {xml (inactive, normalised), state, autostart}, or None.
+        `listing` (name -> (virDomain, state, autostart)) comes from `_listing` in batch mode."""
         if desired["state"] != "absent":
             self._check_references(desired)
         if listing is not None:
-            dom = listing.get(desired["name"])
-        else:
-            dom = self.lookup("domain", desired["name"])
+            found = listing.get(desired["name"])
+            return None if found is None else self.read(*found)
+        dom = self.lookup("domain", desired["name"])
         return None if dom is None else self.read(dom)
 
     @classmethod
     def observe_many(cls, services, desireds):
-        """Batch mode: one listAllDomains call, then each guest's inactive XML."""
+        """Batch mode: every guest, its run state and autostart from three listing calls, then
+        each guest's inactive XML. The host capabilities are read once, if a spec needs them."""
         seen = {}
         for index, desired in enumerate(desireds):
             if desired["name"] in seen:
@@ -264,22 +278,23 @@ class DomainService(LibvirtService):
                 raise InputError("domains[%d].name" % index, "guest %s is already listed at domains[%d]"
                                  % (desired["name"], seen[desired["name"]]))
             seen[desired["name"]] = index
-        listing = {dom.name(): dom for dom in services[0].conn.listAllDomains(0)}
-        for service in services[1:]:
-            service.machine_aliases = services[0]._machines()
+        listing = guests(services[0].conn)
+        caps = {}
         observed = []
         for index, (service, desired) in enumerate(zip(services, desireds)):
+            service.caps = caps
             try:
                 observed.append(service.observe(desired, listing=listing))
             except InputError as exc:  # unknown network / pool: say which item
                 raise InputError("domains[%d].%s" % (index, exc.option), exc.msg.split(": ", 1)[-1])
         return observed
 
-    def read(self, dom):
+    def read(self, dom, state=None, autostart=None):
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
         root = dx.normalise(from_string(dom.XMLDesc(flags)))
-        return {"xml": root, "state": run_state(dom.state()[0]),
-                "autostart": bool(dom.autostart())}
+        return {"xml": root,
+                "state": run_state(dom.state()[0]) if state is None else state,
+                "autostart": bool(dom.autostart()) if autostart is None else autostart}
 
     def _check_references(self, desired):
         """Unknown networks / pools / volumes are input errors, found before anything changes."""
@@ -330,11 +345,11 @@ class DomainService(LibvirtService):
 
     def plan(self, desired, observed):
         name = desired["name"]
-        plan = Plan(observed)
+        plan = Plan(None)  # plan.after is set below
         if desired["state"] == "absent":
             plan.after = None
             if observed is not None:
-                self._plan_absent(plan, observed)
+                ops().plan_absent(self, plan, observed)
             return plan
 
         spec = dict(desired)
@@ -354,7 +369,7 @@ class DomainService(LibvirtService):
         active = state in (RUNNING, PAUSED)
         for pool, d in getattr(self, "new_volumes", []):
             plan.step("create volume %s in pool %s" % (d["volume"], d["pool"]),
-                      lambda pool=pool, d=d: self._create_volume(pool, d),
+                      lambda pool=pool, d=d: ops().create_volume(pool, d),
                       undo=lambda pool=pool, d=d: pool.storageVolLookupByName(d["volume"]).delete(0))
 
         if observed is None:
@@ -362,14 +377,14 @@ class DomainService(LibvirtService):
                 raise InputError("memory", "required to define the new guest %s" % name)
             xml = dx.tostring(merged)
             plan.step("define guest %s" % name, lambda: self.conn.defineXML(xml),
-                      undo=lambda: self._undefine(self.conn.lookupByName(name)))
+                      undo=lambda: ops().undefine(self.conn.lookupByName(name)))
         elif xml_changed and active:
-            self._plan_live(plan, desired, observed, merged)
+            ops().plan_live(self, plan, desired, observed, merged)
         elif xml_changed:
-            self._plan_define(plan, desired, observed)
+            self.plan_define(plan, desired, observed)
 
         autostart = self.plan_autostart(plan, desired.get("autostart"), bool(observed and observed["autostart"]),
-                                        name, lambda: self._dom(name))
+                                        name, lambda: self.guest(name))
 
         after_state = self._plan_state(plan, desired, state)
         if plan.restart_required and after_state == RUNNING and desired["state"] == "rebooted":
@@ -389,191 +404,61 @@ class DomainService(LibvirtService):
         return want
 
     def _machines(self):
-        """Machine alias -> canonical name, from the host capabilities (read once)."""
-        if getattr(self, "machine_aliases", None) is None:
-            self.machine_aliases = {}
+        """Machine alias -> canonical name, from the host capabilities (read once per task)."""
+        caps = self.__dict__.setdefault("caps", {})
+        if "machines" not in caps:
+            caps["machines"] = {}
             try:
-                caps = from_string(self.conn.getCapabilities())
+                root = from_string(self.conn.getCapabilities())
             except libvirt.libvirtError:
-                return self.machine_aliases
-            for machine in caps.iter("machine"):
+                return caps["machines"]
+            for machine in root.iter("machine"):
                 if machine.get("canonical") and machine.text:
-                    self.machine_aliases[machine.text.strip()] = machine.get("canonical")
-        return self.machine_aliases
+                    caps["machines"][machine.text.strip()] = machine.get("canonical")
+        return caps["machines"]
 
-    def _dom(self, name):
+    def guest(self, name):
         return self.conn.lookupByName(name)
 
-    def _plan_define(self, plan, desired, observed):
+    def plan_define(self, plan, desired, observed):
         old = dx.tostring(observed["xml"])
         plan.step("redefine guest %s" % desired["name"], lambda: self._redefine(desired),
                   undo=lambda: self.conn.defineXML(old))
 
     def _redefine(self, desired):
         """Merge onto the definition as it is *now* (a live attach may just have changed it)."""
-        fresh = self.read(self._dom(desired["name"]))
+        fresh = self.read(self.guest(desired["name"]))
         spec = dict(desired, virt_type=None if desired["virt_type"] == "auto" else desired["virt_type"])
         merged = _fixups(dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(spec))), desired, fresh["xml"])
         if dx.canonical(merged) != dx.canonical(fresh["xml"]):
             self.conn.defineXML(dx.tostring(merged))
 
-    def _plan_live(self, plan, desired, observed, merged):
-        """A running guest: disks and NICs attach/detach live (+config), current memory is set live;
-        whatever else differs goes to the persistent config and needs a restart."""
-        name = desired["name"]
-        live = _copy(observed["xml"])
-        for tag in ("disk", "interface"):
-            have = observed["xml"].findall("devices/" + tag)
-            pairs = dx.match(observed["xml"].find("devices"), _only(merged.find("devices"), tag))
-            matched = [pair[1] for pair in pairs if pair[1] is not None]
-            for oc, bc in pairs:
-                if bc is None:
-                    xml = dx.tostring(oc)
-                    label = _label(oc)
-                    plan.step("attach %s to running guest %s" % (label, name),
-                              lambda xml=xml: self._dom(name).attachDeviceFlags(xml, _LIVE_CONFIG()),
-                              undo=lambda xml=xml: self._dom(name).detachDeviceFlags(xml, _LIVE_CONFIG()))
-                    live.find("devices").append(_copy(oc))
-                elif oc.get("device") == "cdrom" and dx.canonical(oc) != dx.canonical(bc):
-                    # new medium in a CD-ROM drive: swapped live, like pressing eject and inserting
-                    xml = dx.tostring(oc)
-                    plan.step("change medium of %s of running guest %s" % (_label(oc), name),
-                              lambda xml=xml: self._dom(name).updateDeviceFlags(xml, _LIVE_CONFIG()))
-                    for el in live.findall("devices/disk"):
-                        if dx.identity(el) == dx.identity(oc):
-                            el.getparent().replace(el, _copy(oc))
-            for bc in have:
-                if not any(bc is m for m in matched):
-                    xml = dx.tostring(bc)
-                    plan.step("detach %s from running guest %s" % (_label(bc), name),
-                              lambda xml=xml: self._dom(name).detachDeviceFlags(xml, _LIVE_CONFIG()))
-                    for el in live.findall("devices/" + tag):
-                        if dx.canonical(el) == dx.canonical(bc):
-                            el.getparent().remove(el)
-                            break
-        vcpu_want, vcpu_have = merged.find("vcpu"), observed["xml"].find("vcpu")
-        if vcpu_want is not None and vcpu_have is not None and vcpu_want.text == vcpu_have.text and \
-                vcpu_want.get("current") != vcpu_have.get("current"):
-            # within the maximum, vCPUs are hot-plugged / unplugged
-            count = int(vcpu_want.get("current") or vcpu_want.text)
-            plan.step("set vCPUs of running guest %s to %d" % (name, count),
-                      lambda: self._dom(name).setVcpusFlags(count, _LIVE_CONFIG()))
-            live.replace(live.find("vcpu"), _copy(vcpu_want))
-        cur_want, cur_have = merged.find("currentMemory"), observed["xml"].find("currentMemory")
-        if cur_want is not None and cur_have is not None and cur_want.text != cur_have.text and \
-                merged.findtext("memory") == observed["xml"].findtext("memory"):
-            kib = int(cur_want.text)
-            plan.step("set memory of running guest %s to %s" % (name, format_size(kib * 1024)),
-                      lambda: self._dom(name).setMemoryFlags(kib, _LIVE_CONFIG()))
-            live.find("currentMemory").text = cur_want.text
-        for tag, kind in (("title", "VIR_DOMAIN_METADATA_TITLE"), ("description", "VIR_DOMAIN_METADATA_DESCRIPTION")):
-            if merged.findtext(tag) != observed["xml"].findtext(tag):
-                # shown at once by virsh list --title / virt-manager; the define below keeps it
-                text = merged.findtext(tag)
-                plan.step("set %s of running guest %s" % (tag, name),
-                          lambda kind=kind, text=text: self._dom(name).setMetadata(
-                              getattr(libvirt, kind), text, None, None, libvirt.VIR_DOMAIN_AFFECT_LIVE))
-        if dx.canonical(live) != dx.canonical(merged):
-            self._plan_define(plan, desired, observed)
-            # title and description are metadata: nothing in the running guest depends on them
-            plan.restart_required = dx.canonical(_strip_metadata(live)) != dx.canonical(_strip_metadata(merged))
-
     def _plan_state(self, plan, desired, state):
         name, want = desired["name"], desired["state"]
         if want == "running":
             if state == SHUTDOWN:
-                plan.step("start guest %s" % name, lambda: self._dom(name).create())
+                plan.step("start guest %s" % name, lambda: self.guest(name).create())
             elif state == PAUSED:
-                plan.step("resume guest %s" % name, lambda: self._dom(name).resume())
+                plan.step("resume guest %s" % name, lambda: self.guest(name).resume())
             return RUNNING
         if want == "paused":
             if state == SHUTDOWN:
                 plan.step("start guest %s paused" % name,
-                          lambda: self._dom(name).createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED))
+                          lambda: self.guest(name).createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED))
             elif state == RUNNING:
-                plan.step("pause guest %s" % name, lambda: self._dom(name).suspend())
+                plan.step("pause guest %s" % name, lambda: self.guest(name).suspend())
             return PAUSED
         if want == "shutdown":
             if state != SHUTDOWN:
-                plan.step("shut down guest %s" % name, lambda: self._shutdown(self._dom(name)))
+                plan.step("shut down guest %s" % name, lambda: ops().shutdown(self, self.guest(name)))
             return SHUTDOWN
         if want == "rebooted":
             # Off and on again, not a guest reboot: only a new QEMU process picks up changed config.
             if state != SHUTDOWN:
-                plan.step("shut down guest %s" % name, lambda: self._shutdown(self._dom(name)))
-            plan.step("start guest %s" % name, lambda: self._dom(name).create())
+                plan.step("shut down guest %s" % name, lambda: ops().shutdown(self, self.guest(name)))
+            plan.step("start guest %s" % name, lambda: self.guest(name).create())
             return RUNNING
         return state  # present keeps the run state
-
-    def _shutdown(self, dom):
-        if not dom.isActive():
-            return
-        timeout = self.params["shutdown_timeout"]
-        if dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
-            dom.resume()  # a paused guest cannot see the power button
-        try:
-            dom.shutdown()
-        except libvirt.libvirtError:
-            if not self.params["force"]:
-                raise
-        deadline = time.monotonic() + timeout
-        while dom.isActive() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        if dom.isActive():
-            if not self.params["force"]:
-                raise BackendError("guest %s did not shut down within %d s (shutdown_timeout); does it "
-                                   "handle ACPI power button events? Set force=true to power it off"
-                                   % (dom.name(), timeout))
-            dom.destroy()
-
-    def _create_volume(self, pool, d):
-        xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
-               "<target><format type='%s'/></target></volume>" % (d["volume"], d["size"], d["format"]))
-        pool.createXML(xml, 0)
-
-    # ------------------------------------------------------------ absent
-    def _plan_absent(self, plan, observed):
-        name = observed["xml"].findtext("name")
-        if observed["state"] != SHUTDOWN:
-            plan.step("power off guest %s" % name, lambda: self._dom(name).destroy())
-        if self.params.get("remove_storage"):
-            for d in observed["xml"].findall("devices/disk"):
-                if d.get("device", "disk") != "disk" or d.find("readonly") is not None:
-                    continue
-                plan.step("delete storage %s of guest %s" % (_label(d), name),
-                          lambda d=d: self._delete_storage(d, plan))
-        plan.step("undefine guest %s" % name, lambda: self._undefine(self._dom(name)))
-
-    def _delete_storage(self, disk, plan):
-        source = disk.find("source")
-        if source is None:
-            return
-        try:
-            if source.get("pool"):
-                vol = self.conn.storagePoolLookupByName(source.get("pool")).storageVolLookupByName(
-                    source.get("volume"))
-            else:
-                vol = self.conn.storageVolLookupByPath(source.get("file") or source.get("dev"))
-        except libvirt.libvirtError:
-            # Only what libvirt manages is deleted: a loose file or a device is not ours to remove.
-            plan.warnings.append("%s is not a libvirt storage volume; it was left in place" % _label(disk))
-            return
-        vol.delete(0)
-
-    @staticmethod
-    def _undefine(dom):
-        """Undefine with everything that belongs to the guest; drivers that do not know a flag
-        (no NVRAM or checkpoints there) are asked again with the flags they support."""
-        base = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-        full = base | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
-        unsupported = (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG)
-        for flags in (full, base):
-            try:
-                return dom.undefineFlags(flags)
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() not in unsupported:
-                    raise
-        return dom.undefine()
 
     # ------------------------------------------------------------ report
     def facts(self, state):
@@ -591,12 +476,11 @@ def _copy(el):
     return copy.deepcopy(el)
 
 
-def _only(devices, tag):
-    """A copy of <devices> holding only its `tag` children."""
-    out = etree.Element("devices")
-    for el in devices.findall(tag):
-        out.append(_copy(el))
-    return out
+def ops():
+    """domain_ops, imported when a plan needs it (see its docstring)."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_ops
+
+    return domain_ops
 
 
 def _fixups(root, desired, base):
@@ -620,91 +504,3 @@ def _fixups(root, desired, base):
     return root
 
 
-def _strip_metadata(root):
-    out = _copy(root)
-    for tag in ("title", "description"):
-        for el in out.findall(tag):
-            out.remove(el)
-    return out
-
-
-def _label(el):
-    if el.tag == "disk":
-        target, source = el.find("target"), el.find("source")
-        where = ""
-        if source is not None:
-            where = " (%s)" % (source.get("file") or source.get("dev") or
-                               "%s/%s" % (source.get("pool"), source.get("volume")))
-        return "disk %s%s" % (target.get("dev") if target is not None else "?", where)
-    source, mac = el.find("source"), el.find("mac")
-    src = source.get("network") or source.get("bridge") or source.get("dev") if source is not None else "?"
-    return "NIC %s on %s" % (mac.get("address") if mac is not None else "(new MAC)", src)
-
-
-def _LIVE_CONFIG():
-    return libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
-
-
-class DomainInfoService(InfoService, LibvirtService):
-    """Every guest from one listing call, parsed; nothing is ever changed."""
-
-    result_key = "domains"
-    requirements = DomainService.requirements
-    options = {
-        "name": Opt(type="list", elements="str", update=None),
-        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN], update=None),
-    }
-
-    def observe(self, desired):
-        names, states = self.params.get("name"), self.params.get("state")
-        out = []
-        for dom in self.conn.listAllDomains(0):
-            if names and dom.name() not in names:
-                continue
-            state = run_state(dom.state()[0])
-            if states and state not in states:
-                continue
-            out.append(self._describe(dom, state))
-        return sorted(out, key=lambda d: d["name"])
-
-    def _describe(self, dom, state):
-        # The live XML of a running guest: real VNC ports, the devices it has right now.
-        root = dx.normalise(from_string(dom.XMLDesc(0)))
-        out = dx.facts(root)
-        out.update(state=state, id=dom.ID() if state != SHUTDOWN else None,
-                   autostart=bool(dom.autostart()), persistent=bool(dom.isPersistent()))
-        out["memory_bytes"], out["current_memory_bytes"] = out["memory"], out["current_memory"]
-        out["memory"], out["current_memory"] = format_size(out["memory"]), format_size(out["current_memory"])
-        for disk in out["disks"]:
-            disk["capacity"] = disk["allocation"] = None
-            if disk["target"] and (disk["path"] or disk["volume"]):
-                try:
-                    disk["capacity"], disk["allocation"] = dom.blockInfo(disk["target"])[:2]
-                except libvirt.libvirtError:
-                    pass  # e.g. the file is gone; the rest of the facts still matter
-        addresses = self._addresses(dom, state, out["guest_agent"])
-        for nic in out["nics"]:
-            nic["addresses"] = addresses.get((nic["mac"] or "").lower(), [])
-        return out
-
-    @staticmethod
-    def _addresses(dom, state, agent):
-        """MAC -> ['198.18.90.10/24', ...] from libvirt's DHCP leases, else from the guest agent."""
-        if state != RUNNING:
-            return {}
-        found = {}
-        sources = [libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE]
-        if agent:
-            sources.append(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
-        for source in sources:
-            try:
-                ifaces = dom.interfaceAddresses(source, 0)
-            except libvirt.libvirtError:
-                continue  # no leases for this kind of NIC, or no agent answering
-            for iface in ifaces.values():
-                mac = (iface.get("hwaddr") or "").lower()
-                for addr in iface.get("addrs") or []:
-                    entry = "%s/%s" % (addr["addr"], addr["prefix"])
-                    if entry not in found.setdefault(mac, []):
-                        found[mac].append(entry)
-        return found
