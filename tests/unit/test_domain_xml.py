@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 
@@ -212,3 +213,28 @@ def test_qemu_guest_with_everything_is_valid_libvirt_xml(tmp_path):
                  serial={"type": "file", "path": "/tmp/c.log"})
     proc = validate(root, tmp_path)
     assert proc.returncode == 0, proc.stderr + etree.tostring(root, pretty_print=True).decode()
+
+
+def test_canonical_form_ignores_representation_and_sees_data():
+    a = from_string("<domain type='qemu'><name>g</name><devices><disk type='file' device='disk'>"
+                    "<target dev='vda' bus='virtio'/></disk><!-- x --><interface type='network'>"
+                    "<mac address='52:54:00:AA:bb:cc'/></interface></devices></domain>")
+    b = from_string("<domain type='qemu'>\n  <name> g </name>\n  <devices>\n    <interface type='network'>"
+                    "<mac address='52:54:00:aa:bb:cc'/></interface>\n    <disk device='disk' type='file'>"
+                    "<target bus='virtio' dev='vda'/></disk>\n  </devices>\n</domain>")
+    assert same(a, b)  # attribute order, whitespace, comments, MAC case, device order
+    marked = copy.deepcopy(b)
+    dx.own(marked.find("devices"), "disk")
+    dx.replaceable(marked.find("devices/disk"))
+    assert same(a, marked)  # build()'s marks are no part of the data
+    assert marked.find("devices/disk").get(dx.MODE) == "replace"  # and canonical() left them alone
+    for path, attr, value in (("name", None, "h"), ("devices/disk/target", "dev", "vdb"), (".", "type", "kvm")):
+        changed = copy.deepcopy(b)
+        el = changed.find(path)
+        if attr:
+            el.set(attr, value)
+        else:
+            el.text = value
+        assert not same(a, changed), (path, attr)
+    nested = from_string("<disk type='file'><target dev='vda'/></disk>")
+    assert dx.canonical(nested) == dx.canonical(copy.deepcopy(nested))

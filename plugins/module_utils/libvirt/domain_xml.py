@@ -17,7 +17,7 @@ How a desired domain is compared with the defined one, without ever comparing te
   libvirt filled in or generated (UUID, MACs, PCI addresses, auto-added controllers, default
   machine type) is kept because it is simply not touched.
 - The domain needs a change exactly when `canonical(merged) != canonical(observed)`, where
-  `canonical` is a tree of (tag, attributes, text, children) after `normalise` removed
+  `canonical` is the canonical (C14N) serialisation, devices sorted, after `normalise` removed
   representational differences (memory units, MAC case, hex addresses, whitespace).
 """
 
@@ -106,14 +106,36 @@ def normalise(root):
 
 
 def canonical(el):
-    """A comparable tree of data: attribute order, comments and whitespace do not count."""
-    if not isinstance(el.tag, str):  # comments, processing instructions
-        return None
-    attrs = tuple(sorted((k, v) for k, v in el.attrib.items() if k not in (MODE, OWN)))
-    kids = tuple(c for c in (canonical(k) for k in el) if c is not None)
-    if el.tag == "devices":  # libvirt orders devices itself; their order carries no meaning
-        kids = tuple(sorted(kids, key=repr))
-    return (el.tag, attrs, (el.text or "").strip(), kids)
+    """A comparable form of a tree that `normalise` has cleaned: attribute order, comments and the
+    order of devices (libvirt orders them itself) do not count, nor do the marks of `build`.
+
+    The exclusive C14N serialisation, with the children of <devices> serialised one by one and
+    sorted: done by libxml2, which is several times faster than walking the tree in Python."""
+    devices = el if el.tag == "devices" else el.find("devices")
+    if devices is None:
+        out = _c14n(el)
+    else:
+        kids = sorted(_c14n(kid) for kid in devices if isinstance(kid.tag, str))
+        shell = etree.Element(devices.tag, devices.attrib)
+        if devices is el:
+            out = _c14n(shell) + b"".join(kids)
+        else:  # serialise el without <devices>, then put it back where it was
+            position = el.index(devices)
+            el.remove(devices)
+            try:
+                out = _c14n(el) + _c14n(shell) + b"".join(kids)
+            finally:
+                el.insert(position, devices)
+    if VCT.encode() in out:  # marks of build(): no part of the data
+        clean = copy.deepcopy(el)
+        etree.strip_attributes(clean, MODE, OWN)
+        etree.cleanup_namespaces(clean)
+        return canonical(clean)
+    return out
+
+
+def _c14n(el):
+    return etree.tostring(el, method="c14n", exclusive=True, with_comments=False)
 
 
 # ---------------------------------------------------------------- matching
