@@ -5,6 +5,10 @@ Run with `make bench` (or pytest tests/bench -s). The peer comes from the `ansib
 installed on first use into its own venv (fixture bench_venv) so the project's venv stays ansible-core
 only. Prints task times (profile_tasks) and whole-playbook times, and the ratios against the
 issue's goals; it asserts nothing about time.
+
+A run that takes less than SHORT seconds is one sample of a single task, at the mercy of whatever
+else the machine does in that moment: it is repeated (from a clean slate for the define) and the
+median is reported. The loops are averages over their items already and run once.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 MODULE_PYTHON = sys.executable  # has libvirt-python and lxml, which both collections need
 URI = "qemu:///system"
+SHORT, REPEAT = 5.0, 5
 XML = ("<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
        "<os><type arch='x86_64'>hvm</type></os></domain>")
 
@@ -98,14 +104,21 @@ def test_define_and_noop_rerun(libvirt_daemon, bench_venv, n):
         specs = json.dumps([{"name": "%s%d" % (prefix, i), "virt_type": "qemu", "memory": 64, "vcpus": 1}
                             for i in range(n)])
         text = template.format(uri=URI, n=n, prefix=prefix, xml=xml, specs=specs)
-        cleanup(prefix)
+        samples = []
         try:
-            rows[label] = run(playbook_bin, text), run(playbook_bin, text)
+            while len(samples) < REPEAT:
+                cleanup(prefix)
+                samples.append((run(playbook_bin, text), run(playbook_bin, text)))
+                if samples[0][0][0] >= SHORT:
+                    break
         finally:
             cleanup(prefix)
+        rows[label] = tuple(tuple(statistics.median(s[phase][k] for s in samples) for k in (0, 1))
+                            for phase in (0, 1))
     peer = rows["community.libvirt.virt loop"]
     print("\n%d guests                     define task / playbook    rerun task / playbook" % n)
     for label, ((dt, dw), (rt, rw)) in rows.items():
         print("%-28s %8.2fs / %7.2fs   %8.2fs / %7.2fs   task time vs peer: define %.3f, rerun %.3f"
               % (label, dt, dw, rt, rw, dt / max(peer[0][0], 1e-3), rt / max(peer[1][0], 1e-3)))
-    print("goals: domains <= 0.020 of the peer (1/50) for define and rerun; domain loop <= 1.000")
+    print("goals: domains <= 0.020 of the peer (1/50) for define and rerun; domain loop <= 1.000 "
+          "(runs under %.0f s: median of %d)" % (SHORT, REPEAT))

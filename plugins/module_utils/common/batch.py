@@ -10,8 +10,6 @@ modules do not carry this code.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from .engine import apply, finish, report, translated
 from .errors import InputError, VirtcloudError
 
@@ -120,6 +118,8 @@ def _apply_many(services, plans, todo, workers):
             failed[index] = exc
 
     if workers > 1 and len(todo) > 1:
+        from concurrent.futures import ThreadPoolExecutor  # not needed (nor compiled) when nothing changes
+
         with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
             list(pool.map(item, todo))
     else:

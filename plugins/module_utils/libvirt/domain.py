@@ -258,7 +258,7 @@ class DomainService(LibvirtService):
     # ------------------------------------------------------------ observed
     def observe(self, desired, listing=None):
         """The defined domain as {xml (inactive, normalised), state, autostart}, or None.
-        `listing` (name -> (virDomain, state, autostart)) comes from `_listing` in batch mode."""
+        `listing` (name -> (virDomain, state, autostart)) comes from `guests()` in batch mode."""
         if desired["state"] != "absent":
             self._check_references(desired)
         if listing is not None:
