@@ -502,5 +502,3 @@ def _fixups(root, desired, base):
             for el in os_el.findall(tag):
                 os_el.remove(el)
     return root
-
-
