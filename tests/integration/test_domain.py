@@ -296,6 +296,7 @@ def guests(libvirt_daemon, unique):
     names = ["%s-%d" % (unique, i) for i in range(3)]
     yield names
     for name in names:
+        virsh("destroy", name, check=False)
         virsh("undefine", name, check=False)
 
 
@@ -321,6 +322,29 @@ def test_domains_batch(guests, workdir):
     assert len(gone["results"]) == 3
     listed = virsh("list", "--all", "--name").stdout.split()
     assert not any(name in listed for name in guests)
+
+
+def test_domains_start_and_shut_down_side_by_side(guests, workdir):
+    """The batch applies guests concurrently: all three boot to userspace, then all three power off
+    on the ACPI button, and each step is idempotent."""
+    items = [dict(tiny(name, workdir, serial={"type": "file", "path": os.path.join(workdir, name + ".log")}),
+                  state="running") for name in guests]
+    for item in items:
+        del item["uri"]
+    started = idempotent("domains", uri=URI, domains=items)
+    assert [r["actions"] for r in started["results"]] == [
+        ["define guest %s" % name, "start guest %s" % name] for name in guests]
+    assert [r["domain"]["state"] for r in started["results"]] == ["running"] * 3
+    for name in guests:
+        wait_for(lambda name=name: GUEST_MARKER in read(os.path.join(workdir, name + ".log")),
+                 "guest %s's marker on its serial console" % name)
+        assert "running" in virsh("domstate", name).stdout
+
+    stopped = idempotent("domains", uri=URI, domains=[dict(item, state="shutdown", shutdown_timeout=60)
+                                                      for item in items])
+    assert [r["actions"] for r in stopped["results"]] == [["shut down guest %s" % name] for name in guests]
+    for name in guests:
+        assert "shut off" in virsh("domstate", name).stdout
 
 
 def test_domain_info(guest, network, workdir):
