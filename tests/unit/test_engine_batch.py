@@ -132,3 +132,21 @@ def test_after_a_concurrent_failure_no_further_item_starts():
     assert info.value.msg.startswith("things[") and "tag failed" in info.value.msg
     assert Store.db == {}  # every started item rolled its create back
     assert Store.writes.count("create") < 12  # the rest were never started
+
+
+class FailsOne(Parallel):
+    """Item "c" fails at once; the others take a while."""
+
+    def _write(self, op, name, desired=None):
+        if name == "c":
+            raise RuntimeError("c cannot be created")
+        super()._write(op, name, desired)
+
+
+def test_every_item_before_a_concurrent_failure_is_done_and_reported():
+    with pytest.raises(BackendError) as info:
+        execute_many(FailsOne, [params(name=n) for n in "abcdefgh"], option="things")
+    assert info.value.msg.startswith("things[2]: create failed: translated: c cannot be created")
+    assert [r["thing"]["name"] for r in info.value.details["results"]] == ["a", "b"]
+    assert {"a", "b"} <= set(Store.db) and "c" not in Store.db
+    assert not set(Store.db) & set("efgh")  # started after the failure: never

@@ -10,6 +10,8 @@ modules do not carry this code.
 
 from __future__ import annotations
 
+import threading
+
 from .engine import apply, finish, report, translated
 from .errors import InputError, VirtcloudError
 
@@ -78,23 +80,21 @@ def execute_many(service_class, params_list, check_mode=False, diff=False, optio
             raise _item_error(exc, option, index, [])
     todo = [] if check_mode else [index for index, plan in enumerate(plans) if plan.steps]
     failed = _apply_many(services, plans, todo, service_class.batch_workers)
+    reported = min(failed) if failed else len(plans)  # results stop at the first failed item
     afters = [plan.after for plan in plans]
-    applied = [index for index in todo if index not in failed]
+    applied = [index for index in todo if index < reported]
     if applied:
         with translated(first):
             again = service_class.observe_many([services[i] for i in applied], [desireds[i] for i in applied])
         for index, after in zip(applied, again):
             afters[index] = after
     results, warnings = [], []
-    for index, (service, have, plan, after) in enumerate(zip(services, observed, plans, afters)):
-        if failed and index >= min(failed):
-            break
+    for service, have, plan, after in list(zip(services, observed, plans, afters))[:reported]:
         result = report(service, have, plan, after, diff)
         warnings.extend(result.pop("warnings", []))
         results.append(result)
     if failed:
-        index = min(failed)
-        raise _item_error(failed[index], option, index, results)
+        raise _item_error(failed[reported], option, reported, results)
     out = {"changed": any(r["changed"] for r in results),
            "actions": [action for r in results for action in r["actions"]], "results": results}
     if any(r.get("restart_required") for r in results):
@@ -105,17 +105,21 @@ def execute_many(service_class, params_list, check_mode=False, diff=False, optio
 
 
 def _apply_many(services, plans, todo, workers):
-    """Apply the plans of the items in `todo`, up to `workers` at a time; after a failure no
-    further item is started. Returns {index: VirtcloudError} of the items that failed."""
+    """Apply the plans of the items in `todo`, up to `workers` at a time. After a failure no item
+    that comes later in the list is started; the earlier ones always are, so that every item before
+    the first failed one is done. Returns {index: VirtcloudError} of the items that failed."""
     failed = {}
+    lock = threading.Lock()
 
     def item(index):
-        if failed:
-            return
+        with lock:
+            if failed and index > min(failed):
+                return
         try:
             apply(services[index], plans[index])
         except VirtcloudError as exc:
-            failed[index] = exc
+            with lock:
+                failed[index] = exc
 
     if workers > 1 and len(todo) > 1:
         from concurrent.futures import ThreadPoolExecutor  # not needed (nor compiled) when nothing changes
