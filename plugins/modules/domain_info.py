@@ -10,9 +10,10 @@ module: domain_info
 short_description: Facts about libvirt guests
 version_added: 0.1.0
 description:
-  - Returns every libvirt guest (or those matching the filters) from one listing call, parsed into
-    data - run state, vCPUs, memory, disks with capacity and allocation, NICs with MAC, network or
-    bridge and IP addresses, graphics consoles, autostart.
+  - Returns every libvirt guest (or those matching the filters), parsed into data - run state, vCPUs,
+    memory, disks with capacity and allocation, NICs with MAC, network or bridge and IP addresses,
+    graphics consoles, autostart. The guests, their run states and autostart flags come from three
+    bulk listing calls; each guest's definition is then read once.
   - Running guests are described by their live definition (real VNC/SPICE ports, hot-plugged devices).
   - IP addresses come from libvirt's DHCP leases (guests on libvirt networks) and, for guests with
     the guest agent channel, from the QEMU guest agent when it answers.

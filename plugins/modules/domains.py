@@ -40,7 +40,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Ten small guests on one network, defined and running (one task, one listing call)
+- name: Ten small guests on one network, defined and running in one task
   virtcloud.core.domains:
     domains: "{{ nodes }}"
   vars:

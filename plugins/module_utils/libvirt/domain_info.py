@@ -20,7 +20,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit imp
 
 
 class DomainInfoService(InfoService, LibvirtService):
-    """Every guest from one listing call, parsed; nothing is ever changed."""
+    """Every guest from bulk listing calls, parsed; nothing is ever changed."""
 
     result_key = "domains"
     requirements = DomainService.requirements
