@@ -229,3 +229,43 @@ def test_title_of_a_running_guest_changes_live_without_restart(name):
     dom = libvirt.open(URI).lookupByName(name)
     assert dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, libvirt.VIR_DOMAIN_AFFECT_LIVE) == "web"
     assert execute(domain(name=name, title="web", state="running"))["changed"] is False
+
+
+class Unsupported(libvirt.libvirtError):
+    def get_error_code(self):
+        return libvirt.VIR_ERR_NO_SUPPORT
+
+
+class OldDriverConn:
+    """A driver without getAllDomainStats (e.g. an old Xen or ESX one): per-guest state calls."""
+
+    class Dom:
+        def __init__(self, name, code):
+            self._name, self.code = name, code
+
+        def name(self):
+            return self._name
+
+        def state(self):
+            return [self.code, 0]
+
+    def __init__(self):
+        self.doms = [self.Dom("a", libvirt.VIR_DOMAIN_RUNNING), self.Dom("b", libvirt.VIR_DOMAIN_SHUTOFF)]
+
+    def listAllDomains(self, flags):
+        return self.doms[:1] if flags == libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART else self.doms
+
+    def getAllDomainStats(self, stats, flags):
+        raise Unsupported("this function is not supported by the connection driver")
+
+
+def test_guests_without_bulk_stats_fall_back_to_per_guest_state():
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import guests, run_state
+
+    found = {name: (state, autostart) for name, (_dom, state, autostart) in guests(OldDriverConn()).items()}
+    assert found == {"a": ("running", True), "b": ("shutdown", False)}
+    conn = libvirt.open(URI)  # the test driver has the bulk calls: they agree with the per-guest ones
+    real = guests(conn)
+    assert real and sorted(real) == sorted(dom.name() for dom in conn.listAllDomains(0))
+    for name, (dom, state, autostart) in real.items():
+        assert (state, autostart) == (run_state(dom.state()[0]), bool(dom.autostart())), name
