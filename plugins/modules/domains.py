@@ -19,9 +19,9 @@ description:
   - Up to eight guests are changed at a time (defined, started, shut down, removed), each guest's
     own steps in order, so that for example graceful shutdowns of many guests wait side by side
     rather than one after another. Results and actions are reported in list order.
-  - An item that fails rolls back its own steps and no further item is started. The items that were
-    changed stay done (a rerun finishes the list); those before the failed one are returned in
-    RV(results).
+  - An item that fails rolls back its own steps and no item after it in the list is started. The
+    items that were changed stay done (a rerun finishes the list); those before the failed one are
+    always changed, and are returned in RV(results).
 options:
   domains:
     description:

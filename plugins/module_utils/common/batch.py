@@ -57,9 +57,9 @@ def execute_many(service_class, params_list, check_mode=False, diff=False, optio
     Returns {changed, actions (all items'), results (one `execute` result per item),
     [restart_required], [warnings]}.
 
-    An item that fails rolls back its own steps and no further item is started; the items that
-    were applied stay done (a rerun finishes the batch), and those before the failed one are
-    returned in the error's `results`."""
+    An item that fails rolls back its own steps and no item after it in the list is started; the
+    items that were applied stay done (a rerun finishes the batch), and those before the failed
+    one, which are always applied, are returned in the error's `results`."""
     services = [service_class(params) for params in params_list]
     if not services:
         return {"changed": False, "actions": [], "results": []}
