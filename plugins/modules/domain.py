@@ -30,7 +30,9 @@ description:
     undefined again.
 options:
   name:
-    description: Name of the guest.
+    description:
+      - Name of the guest.
+      - Not empty, without C(/) or a newline, at most 247 bytes (libvirt keeps the definition in a file named after it).
     type: str
     required: true
   uuid:

@@ -22,7 +22,9 @@ description:
   - A subnet overlapping another libvirt network, or a missing host bridge, fails before anything is touched.
 options:
   name:
-    description: Network name.
+    description:
+      - Network name.
+      - Not empty, without C(/) or a newline, at most 247 bytes (libvirt keeps the definition in a file named after it).
     type: str
     required: true
   state:
@@ -85,7 +87,7 @@ options:
         type: str
         required: true
       name:
-        description: Host name given to the guest.
+        description: Host name given to the guest (letters, digits, C(-) and C(_), labels joined by dots).
         type: str
   dns_hosts:
     description: Host entries of the network's DNS server; compared as a set, applied live.
@@ -97,7 +99,7 @@ options:
         type: str
         required: true
       hostnames:
-        description: Names of the address.
+        description: Names of the address, host names like O(dhcp_hosts[].name).
         type: list
         elements: str
         required: true
@@ -109,7 +111,9 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Port group name.
+        description:
+          - Port group name.
+          - Without C(<), C(>), C(&) or quotes, which libvirt does not escape in its own XML.
         type: str
         required: true
       vlan:

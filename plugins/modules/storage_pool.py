@@ -19,7 +19,9 @@ description:
   - Removing a pool keeps its data (the directory and its volumes) unless O(delete_data=true).
 options:
   name:
-    description: Pool name.
+    description:
+      - Pool name.
+      - Not empty, without C(/) or a newline, at most 247 bytes (libvirt keeps the definition in a file named after it).
     type: str
     required: true
   state:

@@ -20,7 +20,9 @@ description:
     volume is never re-cloned or re-uploaded, and its format is never converted in place.
 options:
   name:
-    description: Volume name (the file name in a V(dir) pool).
+    description:
+      - Volume name (the file name in a V(dir) pool).
+      - Not empty, without C(/) or a newline, at most 255 bytes (in a directory pool the volume is a file of that name).
     type: str
     required: true
   pool:

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import pytest
+from lxml import etree
 
 from conftest import run_module, sh  # noqa: E402
 from lib.guest import GUEST_MARKER, guest_assets
@@ -281,6 +282,32 @@ def test_bad_input_defines_nothing(guest, workdir, libvirt_daemon):
         result = run_module("domain", **dict(spec, **extra))
         assert result.get("failed") and expected in result["msg"], (extra, result)
     assert virsh("dominfo", guest, check=False).returncode != 0
+
+
+def test_names_libvirt_refuses_are_refused_before_anything_is_touched(guest, workdir, libvirt_daemon):
+    """check mode used to predict a define that libvirt then refused. The rules are libvirt's own:
+    virsh refuses the same names, and takes the longest name the module allows."""
+    longest = guest + "x" * (247 - len(guest))
+    cases = [("", "must not be empty"), (guest + "/x", "cannot contain '/'"),
+             (guest + "\nx", "cannot contain a newline"), (longest + "x", "at most 247")]
+    for name, expected in cases:
+        for check in (True, False):
+            result = run_module("domain", check=check, name=name, uri=URI, virt_type="qemu", memory="64MiB")
+            assert result.get("failed") and result["msg"].startswith("name:") and expected in result["msg"], result
+        if name:
+            root = etree.fromstring("<domain type='qemu'><name/><memory unit='MiB'>64</memory>"
+                                    "<os><type arch='x86_64'>hvm</type></os></domain>")
+            root.find("name").text = name
+            path = os.path.join(workdir, "refused.xml")
+            with open(path, "wb") as handle:
+                handle.write(etree.tostring(root))
+            assert virsh("define", path, check=False).returncode != 0, name
+    assert not [n for n in virsh("list", "--all", "--name").stdout.split() if n.startswith(guest)]
+    try:
+        idempotent("domain", name=longest, uri=URI, virt_type="qemu", memory="64MiB")
+        assert virsh("domstate", longest).stdout.strip() == "shut off"
+    finally:
+        virsh("undefine", longest, check=False)
 
 
 def test_failed_define_leaves_nothing_behind(guest, workdir, libvirt_daemon):

@@ -94,6 +94,28 @@ def test_nat_network_with_dhcp_and_live_host_entry(networks, unique):
     assert not run_module("network", name=name, state="absent")["changed"]
 
 
+def test_entry_names_libvirt_cannot_store_are_refused_first(networks, unique):
+    """libvirt writes DHCP host and port group names into its XML unescaped, then cannot read it
+    back: the define (or live update) half-happens and fails. Such names are refused up front."""
+    networks.append(unique)
+    spec = dict(name=unique, forward="isolated", address="198.18.203.1/24")
+    cases = [
+        (dict(dhcp_hosts=[{"mac": "52:54:00:c8:00:07", "ip": "198.18.203.7", "name": 'db&"7"'}]), "dhcp_hosts"),
+        (dict(dns_hosts=[{"ip": "198.18.203.8", "hostnames": ["<gw>"]}]), "dns_hosts"),
+        (dict(portgroups=[{"name": "<ops>&dev", "default": True}]), "portgroups"),
+    ]
+    for extra, option in cases:
+        for check in (True, False):
+            result = run_module("network", check=check, **spec, **extra)
+            assert result.get("failed") and result["option"] == option, result
+        assert sh("virsh", "net-info", unique, check=False).returncode != 0
+    # what libvirt does store: a host name with dots and a port group name with a space
+    host = {"mac": "52:54:00:c8:00:07", "ip": "198.18.203.7", "name": "db-7.lab"}
+    converge("network", dhcp_hosts=[host], portgroups=[{"name": "ops dev", "default": True}], **spec)
+    assert dumpxml(unique).find("portgroup").get("name") == "ops dev"
+    assert dumpxml(unique).find("ip/dhcp/host").get("name") == "db-7.lab"
+
+
 def test_isolated_network(networks, unique):
     networks.append(unique)
     result = converge("network", name=unique, forward="isolated", address="198.18.202.1/24",

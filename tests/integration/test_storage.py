@@ -136,6 +136,19 @@ def test_grow_shrink_and_bad_sizes(pool):
     assert other["failed"] and other["option"] == "format"
 
 
+def test_names_with_xml_characters_and_refused_names(pool):
+    """A volume name is text in the volume XML: &, < and quotes stay part of the file name (they
+    used to break the XML). A name libvirt refuses fails before anything is made."""
+    pool_name, path = pool
+    name = "db & <logs> \"1\".qcow2"
+    converge("volume", pool=pool_name, name=name, capacity="8MiB")
+    assert os.path.exists(os.path.join(path, name))
+    assert vol_info(pool_name, name)["Capacity"] == "%d bytes" % (8 * MIB)
+    refused = run_module("volume", pool=pool_name, name="sub/disk.qcow2", capacity="8MiB")
+    assert refused["failed"] and refused["option"] == "name" and "'/'" in refused["msg"], refused
+    assert sorted(os.listdir(path)) == [name]
+
+
 def test_clone_upload_wipe_delete(pool, tmp_path):
     pool_name, path = pool
     image = tmp_path / "src.raw"

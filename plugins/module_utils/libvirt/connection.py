@@ -11,6 +11,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import (
     BackendError,
     BackendUnavailable,
+    InputError,
 )
 
 try:
@@ -70,6 +71,23 @@ class LibvirtService(Service):
             plan.step("%s autostart of %s" % ("enable" if want else "disable", label),
                       lambda: target().setAutostart(int(want)))
         return current if want is None else want
+
+    @staticmethod
+    def check_name(name, option="name", limit=247):
+        """A name libvirt will take, or an InputError before anything is touched (check mode
+        included). libvirt refuses empty names and names holding '/' or a newline; the QEMU and
+        Xen drivers keep every domain, network and pool in a file <name>.xml (written as
+        <name>.xml.new), so a name has at most 247 bytes there. A volume of a directory pool is
+        a file itself: 255 bytes."""
+        if not name.strip():
+            raise InputError(option, "must not be empty")
+        for char, label in (("/", "'/'"), ("\n", "a newline")):
+            if char in name:
+                raise InputError(option, "%r: libvirt names cannot contain %s" % (name, label))
+        if len(name.encode("utf-8")) > limit:
+            raise InputError(option, "is %d bytes long; libvirt stores it as a file name, which allows "
+                                     "at most %d" % (len(name.encode("utf-8")), limit))
+        return name
 
     def lookup(self, kind, name):
         """The named domain / network / pool, or None when it does not exist."""

@@ -144,7 +144,7 @@ class DomainService(LibvirtService):
     # ------------------------------------------------------------ desired
     def desired(self):
         p = self.params
-        spec = {"name": p["name"], "state": p["state"]}
+        spec = {"name": self.check_name(p["name"]), "state": p["state"]}
         if p["state"] == "absent":
             return spec
         if p.get("uuid"):

@@ -18,7 +18,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.units import
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import SHUTDOWN
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree, volume_xml
 
 
 def plan_live(service, plan, desired, observed, merged):
@@ -106,9 +106,7 @@ def shutdown(service, dom):
 
 
 def create_volume(pool, d):
-    xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
-           "<target><format type='%s'/></target></volume>" % (d["volume"], d["size"], d["format"]))
-    pool.createXML(xml, 0)
+    pool.createXML(volume_xml(d["volume"], d["size"], d["format"]), 0)
 
 
 def plan_absent(service, plan, observed):

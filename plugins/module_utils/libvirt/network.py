@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from xml.sax.saxutils import escape
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
@@ -47,18 +49,35 @@ def _sorted(items):
     return sorted(items, key=lambda item: tuple(str(v) for v in item.values()))
 
 
+_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
+
+
+def _hostname(option, name):
+    """A host name dnsmasq can serve (labels of letters, digits, '-' or '_', joined by dots)."""
+    if len(name) > 253 or not _HOSTNAME.match(name):
+        raise InputError(option, "%r is not a host name (letters, digits, '-' and '_', labels joined by "
+                                 "dots)" % (name,))
+    return name
+
+
+def _x(value):
+    """A value escaped for an XML attribute in double quotes, or for text: a host or port group
+    name holding <, & or " stays a name."""
+    return escape(str(value), {'"': "&quot;"})
+
+
 def _range_xml(item):
-    return '<range start="%s" end="%s"/>' % (item["start"], item["end"])
+    return '<range start="%s" end="%s"/>' % (_x(item["start"]), _x(item["end"]))
 
 
 def _dhcp_host_xml(item):
-    attrs = "".join(' %s="%s"' % (key, item[key]) for key in ("mac", "name", "ip") if item.get(key))
+    attrs = "".join(' %s="%s"' % (key, _x(item[key])) for key in ("mac", "name", "ip") if item.get(key))
     return "<host%s/>" % attrs
 
 
 def _dns_host_xml(item):
-    names = "".join("<hostname>%s</hostname>" % name for name in item["hostnames"])
-    return '<host ip="%s">%s</host>' % (item["ip"], names)
+    names = "".join("<hostname>%s</hostname>" % _x(name) for name in item["hostnames"])
+    return '<host ip="%s">%s</host>' % (_x(item["ip"]), names)
 
 
 def _portgroup_xml(item):
@@ -71,7 +90,7 @@ def _portgroup_xml(item):
         vlan = "<vlan%s>%s</vlan>" % (trunk, "".join(
             '<tag id="%d"%s/>' % (tag, native if tag == item.get("vlan") else "") for tag in tags))
     default = ' default="yes"' if item.get("default") else ""
-    return '<portgroup name="%s"%s>%s</portgroup>' % (item["name"], default, vlan)
+    return '<portgroup name="%s"%s>%s</portgroup>' % (_x(item["name"]), default, vlan)
 
 
 ITEM_XML = {"dhcp_ranges": _range_xml, "dhcp_hosts": _dhcp_host_xml, "dns_hosts": _dns_host_xml,
@@ -233,6 +252,7 @@ class NetworkService(LibvirtService):
         p = self.params
         d = {key: p[key]
              for key in ("name", "state", "forward", "bridge", "openvswitch", "mtu", "active", "autostart", "restart")}
+        self.check_name(d["name"])
         if p["state"] == "absent":
             return d
         if d["mtu"] is not None and not 68 <= d["mtu"] <= 65535:
@@ -308,13 +328,17 @@ class NetworkService(LibvirtService):
                 if len(parts) != 6 or not all(len(x) == 2 and all(c in "0123456789abcdef" for c in x)
                                               for x in parts):
                     raise InputError("dhcp_hosts", "%r is not a MAC address like 52:54:00:12:34:56" % item["mac"])
-            out.append({"mac": mac, "ip": self._ip("dhcp_hosts", item["ip"], net), "name": item.get("name")})
+            name = item.get("name")
+            if name is not None:
+                _hostname("dhcp_hosts", name)
+            out.append({"mac": mac, "ip": self._ip("dhcp_hosts", item["ip"], net), "name": name})
         return _sorted(out)
 
     def _dns_hosts(self, hosts):
         if hosts is None:
             return None
-        return _sorted({"ip": self._ip("dns_hosts", item["ip"], None), "hostnames": sorted(item["hostnames"])}
+        return _sorted({"ip": self._ip("dns_hosts", item["ip"], None),
+                        "hostnames": sorted(_hostname("dns_hosts", name) for name in item["hostnames"])}
                        for item in hosts)
 
     @staticmethod
@@ -323,6 +347,10 @@ class NetworkService(LibvirtService):
             return None
         out = []
         for item in groups:
+            if not item["name"] or set(item["name"]) & set("<>&'\"") or item["name"] != item["name"].strip():
+                # libvirt writes port group names into its own XML unescaped, then cannot read it back
+                raise InputError("portgroups", "%r: a portgroup name must be non-empty, without <, >, &, "
+                                               "quotes or surrounding spaces" % item["name"])
             tags = ([item["vlan"]] if item.get("vlan") is not None else []) + (item.get("trunk") or [])
             if any(not 0 <= tag <= 4095 for tag in tags):
                 raise InputError("portgroups", "VLAN tags are 0..4095 (portgroup %s)" % item["name"])

@@ -16,10 +16,12 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection 
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     LXML_REQUIREMENT,
     child,
+    etree,
     from_string,
     persistent_xml,
     to_string,
     volume_format,
+    volume_xml,
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
@@ -63,9 +65,9 @@ def render_pool(state):
             if source.get("port"):
                 host.set("port", str(source["port"]))
         for device in source.get("devices") or []:
-            node.append(from_string('<device path="%s"/>' % device))
+            etree.SubElement(node, "device", path=device)
         if source.get("iqn"):
-            node.append(from_string('<device path="%s"/>' % source["iqn"]))
+            etree.SubElement(node, "device", path=source["iqn"])
         if source.get("dir"):
             child(node, "dir").set("path", source["dir"])
         if source.get("name"):
@@ -148,6 +150,7 @@ class StoragePoolService(LibvirtService):
     def desired(self):
         p = self.params
         d = dict(p)
+        self.check_name(d["name"])
         if p["state"] == "absent":
             return d
         d["source"] = _source(p["source"])
@@ -298,6 +301,7 @@ class VolumeService(LibvirtService):
     def desired(self):
         p = self.params
         d = dict(p)
+        self.check_name(d["name"], limit=255)
         if p["state"] == "absent":
             return d
         d["capacity"] = parse_size(p["capacity"], "capacity")
@@ -393,9 +397,7 @@ class VolumeService(LibvirtService):
         # libvirt turns qemu-img's preallocation on with this flag: metadata when allocation is
         # below capacity, falloc when it equals it
         flags = libvirt.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA if fmt == "qcow2" and prealloc != "none" else 0
-        xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
-               "<allocation unit='bytes'>%d</allocation><target><format type='%s'/></target></volume>"
-               % (name, capacity, allocation, fmt))
+        xml = volume_xml(name, capacity, fmt, allocation)
         how = "clone of %s" % desired["clone_from"] if source else (
             "upload of %s" % desired["upload"] if desired["upload"] else "%s, %s" % (format_size(capacity), prealloc))
         plan.after = {"name": name, "pool": pool, "path": None, "key": None, "format": fmt,
