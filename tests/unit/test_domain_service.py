@@ -269,3 +269,20 @@ def test_guests_without_bulk_stats_fall_back_to_per_guest_state():
     assert real and sorted(real) == sorted(dom.name() for dom in conn.listAllDomains(0))
     for name, (dom, state, autostart) in real.items():
         assert (state, autostart) == (run_state(dom.state()[0]), bool(dom.autostart())), name
+
+
+def test_a_guest_defined_elsewhere_keeps_what_no_option_sets(name):
+    """Only new guests get ACPI by default: a guest defined by another tool, without it, is not
+    redefined when a task only asks for a state (it used to gain <features><acpi/><apic/>)."""
+    conn = libvirt.open(URI)
+    conn.defineXML("<domain type='test'><name>%s</name><memory>131072</memory>"
+                   "<os><type>hvm</type></os></domain>" % name)
+    started = execute(domain(name=name, state="running"))
+    assert started["actions"] == ["start guest %s" % name]
+    assert "<features>" not in conn.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert execute(domain(name=name, state="running"))["changed"] is False
+    fresh = execute(domain(name=name + "b", memory=128))
+    try:
+        assert "<acpi/>" in conn.lookupByName(name + "b").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), fresh
+    finally:
+        conn.lookupByName(name + "b").undefine()

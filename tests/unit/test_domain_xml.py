@@ -28,7 +28,7 @@ def spec(**kw):
 
 def built(**kw):
     desired, extra = spec(**kw)
-    return dx.normalise(dx.build(desired, extra))
+    return dx.normalise(dx.build(desired, extra, new=True))
 
 
 def same(a, b):

@@ -357,7 +357,7 @@ class DomainService(LibvirtService):
             spec["virt_type"] = self.resolve_virt_type(desired, plan)
         else:
             spec["virt_type"] = None  # auto keeps whatever the defined guest uses
-        want = self._want(spec)
+        want = self._want(spec, new=observed is None)
         base = observed["xml"] if observed else etree.Element("domain")
         if observed and desired.get("uuid") and observed["xml"].findtext("uuid") != desired["uuid"]:
             raise InputError("uuid", "guest %s exists with UUID %s; a UUID cannot change"
@@ -395,8 +395,8 @@ class DomainService(LibvirtService):
         plan.after = {"xml": merged, "state": after_state, "autostart": autostart}
         return plan
 
-    def _want(self, spec):
-        want = dx.build(spec, self.extra)
+    def _want(self, spec, new=False):
+        want = dx.build(spec, self.extra, new)
         os_type = want.find("os/type")
         if os_type is not None and os_type.get("machine"):
             # libvirt stores the versioned machine ('pc' -> 'pc-i440fx-7.2'): compare like with like

@@ -7,7 +7,7 @@ Pure functions over lxml trees, no libvirt connection, so they are unit-tested o
 
 How a desired domain is compared with the defined one, without ever comparing text:
 
-- `build(spec, extra)` turns the modelled options into a <domain> tree on top of the user's own
+- `build(spec, extra, new)` turns the modelled options into a <domain> tree on top of the user's own
   `xml` (the modelled options win). Elements built from options are marked `replace`: when the
   defined element does not already contain them they replace it whole (keeping the generated
   <address>/<mac> libvirt gave it), so e.g. a disk that moves from a file to a pool volume does
@@ -269,9 +269,11 @@ def _fresh(el):
 
 
 # ---------------------------------------------------------------- build
-def build(spec, extra=None):
+def build(spec, extra=None, new=False):
     """The desired <domain> tree from a normalised spec (see DomainService.desired) and the
-    user's own XML root (or None)."""
+    user's own XML root (or None). `new`: the guest is yet to be defined, so it also gets the
+    defaults a guest needs (ACPI); a defined guest keeps what it has where no option says
+    otherwise."""
     root = copy.deepcopy(extra) if extra is not None else etree.Element("domain")
     normalise(root)
     if spec.get("virt_type"):
@@ -317,7 +319,7 @@ def build(spec, extra=None):
         for dev in spec["boot"]:
             sub(os_el, "boot", dev=dev)
         own(os_el, "boot")
-    if os_type.text == "hvm":
+    if new and os_type.text == "hvm":
         # ACPI is what makes PCI hot-plug and graceful (power button) shutdown work.
         features = child(root, "features")
         child(features, "acpi")
