@@ -107,6 +107,7 @@ def test_uuid_is_kept_and_cannot_change(name):
     (dict(graphics={"password": "123456789"}), "graphics.password"),
     (dict(nics=[{"network": "vct-missing"}]), "nics[0].network"),
     (dict(disks=[{"pool": "vct-missing", "volume": "v"}]), "disks[0].pool"),
+    (dict(memory=64, os_type="xen"), "kernel"),
 ])
 def test_bad_input_names_the_option_and_defines_nothing(name, kw, option):
     with pytest.raises(InputError) as info:
@@ -286,3 +287,23 @@ def test_a_guest_defined_elsewhere_keeps_what_no_option_sets(name):
         assert "<acpi/>" in conn.lookupByName(name + "b").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), fresh
     finally:
         conn.lookupByName(name + "b").undefine()
+
+
+def test_a_defined_xen_pv_guest_stays_pv(name):
+    """A task that changes memory without restating os_type used to turn a Xen PV guest into HVM."""
+    conn = libvirt.open(URI)
+    conn.defineXML("<domain type='test'><name>%s</name><memory>131072</memory>"
+                   "<os><type>xen</type><kernel>/boot/vmlinuz-xen</kernel></os></domain>" % name)
+    grown = execute(domain(name=name, memory="256MiB"))
+    assert grown["actions"] == ["redefine guest %s" % name] and grown["domain"]["os_type"] == "xen"
+    assert "<type arch='i686'>xen</type>" in conn.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert execute(domain(name=name, memory="256MiB", os_type="xen"))["changed"] is False
+
+
+def test_a_new_xen_pv_guest_boots_a_kernel_or_a_bootloader(name):
+    with pytest.raises(InputError) as info:
+        execute(domain(name=name, memory=64, os_type="xen"), check_mode=True)
+    assert info.value.option == "kernel"
+    pygrub = execute(domain(name=name, memory=64, os_type="xen", xml="<domain><bootloader>/usr/bin/pygrub"
+                                                                     "</bootloader></domain>"), check_mode=True)
+    assert pygrub["changed"] and pygrub["domain"]["os_type"] == "xen"

@@ -181,8 +181,6 @@ class DomainService(LibvirtService):
             if bad:
                 raise InputError("boot", "unknown boot device(s) %s; use hd, cdrom, network, fd" % bad)
             spec["boot"] = list(p["boot"])
-        if spec["os_type"] == "xen" and not (spec["kernel"] or p.get("xml")):
-            raise InputError("kernel", "a Xen PV guest (os_type=xen) boots a kernel; set kernel")
         spec["disks"] = None if p.get("disks") is None else self._disks(p["disks"])
         spec["nics"] = None if p.get("nics") is None else [self._nic(i, n) for i, n in enumerate(p["nics"])]
         spec["graphics"] = p.get("graphics")
@@ -375,6 +373,10 @@ class DomainService(LibvirtService):
         if observed is None:
             if merged.find("memory") is None:
                 raise InputError("memory", "required to define the new guest %s" % name)
+            if merged.findtext("os/type") == "xen" and merged.find("os/kernel") is None \
+                    and merged.find("bootloader") is None:
+                raise InputError("kernel", "a new Xen PV guest (os_type=xen) boots a kernel, or a "
+                                           "<bootloader> given in xml; set kernel")
             xml = dx.tostring(merged)
             plan.step("define guest %s" % name, lambda: self.conn.defineXML(xml),
                       undo=lambda: ops().undefine(self.conn.lookupByName(name)))

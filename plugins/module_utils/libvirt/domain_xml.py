@@ -272,8 +272,8 @@ def _fresh(el):
 def build(spec, extra=None, new=False):
     """The desired <domain> tree from a normalised spec (see DomainService.desired) and the
     user's own XML root (or None). `new`: the guest is yet to be defined, so it also gets the
-    defaults a guest needs (ACPI); a defined guest keeps what it has where no option says
-    otherwise."""
+    defaults a guest needs (an HVM guest, with ACPI); a defined guest keeps what it has where no
+    option says otherwise."""
     root = copy.deepcopy(extra) if extra is not None else etree.Element("domain")
     normalise(root)
     if spec.get("virt_type"):
@@ -303,8 +303,8 @@ def build(spec, extra=None, new=False):
     if os_type is None:
         os_type = etree.Element("type")
         os_el.insert(0, os_type)
-    if spec.get("os_type") or not os_type.text:
-        os_type.text = spec.get("os_type") or "hvm"
+    if spec.get("os_type") or (new and not os_type.text):
+        os_type.text = spec.get("os_type") or "hvm"  # a defined guest keeps its own (xen: PV)
     for key in ("arch", "machine"):
         if spec.get(key):
             os_type.set(key, spec[key])
