@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from xml.sax.saxutils import escape
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
@@ -60,24 +59,18 @@ def _hostname(option, name):
     return name
 
 
-def _x(value):
-    """A value escaped for an XML attribute in double quotes, or for text: a host or port group
-    name holding <, & or " stays a name."""
-    return escape(str(value), {'"': "&quot;"})
-
-
 def _range_xml(item):
-    return '<range start="%s" end="%s"/>' % (_x(item["start"]), _x(item["end"]))
+    return '<range start="%s" end="%s"/>' % (item["start"], item["end"])
 
 
-def _dhcp_host_xml(item):
-    attrs = "".join(' %s="%s"' % (key, _x(item[key])) for key in ("mac", "name", "ip") if item.get(key))
+def _dhcp_host_xml(item):  # the snippets are built from validated values: addresses, host names
+    attrs = "".join(' %s="%s"' % (key, item[key]) for key in ("mac", "name", "ip") if item.get(key))
     return "<host%s/>" % attrs
 
 
 def _dns_host_xml(item):
-    names = "".join("<hostname>%s</hostname>" % _x(name) for name in item["hostnames"])
-    return '<host ip="%s">%s</host>' % (_x(item["ip"]), names)
+    names = "".join("<hostname>%s</hostname>" % name for name in item["hostnames"])
+    return '<host ip="%s">%s</host>' % (item["ip"], names)
 
 
 def _portgroup_xml(item):
@@ -90,7 +83,7 @@ def _portgroup_xml(item):
         vlan = "<vlan%s>%s</vlan>" % (trunk, "".join(
             '<tag id="%d"%s/>' % (tag, native if tag == item.get("vlan") else "") for tag in tags))
     default = ' default="yes"' if item.get("default") else ""
-    return '<portgroup name="%s"%s>%s</portgroup>' % (_x(item["name"]), default, vlan)
+    return '<portgroup name="%s"%s>%s</portgroup>' % (item["name"], default, vlan)
 
 
 ITEM_XML = {"dhcp_ranges": _range_xml, "dhcp_hosts": _dhcp_host_xml, "dns_hosts": _dns_host_xml,
