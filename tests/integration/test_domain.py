@@ -17,6 +17,7 @@ from lxml import etree
 
 from conftest import run_module, sh  # noqa: E402
 from lib.guest import GUEST_MARKER, guest_assets
+from lib.sshhost import ssh_host
 
 URI = "qemu:///system"
 
@@ -308,6 +309,33 @@ def test_names_libvirt_refuses_are_refused_before_anything_is_touched(guest, wor
         assert virsh("domstate", longest).stdout.strip() == "shut off"
     finally:
         virsh("undefine", longest, check=False)
+
+
+@pytest.fixture
+def remote(libvirt_daemon, unique):
+    """Another "host" over real SSH (a network namespace with its own sshd, tests/lib/sshhost.py)
+    whose qemu+ssh:// URI reaches this machine's libvirtd."""
+    with ssh_host(unique[:12], 252) as host:
+        yield host
+
+
+def test_remote_uri_over_ssh(guest, remote):
+    """uri: qemu+ssh:// manages the guest through SSH; virsh on the local socket sees the same
+    guest. A host that does not answer is one error naming the uri."""
+    uri = remote.libvirt_uri()
+    spec = dict(name=guest, uri=uri, virt_type="qemu", memory="64MiB", vcpus=1)
+    applied = idempotent("domain", **spec)
+    assert virsh("domuuid", guest).stdout.strip() == applied["domain"]["uuid"]
+    assert virsh("domstate", guest).stdout.strip() == "shut off"
+    info = run_module("domain_info", uri=uri, name=[guest])
+    assert [d["uuid"] for d in info["domains"]] == [applied["domain"]["uuid"]]
+    assert run_module("domain", uri=uri, name=guest, state="absent")["changed"]
+    assert virsh("dominfo", guest, check=False).returncode != 0
+
+    closed = uri.replace(remote.address, remote.address + ":2222")  # no sshd on that port
+    down = run_module("domain", **{**spec, "uri": closed})
+    assert down.get("failed") and "(uri)" in down["msg"] and "Connection refused" in down["msg"], down
+    assert virsh("dominfo", guest, check=False).returncode != 0
 
 
 def test_failed_define_leaves_nothing_behind(guest, workdir, libvirt_daemon):
