@@ -108,6 +108,7 @@ def test_uuid_is_kept_and_cannot_change(name):
     (dict(nics=[{"network": "vct-missing"}]), "nics[0].network"),
     (dict(disks=[{"pool": "vct-missing", "volume": "v"}]), "disks[0].pool"),
     (dict(memory=64, os_type="xen"), "kernel"),
+    (dict(memory=64, disks=[{"pool": "default", "volume": "sub/x.qcow2", "size": "1G"}]), "disks[0].volume"),
 ])
 def test_bad_input_names_the_option_and_defines_nothing(name, kw, option):
     with pytest.raises(InputError) as info:

@@ -84,9 +84,10 @@ class LibvirtService(Service):
         for char, label in (("/", "'/'"), ("\n", "a newline")):
             if char in name:
                 raise InputError(option, "%r: libvirt names cannot contain %s" % (name, label))
-        if len(name.encode("utf-8")) > limit:
+        size = len(name.encode("utf-8"))
+        if size > limit:
             raise InputError(option, "is %d bytes long; libvirt stores it as a file name, which allows "
-                                     "at most %d" % (len(name.encode("utf-8")), limit))
+                                     "at most %d" % (size, limit))
         return name
 
     def lookup(self, kind, name):

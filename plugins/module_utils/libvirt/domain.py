@@ -216,6 +216,7 @@ class DomainService(LibvirtService):
             if d.get("pool") or d.get("volume"):
                 if not (d.get("pool") and d.get("volume")) or d.get("path"):
                     raise InputError(where, "set either path, or pool and volume")
+                self.check_name(d["volume"], where + ".volume", limit=255)
             elif not d.get("path") and d["device"] != "cdrom":
                 raise InputError(where, "set path, or pool and volume")
             if d.get("size") is not None:
