@@ -11,7 +11,7 @@
 # Every address pool it configures lies in 198.18.0.0/15.  Where systemd is PID 1 the daemons are
 # started through systemd; elsewhere (containers, CI sandboxes) they are started directly, with
 # their pids kept in $VIRTCLOUD_STATE so that `down` stops only what `up` started.
-set -euo pipefail
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${VIRTCLOUD_STATE:-/run/virtcloud}
@@ -33,6 +33,19 @@ PACKAGES=(
 say() { printf '\033[1m[host]\033[0m %s\n' "$*"; }
 die() { printf '[host] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# Every failing step says what failed and what to do; the script never exits silently.
+STEP="start"
+HINT="rerun the same command; if it fails again, the output above says why"
+step() { STEP=$1; HINT=$2; }
+on_error() {
+  local rc=$? cmd=$1 line=$2
+  trap - ERR
+  printf '[host] ERROR: step "%s" failed: `%s` (exit %s, scripts/host.sh line %s)\n[host] what to do: %s\n' \
+    "$STEP" "$cmd" "$rc" "$line" "$HINT" >&2
+  exit "$rc"
+}
+trap 'on_error "$BASH_COMMAND" "$LINENO"' ERR
+
 require_root_debian() {
   if [ "$(id -u)" -ne 0 ]; then
     die "must run as root (it installs packages and starts system daemons). Run: sudo make $1"
@@ -47,6 +60,24 @@ start docker, libvirtd, virtlogd, lxd and openvswitch with your init system, the
 have_systemd() { [ "$(ps -o comm= -p 1 2>/dev/null)" = systemd ]; }
 
 # ---------------------------------------------------------------- packages
+PRC=${VIRTCLOUD_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+PRC_SAVED=""
+install_policy_rc_d() {
+  step "policy-rc.d" "make $(dirname "$PRC") writable for root, then rerun"
+  if [ -e "$PRC" ] || [ -L "$PRC" ]; then
+    PRC_SAVED=$(mktemp "$PRC.virtcloud-saved.XXXXXX")
+    mv -f "$PRC" "$PRC_SAVED"
+  fi
+  trap restore_policy_rc_d EXIT
+  printf '#!/bin/sh\n# virtcloud: no service starts while packages install\nexit 101\n' >"$PRC"
+  chmod 0755 "$PRC"
+}
+restore_policy_rc_d() {
+  rm -f "$PRC"
+  if [ -n "$PRC_SAVED" ]; then mv -f "$PRC_SAVED" "$PRC"; PRC_SAVED=""; fi
+  trap - EXIT
+}
+
 cmd_packages() {
   require_root_debian packages
   local missing=()
@@ -60,12 +91,15 @@ cmd_packages() {
   say "packages: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # Package scripts must not start daemons on their own (no stock libvirt network, no docker
-  # with a default 172.17 bridge): policy-rc.d refuses every service start during the install.
-  local prc=/usr/sbin/policy-rc.d created_prc=0
-  if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod +x "$prc"; created_prc=1; fi
+  # with a default 172.17 bridge): a policy-rc.d that refuses every service start stands in for
+  # the install. One that the machine already has (container images ship one) is put aside and
+  # put back exactly as it was, also when the install fails.
+  install_policy_rc_d
+  step "apt-get update" "check that the Debian package mirrors answer (/etc/apt/sources.list*), then rerun"
   apt-get update -q
+  step "apt-get install" "read apt's message above (a held or broken package, a full disk, a lock held by another apt), fix it, then rerun"
   apt-get install -y -q --no-install-recommends "${missing[@]}"
-  [ "$created_prc" = 1 ] && rm -f "$prc"
+  restore_policy_rc_d
 }
 
 # ---------------------------------------------------------------- venv
@@ -90,9 +124,11 @@ cmd_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
       local py; py=$(pick_python)
       say "venv: creating $VENV with $py"
+      step "venv" "remove $VENV and rerun; python3-venv must be installed"
       "$py" -m venv "$VENV"
     fi
     say "venv: installing requirements (ansible-core newest for this Python)"
+    step "pip install" "check that PyPI answers and that libvirt-dev, pkg-config, gcc and python3-dev are installed (libvirt-python compiles), then rerun"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt"
     echo "$want" >"$stamp"
@@ -113,13 +149,13 @@ pid_alive() { # pidfile -> true when the pid in it is a live process running the
 }
 
 wait_for() { # description, seconds, command...
-  local what=$1 secs=$2; shift 2
+  local what=$1 secs=${VIRTCLOUD_READY_SECS:-$2}; shift 2
   local i
   for ((i = 0; i < secs * 4; i++)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.25
   done
-  die "$what did not become ready within ${secs}s (logs in $LOGS)"
+  die "$what did not become ready within ${secs}s; what to do: $HINT"
 }
 
 # Readiness probes: silent, true when the daemon answers on its API socket.
@@ -135,6 +171,7 @@ start_bg() { # name, binary, args... : start a daemon in its own session, record
 }
 
 up_docker() {
+  step "dockerd" "read $LOGS/dockerd.log (or 'journalctl -u docker' under systemd), then rerun"
   if docker_ok; then say "docker: running"; return; fi
   if have_systemd; then systemctl start docker; wait_for dockerd 60 docker_ok; return; fi
   say "docker: starting dockerd (bridge $DOCKER_BIP, pool $DOCKER_POOL)"
@@ -146,6 +183,7 @@ up_docker() {
 up_libvirt() {
   # libvirtd autostarts every network marked autostart; never let it bring up the stock
   # 'default' network (a private range outside 198.18.0.0/15) on a dev/CI host.
+  step "libvirtd" "read $LOGS/libvirtd.log and $LOGS/virtlogd.log (or 'journalctl -u libvirtd' under systemd), then rerun"
   rm -f /etc/libvirt/qemu/networks/autostart/default.xml
   if libvirt_ok; then say "libvirt: running"; return; fi
   if have_systemd; then systemctl start virtlogd libvirtd; wait_for libvirtd 60 libvirt_ok; return; fi
@@ -166,6 +204,7 @@ up_libvirt() {
 }
 
 up_lxd() {
+  step "lxd" "read $LOGS/lxd.log and $LOGS/lxd.daemon.log (or 'journalctl -u lxd'), then rerun"
   if ! lxd_ok; then
     if have_systemd; then
       systemctl start lxd
@@ -197,6 +236,7 @@ EOF
 }
 
 up_ovs() {
+  step "openvswitch" "read $LOGS/ovs.log and $LOGS/ovs-vswitchd.log, then rerun"
   if ovs_ok; then say "ovs: running"; return; fi
   if have_systemd; then systemctl start openvswitch-switch; wait_for ovs 60 ovs_ok; return; fi
   say "ovs: starting ovsdb-server + ovs-vswitchd (userspace datapath)"
