@@ -1,5 +1,5 @@
-"""Side by side: community.libvirt.virt in a loop, virtcloud.core.domain in a loop, and
-virtcloud.core.domains, defining 10 and 100 guests and then rerunning (a no-op).
+"""Side by side: community.libvirt.virt in a loop, virtcloud.core.libvirt_domain in a loop, and
+virtcloud.core.libvirt_domains, defining 10 and 100 guests and then rerunning (a no-op).
 
 Run with `make bench` (or pytest tests/bench -s). The peer comes from the `ansible` PyPI package,
 installed on first use into its own venv (fixture bench_venv) so the project's venv stays ansible-core
@@ -44,12 +44,12 @@ PLAYS = {
         xml: "{xml}"
       loop: "{{{{ range({n}) | list }}}}"
 """,
-    "virtcloud.core.domain loop": """
+    "virtcloud.core.libvirt_domain loop": """
 - hosts: localhost
   gather_facts: false
   tasks:
     - name: bench
-      virtcloud.core.domain:
+      virtcloud.core.libvirt_domain:
         uri: {uri}
         name: "{prefix}{{{{ item }}}}"
         virt_type: qemu
@@ -57,12 +57,12 @@ PLAYS = {
         vcpus: 1
       loop: "{{{{ range({n}) | list }}}}"
 """,
-    "virtcloud.core.domains": """
+    "virtcloud.core.libvirt_domains": """
 - hosts: localhost
   gather_facts: false
   tasks:
     - name: bench
-      virtcloud.core.domains:
+      virtcloud.core.libvirt_domains:
         uri: {uri}
         domains: {specs}
 """,

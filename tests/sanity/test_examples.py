@@ -24,7 +24,7 @@ from test_sanity import MODULES  # noqa: E402
 
 # batch module: (its list option, the module whose options an item takes, the connection options
 # that are set once, on the task, and not per item)
-BATCH = {"domains": ("domains", "domain", connection.CONNECTION),
+BATCH = {"libvirt_domains": ("domains", "libvirt_domain", connection.CONNECTION),
          "docker_containers": ("containers", "docker_container", client.CONNECTION)}
 
 

@@ -326,7 +326,7 @@ class VolumeService(LibvirtService):
     def observe(self, desired):
         self.pool = self.lookup("pool", desired["pool"])
         if self.pool is None:
-            raise InputError("pool", "storage pool %r does not exist (virtcloud.core.storage_pool)" % desired["pool"])
+            raise InputError("pool", "storage pool %r does not exist (virtcloud.core.libvirt_pool)" % desired["pool"])
         if not self.pool.isActive():
             raise InputError("pool", "storage pool %r is not active; start it first" % desired["pool"])
         self.vol = self._volume(desired["name"])

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: storage_info
+module: libvirt_storage_info
 short_description: Report libvirt storage pools, their volumes and their overcommit
 version_added: 0.1.0
 description:
@@ -36,7 +36,7 @@ author:
 
 EXAMPLES = r"""
 - name: How thin are my pools?
-  virtcloud.core.storage_info:
+  virtcloud.core.libvirt_storage_info:
   register: storage
 
 - name: Warn about overcommitted pools

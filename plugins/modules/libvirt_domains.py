@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: domains
+module: libvirt_domains
 short_description: Manage many libvirt guests in one task
 version_added: 0.1.0
 description:
   - Reconciles a list of guest specs in one task. Every item takes exactly the options of
-    M(virtcloud.core.domain) (except O(uri), which is shared) and is handled by the same code, so
+    M(virtcloud.core.libvirt_domain) (except O(uri), which is shared) and is handled by the same code, so
     both modules behave the same; this one is much faster for many guests.
   - All items are validated and planned before anything is touched. One connection serves the
     whole list; the guests, their run states and autostart flags are read with three listing
@@ -25,7 +25,7 @@ description:
 options:
   domains:
     description:
-      - Guest specs. Each item is a dictionary of the options of M(virtcloud.core.domain), for
+      - Guest specs. Each item is a dictionary of the options of M(virtcloud.core.libvirt_domain), for
         example C(name), C(memory), C(vcpus), C(disks), C(nics), C(xml), C(state).
     type: list
     elements: dict
@@ -34,14 +34,14 @@ extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
 seealso:
-  - module: virtcloud.core.domain
+  - module: virtcloud.core.libvirt_domain
 author:
   - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
 - name: Ten small guests on one network, defined and running in one task
-  virtcloud.core.domains:
+  virtcloud.core.libvirt_domains:
     domains: "{{ nodes }}"
   vars:
     nodes: >-
@@ -49,7 +49,7 @@ EXAMPLES = r"""
       'memory': '512MiB', 'vcpus': 1, 'nics': [{'network': 'lab'}], 'state': 'running'}) %}{% endfor %}{{ out }}
 
 - name: Two guests spelled out
-  virtcloud.core.domains:
+  virtcloud.core.libvirt_domains:
     domains:
       - name: db1
         memory: 2 GiB
@@ -75,7 +75,7 @@ restart_required:
   type: bool
 results:
   description:
-    - One result per item, in order, each as M(virtcloud.core.domain) returns it
+    - One result per item, in order, each as M(virtcloud.core.libvirt_domain) returns it
       (C(changed), C(actions), C(domain), and C(restart_required) or C(diff) when applicable).
   returned: always
   type: list

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: storage_pool
+module: libvirt_pool
 short_description: Manage a libvirt storage pool (directory, LVM volume group, NFS, iSCSI)
 version_added: 0.1.0
 description:
@@ -112,13 +112,13 @@ author:
 
 EXAMPLES = r"""
 - name: Directory pool for guest disks
-  virtcloud.core.storage_pool:
+  virtcloud.core.libvirt_pool:
     name: images
     path: /var/lib/virtcloud/images
     autostart: true
 
 - name: NFS pool
-  virtcloud.core.storage_pool:
+  virtcloud.core.libvirt_pool:
     name: shared
     type: netfs
     path: /srv/shared-images
@@ -127,14 +127,14 @@ EXAMPLES = r"""
       dir: /export/images
 
 - name: LVM pool on an existing volume group
-  virtcloud.core.storage_pool:
+  virtcloud.core.libvirt_pool:
     name: fast
     type: logical
     source:
       name: vg_fast
 
 - name: iSCSI LUNs as volumes
-  virtcloud.core.storage_pool:
+  virtcloud.core.libvirt_pool:
     name: san
     type: iscsi
     source:
@@ -142,7 +142,7 @@ EXAMPLES = r"""
       iqn: iqn.2013-06.com.example:storage
 
 - name: Remove a pool and its directory
-  virtcloud.core.storage_pool:
+  virtcloud.core.libvirt_pool:
     name: images
     state: absent
     delete_data: true

@@ -1,4 +1,4 @@
-"""virtcloud.core.network / network_info against the real libvirtd (qemu:///system).
+"""virtcloud.core.libvirt_network / network_info against the real libvirtd (qemu:///system).
 
 Every address is in 198.18.0.0/15; every object is named vct*, and removed in finalizers."""
 
@@ -45,7 +45,7 @@ def test_nat_network_with_dhcp_and_live_host_entry(networks, unique):
                 dhcp_ranges=[{"start": "198.18.201.100", "end": "198.18.201.150"}],
                 dns_hosts=[{"ip": "198.18.201.2", "hostnames": ["gw2"]}], autostart=False)
     assert sh("virsh", "net-info", name, check=False).returncode != 0  # check mode made nothing
-    result = converge("network", **spec)
+    result = converge("libvirt_network", **spec)
     net = result["network"]
     assert net["uuid"] and net["bridge"] and net["mac"] and net["active"]
 
@@ -58,12 +58,12 @@ def test_nat_network_with_dhcp_and_live_host_entry(networks, unique):
 
     # a static DHCP host goes in live: same dnsmasq, network stays up, no restart asked for
     host = {"mac": "52:54:00:c8:00:05", "ip": "198.18.201.5", "name": "fixed"}
-    check = run_module("network", check=True, dhcp_hosts=[host], **spec)
+    check = run_module("libvirt_network", check=True, dhcp_hosts=[host], **spec)
     assert check["changed"] and not dumpxml(name).findall("ip/dhcp/host")
-    live = run_module("network", dhcp_hosts=[host], **spec)
+    live = run_module("libvirt_network", dhcp_hosts=[host], **spec)
     assert live["changed"] and "restart_required" not in live, live
     assert live["actions"] == ["add dhcp_hosts entry fixed to network %s" % name]
-    assert not run_module("network", dhcp_hosts=[host], **spec)["changed"]
+    assert not run_module("libvirt_network", dhcp_hosts=[host], **spec)["changed"]
     assert dnsmasq_pid(name) == pid
     assert sh("virsh", "net-info", name).stdout.split("Active:")[1].split()[0] == "yes"
     for inactive in (False, True):
@@ -73,25 +73,25 @@ def test_nat_network_with_dhcp_and_live_host_entry(networks, unique):
     with open("/var/lib/libvirt/dnsmasq/%s.hostsfile" % name) as hostsfile:
         assert "198.18.201.5" in hostsfile.read()
 
-    info = run_module("network_info", name=name)
+    info = run_module("libvirt_network_info", name=name)
     assert not info["changed"] and info["networks"][0]["dhcp_hosts"] == [host]
     assert info["networks"][0]["leases"] == []
 
     # MTU cannot change live: the definition changes, the running network waits for a restart
-    mtu = run_module("network", mtu=1400, dhcp_hosts=[host], **spec)
+    mtu = run_module("libvirt_network", mtu=1400, dhcp_hosts=[host], **spec)
     assert mtu["changed"] and mtu["restart_required"] and mtu["network"]["restart_pending"]
     assert dumpxml(name, inactive=True).find("mtu").get("size") == "1400"
     assert dumpxml(name).find("mtu") is None and dnsmasq_pid(name) == pid
-    pending = run_module("network", mtu=1400, **spec)
+    pending = run_module("libvirt_network", mtu=1400, **spec)
     assert not pending["changed"] and pending["restart_required"]
-    restarted = run_module("network", mtu=1400, restart=True, **spec)
+    restarted = run_module("libvirt_network", mtu=1400, restart=True, **spec)
     assert restarted["actions"] == ["restart network %s" % name]
     assert dumpxml(name).find("mtu").get("size") == "1400" and dnsmasq_pid(name) != pid
-    assert not run_module("network", mtu=1400, restart=True, **spec)["changed"]
+    assert not run_module("libvirt_network", mtu=1400, restart=True, **spec)["changed"]
 
-    removed = run_module("network", name=name, state="absent")
+    removed = run_module("libvirt_network", name=name, state="absent")
     assert removed["changed"] and sh("virsh", "net-info", name, check=False).returncode != 0
-    assert not run_module("network", name=name, state="absent")["changed"]
+    assert not run_module("libvirt_network", name=name, state="absent")["changed"]
 
 
 def test_entry_names_libvirt_cannot_store_are_refused_first(networks, unique):
@@ -106,26 +106,26 @@ def test_entry_names_libvirt_cannot_store_are_refused_first(networks, unique):
     ]
     for extra, option in cases:
         for check in (True, False):
-            result = run_module("network", check=check, **spec, **extra)
+            result = run_module("libvirt_network", check=check, **spec, **extra)
             assert result.get("failed") and result["option"] == option, result
         assert sh("virsh", "net-info", unique, check=False).returncode != 0
     # what libvirt does store: a host name with dots and a port group name with a space
     host = {"mac": "52:54:00:c8:00:07", "ip": "198.18.203.7", "name": "db-7.lab"}
-    converge("network", dhcp_hosts=[host], portgroups=[{"name": "ops dev", "default": True}], **spec)
+    converge("libvirt_network", dhcp_hosts=[host], portgroups=[{"name": "ops dev", "default": True}], **spec)
     assert dumpxml(unique).find("portgroup").get("name") == "ops dev"
     assert dumpxml(unique).find("ip/dhcp/host").get("name") == "db-7.lab"
 
 
 def test_isolated_network(networks, unique):
     networks.append(unique)
-    result = converge("network", name=unique, forward="isolated", address="198.18.202.1/24",
+    result = converge("libvirt_network", name=unique, forward="isolated", address="198.18.202.1/24",
                       dhcp_ranges=[{"start": "198.18.202.10", "end": "198.18.202.20"}])
     assert result["network"]["forward"] == "isolated"
     xml = dumpxml(unique)
     assert xml.find("forward") is None and xml.find("ip").get("address") == "198.18.202.1"
     dnsmasq_pid(unique)
     # stopping is a change; the definition stays
-    stopped = run_module("network", name=unique, active=False)
+    stopped = run_module("libvirt_network", name=unique, active=False)
     assert stopped["actions"] == ["stop network %s" % unique]
     assert "Active:         no" in sh("virsh", "net-info", unique).stdout
 
@@ -133,7 +133,7 @@ def test_isolated_network(networks, unique):
 @pytest.mark.parametrize("mode, third", [("route", 203), ("open", 204)])
 def test_routed_and_open_networks(networks, unique, mode, third):
     networks.append(unique)
-    converge("network", name=unique, forward=mode, address="198.18.%d.1/24" % third)
+    converge("libvirt_network", name=unique, forward=mode, address="198.18.%d.1/24" % third)
     assert dumpxml(unique).find("forward").get("mode") == mode
 
 
@@ -149,7 +149,7 @@ def test_openvswitch_bridge_with_vlan_portgroups(networks, unique, ovs_bridge):
     networks.append(unique)
     groups = [{"name": "vlan10", "vlan": 10, "default": True}, {"name": "trunk", "trunk": [10, 20]}]
     spec = dict(name=unique, forward="bridge", bridge=ovs_bridge, openvswitch=True)
-    result = converge("network", portgroups=groups, **spec)
+    result = converge("libvirt_network", portgroups=groups, **spec)
     assert result["network"]["openvswitch"] and result["network"]["bridge"] == ovs_bridge
     xml = dumpxml(unique)
     assert xml.find("virtualport").get("type") == "openvswitch"
@@ -157,10 +157,10 @@ def test_openvswitch_bridge_with_vlan_portgroups(networks, unique, ovs_bridge):
     assert tags == {"vlan10": ["10"], "trunk": ["10", "20"]}
 
     # port groups change live on the running network
-    changed = run_module("network", portgroups=[{"name": "vlan10", "vlan": 30, "default": True}], **spec)
+    changed = run_module("libvirt_network", portgroups=[{"name": "vlan10", "vlan": 30, "default": True}], **spec)
     assert changed["changed"] and "restart_required" not in changed
     assert [t.get("id") for t in dumpxml(unique).findall("portgroup/vlan/tag")] == ["30"]
-    assert not run_module("network", portgroups=[{"name": "vlan10", "vlan": 30, "default": True}], **spec)["changed"]
+    assert not run_module("libvirt_network", portgroups=[{"name": "vlan10", "vlan": 30, "default": True}], **spec)["changed"]
 
 
 @pytest.fixture
@@ -173,38 +173,38 @@ def linux_bridge(unique):
 
 def test_bridged_onto_a_host_bridge_and_rollback(networks, unique, linux_bridge):
     networks.append(unique)
-    result = converge("network", name=unique, forward="bridge", bridge=linux_bridge)
+    result = converge("libvirt_network", name=unique, forward="bridge", bridge=linux_bridge)
     assert result["network"]["forward"] == "bridge" and not result["network"]["openvswitch"]
     xml = dumpxml(unique)
     assert xml.find("forward").get("mode") == "bridge" and xml.find("bridge").get("name") == linux_bridge
     assert xml.find("ip") is None
-    assert run_module("network", name=unique, state="absent")["changed"]
+    assert run_module("libvirt_network", name=unique, state="absent")["changed"]
 
     # a NAT network that wants to create a bridge that already exists: libvirt accepts the
     # definition but cannot start it; the run rolls the definition back, leaving nothing behind
     other = unique + "x"
     networks.append(other)
-    failed = run_module("network", name=other, forward="nat", address="198.18.208.1/24", bridge=linux_bridge)
+    failed = run_module("libvirt_network", name=other, forward="nat", address="198.18.208.1/24", bridge=linux_bridge)
     assert failed["failed"] and "rolled back: define network %s" % other in failed["msg"], failed
     assert sh("virsh", "net-info", other, check=False).returncode != 0
 
 
 def test_bad_input_touches_nothing(networks, unique):
     networks.append(unique)
-    converge("network", name=unique, forward="isolated", address="198.18.205.1/24")
+    converge("libvirt_network", name=unique, forward="isolated", address="198.18.205.1/24")
     other = unique + "b"
     networks.append(other)
 
-    overlap = run_module("network", name=other, address="198.18.205.129/25")
+    overlap = run_module("libvirt_network", name=other, address="198.18.205.129/25")
     assert overlap["failed"] and overlap["option"] == "address"
     assert "overlaps" in overlap["msg"] and unique in overlap["msg"]
     assert sh("virsh", "net-info", other, check=False).returncode != 0
 
-    bridge = run_module("network", name=other, forward="bridge", bridge="vctnosuchbr0")
+    bridge = run_module("libvirt_network", name=other, forward="bridge", bridge="vctnosuchbr0")
     assert bridge["failed"] and bridge["option"] == "bridge" and "does not exist" in bridge["msg"]
     assert sh("virsh", "net-info", other, check=False).returncode != 0
 
-    outside = run_module("network", name=other, address="198.18.206.1/24",
+    outside = run_module("libvirt_network", name=other, address="198.18.206.1/24",
                          dhcp_ranges=[{"start": "198.18.207.1", "end": "198.18.207.9"}])
     assert outside["failed"] and outside["option"] == "dhcp_ranges"
 
@@ -214,10 +214,10 @@ def test_dual_homed_guest_gets_an_address_on_each_network(networks, unique, tmp_
     nat, iso = unique + "n", unique + "i"
     networks.extend([nat, iso])
     macs = {nat: "52:54:00:c6:01:0a", iso: "52:54:00:c6:02:0a"}
-    converge("network", name=nat, forward="nat", address="198.18.210.1/24",
+    converge("libvirt_network", name=nat, forward="nat", address="198.18.210.1/24",
              dhcp_ranges=[{"start": "198.18.210.100", "end": "198.18.210.199"}],
              dhcp_hosts=[{"mac": macs[nat], "ip": "198.18.210.10", "name": "dual"}])
-    converge("network", name=iso, forward="isolated", address="198.18.211.1/24",
+    converge("libvirt_network", name=iso, forward="isolated", address="198.18.211.1/24",
              dhcp_ranges=[{"start": "198.18.211.100", "end": "198.18.211.199"}])
     kernel, initrd = guest_assets()
     console = str(tmp_path / "console.log")
@@ -244,6 +244,6 @@ def test_dual_homed_guest_gets_an_address_on_each_network(networks, unique, tmp_
     lease = [line.split() for line in text.splitlines() if line.startswith("VCT-LEASE eth1 ")]
     assert lease and lease[0][2].startswith("198.18.211."), text[-3000:]
     # libvirt's own view of the leases, through network_info
-    leases = {n["name"]: n["leases"] for n in run_module("network_info")["networks"] if n["name"] in (nat, iso)}
+    leases = {n["name"]: n["leases"] for n in run_module("libvirt_network_info")["networks"] if n["name"] in (nat, iso)}
     assert [(x["mac"], x["ip"]) for x in leases[nat]] == [(macs[nat], "198.18.210.10")]
     assert [(x["mac"], x["ip"]) for x in leases[iso]] == [(macs[iso], lease[0][2])]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: domain
+module: libvirt_domain
 short_description: Manage a libvirt guest (domain) declaratively
 version_added: 0.1.0
 description:
@@ -288,15 +288,15 @@ notes:
   - A guest the module defines gets the C(acpi) and C(apic) features (for hvm guests), which PCI
     hot-plug and graceful shutdown need.
 seealso:
-  - module: virtcloud.core.domains
-  - module: virtcloud.core.domain_info
+  - module: virtcloud.core.libvirt_domains
+  - module: virtcloud.core.libvirt_domain_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
 - name: A small guest on a libvirt network, with a new 10 GiB volume and a VNC console
-  virtcloud.core.domain:
+  virtcloud.core.libvirt_domain:
     name: web1
     memory: 1 GiB
     vcpus: 2
@@ -314,7 +314,7 @@ EXAMPLES = r"""
     state: running
 
 - name: Add a second disk and a NIC on an Open vSwitch VLAN to the running guest (hot-plugged)
-  virtcloud.core.domain:
+  virtcloud.core.libvirt_domain:
     name: web1
     disks:
       - pool: default
@@ -329,7 +329,7 @@ EXAMPLES = r"""
     state: running
 
 - name: Direct kernel boot with the serial console logged to a file, emulated (no KVM)
-  virtcloud.core.domain:
+  virtcloud.core.libvirt_domain:
     name: tiny
     virt_type: qemu
     memory: 192MiB
@@ -342,7 +342,7 @@ EXAMPLES = r"""
     state: running
 
 - name: Anything not modelled goes through xml (merged, idempotent)
-  virtcloud.core.domain:
+  virtcloud.core.libvirt_domain:
     name: web1
     xml: |
       <domain>
@@ -353,7 +353,7 @@ EXAMPLES = r"""
       </domain>
 
 - name: Apply a pending vCPU change by restarting the guest
-  virtcloud.core.domain:
+  virtcloud.core.libvirt_domain:
     name: web1
     vcpus: 4
     state: rebooted
@@ -361,14 +361,14 @@ EXAMPLES = r"""
     force: true
 
 - name: Shut it down gracefully, powering it off after 60 s
-  virtcloud.core.domain:
+  virtcloud.core.libvirt_domain:
     name: web1
     state: shutdown
     shutdown_timeout: 60
     force: true
 
 - name: Remove the guest and its pool volumes
-  virtcloud.core.domain:
+  virtcloud.core.libvirt_domain:
     name: web1
     state: absent
     remove_storage: true
@@ -379,7 +379,7 @@ EXAMPLES = r"""
       uri: qemu+ssh://root@kvm2.example.com/system
   block:
     - name: A Xen PV guest there
-      virtcloud.core.domain:
+      virtcloud.core.libvirt_domain:
         name: pv1
         virt_type: xen
         os_type: xen

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: network
+module: libvirt_network
 short_description: Manage a libvirt virtual network (NAT, routed, open, isolated, bridged, Open vSwitch)
 version_added: 0.1.0
 description:
@@ -153,7 +153,7 @@ author:
 
 EXAMPLES = r"""
 - name: NAT network with DHCP, a fixed lease and a DNS entry
-  virtcloud.core.network:
+  virtcloud.core.libvirt_network:
     name: lab
     forward: nat
     address: 198.18.20.1/24
@@ -166,19 +166,19 @@ EXAMPLES = r"""
     autostart: true
 
 - name: Host-only network (no forwarding)
-  virtcloud.core.network:
+  virtcloud.core.libvirt_network:
     name: backend
     forward: isolated
     address: 198.18.21.1/24
 
 - name: Bridge guests onto the host's bridge br0
-  virtcloud.core.network:
+  virtcloud.core.libvirt_network:
     name: lan
     forward: bridge
     bridge: br0
 
 - name: Open vSwitch bridge with VLAN port groups
-  virtcloud.core.network:
+  virtcloud.core.libvirt_network:
     name: ovs
     forward: bridge
     bridge: ovsbr0
@@ -188,13 +188,13 @@ EXAMPLES = r"""
       - {name: trunk, trunk: [10, 20]}
 
 - name: Change the MTU and restart the network right away
-  virtcloud.core.network:
+  virtcloud.core.libvirt_network:
     name: lab
     mtu: 9000
     restart: true
 
 - name: Remove a network
-  virtcloud.core.network:
+  virtcloud.core.libvirt_network:
     name: lab
     state: absent
 """

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: volume
+module: libvirt_volume
 short_description: Manage a libvirt storage volume (thin or thick, grow, clone, upload, wipe)
 version_added: 0.1.0
 description:
@@ -92,14 +92,14 @@ author:
 
 EXAMPLES = r"""
 - name: Thin 1 TiB disk, refused if the pool would be more than 4x overcommitted
-  virtcloud.core.volume:
+  virtcloud.core.libvirt_volume:
     pool: images
     name: data.qcow2
     capacity: 1TiB
     max_overcommit: 4.0
 
 - name: Thick raw disk with its space reserved
-  virtcloud.core.volume:
+  virtcloud.core.libvirt_volume:
     pool: images
     name: db.raw
     format: raw
@@ -107,26 +107,26 @@ EXAMPLES = r"""
     preallocation: falloc
 
 - name: Guest disk cloned from a template volume
-  virtcloud.core.volume:
+  virtcloud.core.libvirt_volume:
     pool: images
     name: web1.qcow2
     clone_from: debian12-template.qcow2
     capacity: 40GiB
 
 - name: Disk from a local VMDK, converted to qcow2
-  virtcloud.core.volume:
+  virtcloud.core.libvirt_volume:
     pool: images
     name: appliance.qcow2
     upload: /srv/import/appliance-disk1.vmdk
 
 - name: Grow a disk
-  virtcloud.core.volume:
+  virtcloud.core.libvirt_volume:
     pool: images
     name: data.qcow2
     capacity: 2TiB
 
 - name: Delete a disk, zeroing it first
-  virtcloud.core.volume:
+  virtcloud.core.libvirt_volume:
     pool: images
     name: db.raw
     state: absent

@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: network_info
+module: libvirt_network_info
 short_description: Report libvirt virtual networks and their DHCP leases
 version_added: 0.1.0
 description:
   - Lists all libvirt networks, active and inactive, from one listing call, normalised the same way
-    M(virtcloud.core.network) compares them, with the current DHCP leases of each active network.
+    M(virtcloud.core.libvirt_network) compares them, with the current DHCP leases of each active network.
 options:
   name:
     description: Report only this network (an error when it does not exist).
@@ -31,7 +31,7 @@ author:
 
 EXAMPLES = r"""
 - name: All networks
-  virtcloud.core.network_info:
+  virtcloud.core.libvirt_network_info:
   register: nets
 
 - name: Address the guest with MAC 52:54:00:20:00:10 got on network lab

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: domain_info
+module: libvirt_domain_info
 short_description: Facts about libvirt guests
 version_added: 0.1.0
 description:
@@ -34,19 +34,19 @@ attributes:
     support: full
     description: Changes nothing, so it runs the same in check mode.
 seealso:
-  - module: virtcloud.core.domain
+  - module: virtcloud.core.libvirt_domain
 author:
   - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""
 - name: All running guests
-  virtcloud.core.domain_info:
+  virtcloud.core.libvirt_domain_info:
     state: [running]
   register: running
 
 - name: Show the VNC port and addresses of web1
-  virtcloud.core.domain_info:
+  virtcloud.core.libvirt_domain_info:
     name: [web1]
   register: web1
 

@@ -1,4 +1,4 @@
-"""virtcloud.core.domain / domains / domain_info against the real qemu:///system.
+"""virtcloud.core.libvirt_domain / domains / domain_info against the real qemu:///system.
 
 Guests use virt_type=qemu (TCG): KVM guests hang on this host (see host-recipe.md). Every check is
 made twice where it matters: through the module (changed / idempotence / check mode) and through
@@ -111,9 +111,9 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     spec = tiny(guest, workdir, title="virtcloud test guest")
 
     # define: nothing exists in check mode, then it does
-    predicted = run_module("domain", check=True, **spec)
+    predicted = run_module("libvirt_domain", check=True, **spec)
     assert predicted["changed"] and virsh("dominfo", guest, check=False).returncode != 0
-    defined = idempotent("domain", **spec)
+    defined = idempotent("libvirt_domain", **spec)
     assert defined["domain"]["state"] == "shutdown"
     uuid = defined["domain"]["uuid"]
     info = virsh("dominfo", guest).stdout
@@ -123,7 +123,7 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     assert "<memory unit='KiB'>196608</memory>" in dumped
 
     # start: reaches userspace
-    running = idempotent("domain", state="running", **spec)
+    running = idempotent("libvirt_domain", state="running", **spec)
     assert running["domain"]["state"] == "running" and running["domain"]["uuid"] == uuid
     wait_for(lambda: GUEST_MARKER in read(log), "the guest's marker on its serial console")
     assert "running" in virsh("domstate", guest).stdout
@@ -132,7 +132,7 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     disk = os.path.join(workdir, "data.qcow2")
     sh("qemu-img", "create", "-f", "qcow2", disk, "16M")
     grown = dict(spec, state="running", disks=[{"path": disk}], nics=[{"network": network}])
-    attached = idempotent("domain", **grown)
+    attached = idempotent("libvirt_domain", **grown)
     assert not attached.get("restart_required"), attached
     assert any(a.startswith("attach disk vda") for a in attached["actions"]), attached["actions"]
     assert any(a.startswith("attach NIC") for a in attached["actions"]), attached["actions"]
@@ -146,36 +146,36 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
     assert mac in virsh("dumpxml", "--inactive", guest).stdout             # MAC kept, not regenerated
 
     # current memory changes live; a vCPU change needs a restart and says so
-    smaller = run_module("domain", **{**grown, "memory": "192MiB", "current_memory": "160MiB"})
+    smaller = run_module("libvirt_domain", **{**grown, "memory": "192MiB", "current_memory": "160MiB"})
     assert smaller["changed"] and not smaller.get("restart_required"), smaller
     assert any(a.startswith("set memory of running guest") for a in smaller["actions"]), smaller
     # (the balloon target; this tiny guest has no balloon driver to report the used memory back)
     assert "<currentMemory unit='KiB'>163840</currentMemory>" in virsh("dumpxml", "--inactive", guest).stdout
-    more_cpus = run_module("domain", **{**grown, "current_memory": "160MiB", "vcpus": 2})
+    more_cpus = run_module("libvirt_domain", **{**grown, "current_memory": "160MiB", "vcpus": 2})
     assert more_cpus["changed"] and more_cpus["restart_required"] is True, more_cpus
     assert "<vcpu placement='static'>2</vcpu>" in virsh("dumpxml", "--inactive", guest).stdout
     assert re.search(r"CPU\(s\):\s+1\n", virsh("dominfo", guest).stdout)  # still the old live value
     grown.update(current_memory="160MiB", vcpus=2)
-    assert run_module("domain", **grown)["changed"] is False
+    assert run_module("libvirt_domain", **grown)["changed"] is False
 
     # detach the NIC live: the guest loses eth0, the definition loses it too
-    shrunk = idempotent("domain", **{**grown, "nics": []})
+    shrunk = idempotent("libvirt_domain", **{**grown, "nics": []})
     assert shrunk["actions"] == ["detach NIC %s on %s from running guest %s" % (mac, network, guest)]
     wait_for(lambda: "eth0" not in last_devices(log) and "block=vda," in last_devices(log),
              "the guest to lose eth0 (last: %s)" % last_devices(log))
     assert mac not in virsh("domiflist", guest).stdout
     assert mac not in virsh("dumpxml", "--inactive", guest).stdout
     grown["nics"] = [{"network": network, "mac": mac}]
-    assert run_module("domain", **grown)["actions"][0].startswith("attach NIC %s" % mac)
+    assert run_module("libvirt_domain", **grown)["actions"][0].startswith("attach NIC %s" % mac)
 
     # graceful shutdown (the guest powers off on the ACPI power button)
-    stopped = idempotent("domain", **{**grown, "state": "shutdown", "shutdown_timeout": 60})
+    stopped = idempotent("libvirt_domain", **{**grown, "state": "shutdown", "shutdown_timeout": 60})
     assert stopped["domain"]["state"] == "shutdown"
     assert "shut off" in virsh("domstate", guest).stdout
     assert mac in virsh("domiflist", guest).stdout                        # same MAC after restart
 
     # absent: undefined, storage kept unless asked
-    gone = idempotent("domain", name=guest, uri=URI, state="absent")
+    gone = idempotent("libvirt_domain", name=guest, uri=URI, state="absent")
     assert gone["domain"] == {}
     assert virsh("dominfo", guest, check=False).returncode != 0
     assert os.path.exists(disk)
@@ -183,15 +183,15 @@ def test_tiny_guest_lifecycle_with_live_attach(guest, network, workdir):
 
 def test_rebooted_applies_pending_config(guest, workdir):
     spec = tiny(guest, workdir, state="running")
-    run_module("domain", **spec)
-    pending = run_module("domain", **{**spec, "vcpus": 2})
+    run_module("libvirt_domain", **spec)
+    pending = run_module("libvirt_domain", **{**spec, "vcpus": 2})
     assert pending["restart_required"] is True
-    rebooted = run_module("domain", **{**spec, "vcpus": 2, "state": "rebooted", "force": True, "shutdown_timeout": 30})
+    rebooted = run_module("libvirt_domain", **{**spec, "vcpus": 2, "state": "rebooted", "force": True, "shutdown_timeout": 30})
     assert rebooted["changed"] and "restart_required" not in rebooted, rebooted
     assert re.search(r"CPU\(s\):\s+2\n", virsh("dominfo", guest).stdout)
-    paused = idempotent("domain", **{**spec, "vcpus": 2, "state": "paused"})
+    paused = idempotent("libvirt_domain", **{**spec, "vcpus": 2, "state": "paused"})
     assert paused["domain"]["state"] == "paused" and "paused" in virsh("domstate", guest).stdout
-    run_module("domain", name=guest, uri=URI, state="absent")
+    run_module("libvirt_domain", name=guest, uri=URI, state="absent")
 
 
 RICH_XML = """
@@ -260,14 +260,14 @@ def test_rich_xml_is_idempotent(guest, network, workdir):
     sh("qemu-img", "create", "-f", "qcow2", disk, "16M")
     xml = RICH_XML.replace("@DISK@", disk).replace("@NET@", network)
     spec = dict(name=guest, uri=URI, xml=xml, virt_type="qemu")
-    idempotent("domain", **spec)
+    idempotent("libvirt_domain", **spec)
     dumped = virsh("dumpxml", "--inactive", guest).stdout
     for needle in ("52:54:00:ab:cd:ef", "i6300esb", "org.qemu.guest_agent.0", "vct-serial-1", "cirrus"):
         assert needle in dumped, needle
     # a modelled option on top of the XML changes just that
-    titled = run_module("domain", **{**spec, "title": "rich"})
+    titled = run_module("libvirt_domain", **{**spec, "title": "rich"})
     assert titled["changed"] and titled["domain"]["title"] == "rich"
-    assert run_module("domain", **{**spec, "title": "rich"})["changed"] is False
+    assert run_module("libvirt_domain", **{**spec, "title": "rich"})["changed"] is False
 
 
 def test_bad_input_defines_nothing(guest, workdir, libvirt_daemon):
@@ -280,7 +280,7 @@ def test_bad_input_defines_nothing(guest, workdir, libvirt_daemon):
         (dict(uri="qemu+unix:///system?socket=/nonexistent/sock"), "uri"),
     ]
     for extra, expected in cases:
-        result = run_module("domain", **dict(spec, **extra))
+        result = run_module("libvirt_domain", **dict(spec, **extra))
         assert result.get("failed") and expected in result["msg"], (extra, result)
     assert virsh("dominfo", guest, check=False).returncode != 0
 
@@ -293,7 +293,7 @@ def test_names_libvirt_refuses_are_refused_before_anything_is_touched(guest, wor
              (guest + "\nx", "cannot contain a newline"), (longest + "x", "at most 247")]
     for name, expected in cases:
         for check in (True, False):
-            result = run_module("domain", check=check, name=name, uri=URI, virt_type="qemu", memory="64MiB")
+            result = run_module("libvirt_domain", check=check, name=name, uri=URI, virt_type="qemu", memory="64MiB")
             assert result.get("failed") and result["msg"].startswith("name:") and expected in result["msg"], result
         if name:
             root = etree.fromstring("<domain type='qemu'><name/><memory unit='MiB'>64</memory>"
@@ -305,7 +305,7 @@ def test_names_libvirt_refuses_are_refused_before_anything_is_touched(guest, wor
             assert virsh("define", path, check=False).returncode != 0, name
     assert not [n for n in virsh("list", "--all", "--name").stdout.split() if n.startswith(guest)]
     try:
-        idempotent("domain", name=longest, uri=URI, virt_type="qemu", memory="64MiB")
+        idempotent("libvirt_domain", name=longest, uri=URI, virt_type="qemu", memory="64MiB")
         assert virsh("domstate", longest).stdout.strip() == "shut off"
     finally:
         virsh("undefine", longest, check=False)
@@ -324,16 +324,16 @@ def test_remote_uri_over_ssh(guest, remote):
     guest. A host that does not answer is one error naming the uri."""
     uri = remote.libvirt_uri()
     spec = dict(name=guest, uri=uri, virt_type="qemu", memory="64MiB", vcpus=1)
-    applied = idempotent("domain", **spec)
+    applied = idempotent("libvirt_domain", **spec)
     assert virsh("domuuid", guest).stdout.strip() == applied["domain"]["uuid"]
     assert virsh("domstate", guest).stdout.strip() == "shut off"
-    info = run_module("domain_info", uri=uri, name=[guest])
+    info = run_module("libvirt_domain_info", uri=uri, name=[guest])
     assert [d["uuid"] for d in info["domains"]] == [applied["domain"]["uuid"]]
-    assert run_module("domain", uri=uri, name=guest, state="absent")["changed"]
+    assert run_module("libvirt_domain", uri=uri, name=guest, state="absent")["changed"]
     assert virsh("dominfo", guest, check=False).returncode != 0
 
     closed = uri.replace(remote.address, remote.address + ":2222")  # no sshd on that port
-    down = run_module("domain", **{**spec, "uri": closed})
+    down = run_module("libvirt_domain", **{**spec, "uri": closed})
     assert down.get("failed") and "(uri)" in down["msg"] and "Connection refused" in down["msg"], down
     assert virsh("dominfo", guest, check=False).returncode != 0
 
@@ -341,7 +341,7 @@ def test_remote_uri_over_ssh(guest, remote):
 def test_failed_define_leaves_nothing_behind(guest, workdir, libvirt_daemon):
     # libvirt refuses the start (missing kernel file) after the define succeeded: the define is undone
     spec = tiny(guest, workdir, kernel=os.path.join(workdir, "missing-vmlinuz"), state="running")
-    result = run_module("domain", **spec)
+    result = run_module("libvirt_domain", **spec)
     assert result.get("failed") and "rolled back: define guest" in result["msg"], result
     assert virsh("dominfo", guest, check=False).returncode != 0
 
@@ -358,7 +358,7 @@ def guests(libvirt_daemon, unique):
 def test_domains_batch(guests, workdir):
     kernel, initrd = guest_assets()
     items = [dict(name=name, virt_type="qemu", memory=128, kernel=kernel, initrd=initrd) for name in guests]
-    first = idempotent("domains", uri=URI, domains=items)
+    first = idempotent("libvirt_domains", uri=URI, domains=items)
     assert [r["domain"]["name"] for r in first["results"]] == guests
     assert all(r["actions"] == ["define guest %s" % r["domain"]["name"]] for r in first["results"])
     listed = virsh("list", "--all", "--name").stdout.split()
@@ -366,14 +366,14 @@ def test_domains_batch(guests, workdir):
     assert "<memory unit='KiB'>131072</memory>" in virsh("dumpxml", "--inactive", guests[1]).stdout
 
     items[1]["title"] = "second"
-    changed = run_module("domains", uri=URI, domains=items)
+    changed = run_module("libvirt_domains", uri=URI, domains=items)
     assert [r["changed"] for r in changed["results"]] == [False, True, False]
     assert "<title>second</title>" in virsh("dumpxml", "--inactive", guests[1]).stdout
 
-    bad = run_module("domains", uri=URI, domains=items + [dict(name=guests[0] + "x", memory="lots")])
+    bad = run_module("libvirt_domains", uri=URI, domains=items + [dict(name=guests[0] + "x", memory="lots")])
     assert bad.get("failed") and bad["msg"].startswith("domains[3].memory:"), bad
 
-    gone = idempotent("domains", uri=URI, domains=[dict(name=n, state="absent") for n in guests])
+    gone = idempotent("libvirt_domains", uri=URI, domains=[dict(name=n, state="absent") for n in guests])
     assert len(gone["results"]) == 3
     listed = virsh("list", "--all", "--name").stdout.split()
     assert not any(name in listed for name in guests)
@@ -386,7 +386,7 @@ def test_domains_start_and_shut_down_side_by_side(guests, workdir):
                   state="running") for name in guests]
     for item in items:
         del item["uri"]
-    started = idempotent("domains", uri=URI, domains=items)
+    started = idempotent("libvirt_domains", uri=URI, domains=items)
     assert [r["actions"] for r in started["results"]] == [
         ["define guest %s" % name, "start guest %s" % name] for name in guests]
     assert [r["domain"]["state"] for r in started["results"]] == ["running"] * 3
@@ -395,8 +395,8 @@ def test_domains_start_and_shut_down_side_by_side(guests, workdir):
                  "guest %s's marker on its serial console" % name)
         assert "running" in virsh("domstate", name).stdout
 
-    stopped = idempotent("domains", uri=URI, domains=[dict(item, state="shutdown", shutdown_timeout=60)
-                                                      for item in items])
+    stopped = idempotent("libvirt_domains", uri=URI,
+                         domains=[dict(item, state="shutdown", shutdown_timeout=60) for item in items])
     assert [r["actions"] for r in stopped["results"]] == [["shut down guest %s" % name] for name in guests]
     for name in guests:
         assert "shut off" in virsh("domstate", name).stdout
@@ -407,9 +407,9 @@ def test_domain_info(guest, network, workdir):
     sh("qemu-img", "create", "-f", "qcow2", disk, "32M")
     spec = tiny(guest, workdir, disks=[{"path": disk}], nics=[{"network": network, "mac": "52:54:00:18:00:01"}],
                 graphics={"type": "vnc", "password": "s3cretvn"}, autostart=False, state="running")
-    created = run_module("domain", **spec)
+    created = run_module("libvirt_domain", **spec)
     assert created.get("changed") and "s3cretvn" not in repr(created), created
-    info = run_module("domain_info", check=True, uri=URI, name=[guest])
+    info = run_module("libvirt_domain_info", check=True, uri=URI, name=[guest])
     assert info["changed"] is False and len(info["domains"]) == 1, info
     facts = info["domains"][0]
     assert facts["name"] == guest and facts["state"] == "running" and facts["vcpus"] == 1
@@ -423,15 +423,15 @@ def test_domain_info(guest, network, workdir):
 
     # the guest asks for a DHCP lease: its address shows up from libvirt's leases
     def leased():
-        nics = run_module("domain_info", uri=URI, name=[guest])["domains"][0]["nics"]
+        nics = run_module("libvirt_domain_info", uri=URI, name=[guest])["domains"][0]["nics"]
         return nics[0]["addresses"]
     wait_for(leased, "a DHCP lease for the guest's NIC")
     assert re.match(r"198\.18\.\d+\.\d+/24$", leased()[0])
-    stopped = run_module("domain_info", uri=URI, name=[guest], state=["shutdown"])
+    stopped = run_module("libvirt_domain_info", uri=URI, name=[guest], state=["shutdown"])
     assert stopped["domains"] == []
     # the password is compared (it is read back with the secure flag): the same one is no change
-    assert run_module("domain", **spec)["changed"] is False
-    assert run_module("domain", **{**spec, "graphics": {"type": "vnc", "password": "other"}})["restart_required"]
+    assert run_module("libvirt_domain", **spec)["changed"] is False
+    assert run_module("libvirt_domain", **{**spec, "graphics": {"type": "vnc", "password": "other"}})["restart_required"]
 
 
 @pytest.fixture
@@ -450,7 +450,7 @@ def pool(libvirt_daemon, unique, workdir):
 def test_pool_volume_created_kept_and_removed_on_request(guest, pool, workdir):
     spec = tiny(guest, workdir, disks=[{"pool": pool, "volume": guest + ".qcow2", "size": "64MiB"},
                                        {"device": "cdrom"}])
-    applied = idempotent("domain", **spec)
+    applied = idempotent("libvirt_domain", **spec)
     assert applied["actions"][0] == "create volume %s.qcow2 in pool %s" % (guest, pool)
     assert applied["domain"]["disks"][0]["format"] == "qcow2"
     vol = virsh("vol-info", guest + ".qcow2", "--pool", pool, "--bytes").stdout
@@ -458,9 +458,9 @@ def test_pool_volume_created_kept_and_removed_on_request(guest, pool, workdir):
     assert "sda" in virsh("domblklist", guest, "--inactive").stdout  # the empty CD-ROM drive
     # the size only creates: a rerun with another size changes nothing (volumes are never resized)
     resized = dict(spec, disks=[dict(spec["disks"][0], size="1GiB"), {"device": "cdrom"}])
-    assert run_module("domain", **resized)["changed"] is False
+    assert run_module("libvirt_domain", **resized)["changed"] is False
 
-    removed = run_module("domain", name=guest, uri=URI, state="absent", remove_storage=True)
+    removed = run_module("libvirt_domain", name=guest, uri=URI, state="absent", remove_storage=True)
     assert removed["changed"] and any(a.startswith("delete storage disk vda") for a in removed["actions"])
     assert guest not in virsh("vol-list", pool).stdout
     assert virsh("dominfo", guest, check=False).returncode != 0
@@ -470,7 +470,7 @@ def test_failed_define_removes_the_volume_it_created(guest, pool, workdir):
     # volume created, guest defined, then the start fails (no kernel there): both are undone
     spec = tiny(guest, workdir, disks=[{"pool": pool, "volume": guest + ".qcow2", "size": "8MiB"}],
                 kernel=os.path.join(workdir, "missing-vmlinuz"), state="running")
-    result = run_module("domain", **spec)
+    result = run_module("libvirt_domain", **spec)
     assert result.get("failed") and "rolled back: create volume" in result["msg"], result
     assert "define guest" in result["msg"].split("rolled back:")[1]
     assert guest not in virsh("vol-list", pool).stdout
@@ -487,7 +487,7 @@ def ovs_bridge(ovs_daemon, unique):
 
 def test_nic_on_open_vswitch_vlan(guest, ovs_bridge, workdir):
     spec = tiny(guest, workdir, nics=[{"ovs_bridge": ovs_bridge, "vlan": 20}], state="running")
-    applied = idempotent("domain", **spec)
+    applied = idempotent("libvirt_domain", **spec)
     nic = applied["domain"]["nics"][0]
     assert nic["type"] == "ovs_bridge" and nic["vlan"] == 20 and nic["bridge"] == ovs_bridge
     port = [line.split()[0] for line in virsh("domiflist", guest).stdout.splitlines() if nic["mac"] in line][0]
@@ -501,8 +501,8 @@ def test_cdrom_medium_changes_live(guest, workdir):
     with open(iso, "wb") as handle:
         handle.write(b"\0" * 2048 * 16)
     spec = tiny(guest, workdir, disks=[{"device": "cdrom"}], state="running")
-    run_module("domain", **spec)
-    inserted = idempotent("domain", **{**spec, "disks": [{"device": "cdrom", "path": iso}]})
+    run_module("libvirt_domain", **spec)
+    inserted = idempotent("libvirt_domain", **{**spec, "disks": [{"device": "cdrom", "path": iso}]})
     assert inserted["actions"] == ["change medium of disk sda (%s) of running guest %s" % (iso, guest)]
     assert not inserted.get("restart_required"), inserted
     assert iso in virsh("domblklist", guest).stdout and iso in virsh("domblklist", guest, "--inactive").stdout
@@ -511,9 +511,9 @@ def test_cdrom_medium_changes_live(guest, workdir):
 
 def test_vcpus_hotplug_within_maximum(guest, workdir):
     spec = tiny(guest, workdir, vcpus=1, max_vcpus=2, state="running")
-    run_module("domain", **spec)
+    run_module("libvirt_domain", **spec)
     wait_for(lambda: GUEST_MARKER in read(os.path.join(workdir, "console.log")), "the guest to boot")
-    plugged = idempotent("domain", **{**spec, "vcpus": 2})
+    plugged = idempotent("libvirt_domain", **{**spec, "vcpus": 2})
     assert plugged["actions"] == ["set vCPUs of running guest %s to 2" % guest], plugged
     assert not plugged.get("restart_required")
     assert virsh("vcpucount", guest, "--live", "--active").stdout.strip() == "2"
@@ -533,7 +533,7 @@ def veth(unique):
 
 def test_direct_macvtap_nic(guest, veth, workdir):
     spec = tiny(guest, workdir, nics=[{"direct": veth, "model": "e1000"}], state="running")
-    applied = idempotent("domain", **spec)
+    applied = idempotent("libvirt_domain", **spec)
     nic = applied["domain"]["nics"][0]
     assert nic["type"] == "direct" and nic["source"] == veth and nic["model"] == "e1000"
     links = sh("ip", "-d", "-o", "link", "show").stdout
@@ -543,6 +543,6 @@ def test_direct_macvtap_nic(guest, veth, workdir):
 
 def test_batch_masks_secrets(guests):
     items = [dict(name=guests[0], virt_type="qemu", memory=64, graphics={"type": "vnc", "password": "Zq9secre"})]
-    result = run_module("domains", uri=URI, domains=items, diff=True)
+    result = run_module("libvirt_domains", uri=URI, domains=items, diff=True)
     assert result.get("changed") and "Zq9secre" not in repr(result), result
     assert "passwd='Zq9secre'" in virsh("dumpxml", "--security-info", guests[0]).stdout
