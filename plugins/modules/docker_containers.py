@@ -18,7 +18,12 @@ description:
     options that need a recreate), the image ID and the run state are all in the listing; options
     Docker changes in place (limits, restart policy, networks) are read back by inspecting the
     containers that set them.
-  - Every item is validated before anything changes. A failure undoes what this run created.
+  - Every item is validated and planned before anything changes. Up to eight containers are
+    created, replaced, started or removed at a time, each container's own steps in order; results
+    and actions are reported in list order.
+  - An item that fails rolls back its own steps and no item after it in the list is started. The
+    items that were changed stay done (a rerun finishes the list); those before the failed one are
+    always changed, and are returned in RV(results).
 options:
   containers:
     description:
@@ -37,7 +42,8 @@ options:
         has (no environment, labels, ports, mounts, capabilities, limits; restart policy C(no)).
         Values the image supplies are kept.
       - V(overridden) - like V(replaced), and containers carrying the label
-        C(io.virtcloud.managed-by=virtcloud.core) that are not listed are removed. Containers this
+        C(io.virtcloud.managed-by=virtcloud.core) that are not listed are removed, before the listed
+        ones are reconciled; each removal is reported in RV(results) too. Containers this
         collection did not create are never touched.
       - V(deleted) - the listed containers are removed.
     type: str
@@ -99,21 +105,24 @@ actions:
   type: list
   elements: str
   sample: ["create container web", "start container web"]
-containers:
+results:
   description:
-    - The listed containers that exist after the run (predicted in check mode), by name; each value
-      has the keys of RV(virtcloud.core.docker_container#module:container).
+    - One result per container, in order (removals of O(state=overridden) first, then the listed
+      ones), each as M(virtcloud.core.docker_container) returns it (C(changed), C(actions),
+      C(container), and C(diff) when asked for).
     - A container proven up to date by its listing entry reports the managed options as specified.
   returned: always
-  type: dict
+  type: list
+  elements: dict
 """
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
-from ansible_collections.virtcloud.core.plugins.module_utils.docker.containers import ContainersService
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import run_batch
+from ansible_collections.virtcloud.core.plugins.module_utils.docker.container import ContainerService
+from ansible_collections.virtcloud.core.plugins.module_utils.docker.containers import ContainersBatch
 
 
 def main():
-    run(ContainersService)
+    run_batch(ContainerService, "containers", ContainersBatch)
 
 
 if __name__ == "__main__":

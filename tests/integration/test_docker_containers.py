@@ -19,7 +19,7 @@ def test_batch_states(httpd_image, names, unique):
     specs = [{"name": n, "image": httpd_image, "env": {"N": str(i)}, "stop_timeout": 1} for i, n in enumerate(names[:3])]
     specs[0]["published_ports"] = ["127.0.0.1:18110:80"]
     applied = converge("docker_containers", containers=specs)
-    assert len(applied["actions"]) == 6 and sorted(applied["containers"]) == sorted(names[:3])
+    assert len(applied["actions"]) == 6 and [r["container"]["name"] for r in applied["results"]] == names[:3]
     for i, name in enumerate(names[:3]):
         info = docker_inspect("container", name)
         assert info["State"]["Running"] and "N=%d" % i in info["Config"]["Env"]
@@ -45,6 +45,9 @@ def test_batch_states(httpd_image, names, unique):
     applied = converge("docker_containers", containers=replaced[:2], state="overridden", stop_timeout=1)
     assert "remove container %s" % names[2] in applied["actions"]
     assert "remove container %s" % (unique + "-single") in applied["actions"]
+    # the removals come first, and each is an item of its own
+    assert [r["actions"] for r in applied["results"][:2]] == [
+        ["remove container %s" % n] for n in sorted([names[2], unique + "-single"])]
     assert docker_inspect("container", names[2]) is None
     assert docker_inspect("container", unique + "-foreign") is not None
 
@@ -52,15 +55,23 @@ def test_batch_states(httpd_image, names, unique):
     assert all(docker_inspect("container", n) is None for n in names[:2])
 
 
-def test_failed_start_rolls_back_the_whole_batch(httpd_image, names):
-    """Two containers want one host port: one start fails, and every container this run created
-    is removed again."""
+def test_failed_start_rolls_back_that_container(httpd_image, names):
+    """Two containers want one host port, and they are started side by side: one start fails,
+    that container is removed again (its item's create is rolled back) and the error names it;
+    the other one runs. The rerun fails the same way and changes nothing."""
     specs = [{"name": n, "image": httpd_image, "published_ports": ["127.0.0.1:18111:80"], "stop_timeout": 1}
              for n in names[:2]]
     result = run_module("docker_containers", containers=specs)
     assert result.get("failed") is True, result
-    assert "rolled back: create container %s, create container %s" % tuple(names[:2]) in result["msg"], result["msg"]
-    assert docker_inspect("container", names[0]) is None and docker_inspect("container", names[1]) is None
+    failed = [n for i, n in enumerate(names[:2]) if result["msg"].startswith("containers[%d]: " % i)]
+    assert len(failed) == 1, result["msg"]
+    assert "start container %s failed" % failed[0] in result["msg"]
+    assert "(rolled back: create container %s)" % failed[0] in result["msg"], result["msg"]
+    assert docker_inspect("container", failed[0]) is None
+    other = [n for n in names[:2] if n != failed[0]][0]
+    assert docker_inspect("container", other)["State"]["Running"]
+    again = run_module("docker_containers", containers=specs)
+    assert again.get("failed") is True and docker_inspect("container", failed[0]) is None
 
 
 @pytest.mark.parametrize("item, fragment", [
@@ -76,22 +87,23 @@ def test_bad_item_changes_nothing(httpd_image, names, item, fragment):
 
 
 def test_listing_fast_path_skips_inspect():
-    """Unit-level: a container whose listing entry proves it matches is not inspected."""
+    """Unit-level: a container whose listing entry proves it matches is not inspected, and the
+    image it names is inspected once for the whole batch."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import validate_items
     from ansible_collections.virtcloud.core.plugins.module_utils.docker.container import spec_digest, ContainerService
-    from ansible_collections.virtcloud.core.plugins.module_utils.docker.containers import ContainersService
 
-    service = ContainersService({"containers": [{"name": "vct-a", "image": "img"}], "state": "merged",
-                                 "docker_host": "unix:///x", "timeout": 5})
-    desired = service.desired()
-    want = service.items[0][1]
-    want["image_id"] = "sha256:1"
+    params = validate_items(ContainerService, [{"name": "vct-a", "image": "img"}, {"name": "vct-b", "image": "img"}],
+                            "containers")
+    services = [ContainerService(dict(p, docker_host="unix:///x", timeout=5)) for p in params]
+    desireds = [service.desired() for service in services]
     calls = []
 
     class API:
         def containers(self, all=False):  # pylint: disable=redefined-builtin
             calls.append("containers")
-            return [{"Id": "c1", "Names": ["/vct-a"], "Image": "img", "ImageID": "sha256:1", "State": "running",
-                     "Labels": {"io.virtcloud.spec-digest": spec_digest(ContainerService.options, want)}}]
+            return [{"Id": "c" + d["name"], "Names": ["/" + d["name"]], "Image": "img", "ImageID": "sha256:1",
+                     "State": "running", "Labels": {"io.virtcloud.spec-digest": spec_digest(ContainerService.options, d)}}
+                    for d in desireds]
 
         def inspect_image(self, ident):
             calls.append("inspect_image")
@@ -100,7 +112,10 @@ def test_listing_fast_path_skips_inspect():
         def inspect_container(self, ident):
             raise AssertionError("inspected")
 
-    service.api = API()
-    observed = service.observe(desired)
-    assert not service.plan(desired, observed).steps
+    for service in services:
+        service.api = API()
+    batch = ContainerService.read_batch(services[0], desireds)
+    for service, desired in zip(services, desireds):
+        observed = service.observe(desired, batch)
+        assert not service.plan(service.resolve(desired, observed, batch), observed).steps
     assert calls == ["containers", "inspect_image"]

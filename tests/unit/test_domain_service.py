@@ -7,13 +7,14 @@ import uuid
 import libvirt
 import pytest
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import execute_many, validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import Batch, execute_many, validate_items
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import execute
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_info import DomainInfoService
 
 URI = "test:///default"
+BATCH = Batch(DomainService, "domains")
 
 
 def params(**kw):
@@ -121,21 +122,21 @@ def test_bad_input_names_the_option_and_defines_nothing(name, kw, option):
 def test_batch_uses_the_same_service(name):
     specs = [params(name="%s-%d" % (name, i), memory=64) for i in range(3)]
     try:
-        first = execute_many(DomainService, specs, option="domains")
+        first = execute_many(BATCH, specs)
         assert first["changed"] and len(first["actions"]) == 3
-        again = execute_many(DomainService, specs, option="domains")
+        again = execute_many(BATCH, specs)
         assert again["changed"] is False and [r["changed"] for r in again["results"]] == [False] * 3
         info = execute(DomainInfoService({"uri": URI, "name": [s["name"] for s in specs], "state": None}))
         assert [d["name"] for d in info["domains"]] == [s["name"] for s in specs]
         assert info["domains"][0]["memory"] == "64 MiB" and info["changed"] is False
     finally:
-        execute_many(DomainService, [params(name=s["name"], state="absent") for s in specs])
+        execute_many(BATCH, [params(name=s["name"], state="absent") for s in specs])
 
 
 def test_batch_validates_every_item_first(name):
     specs = [params(name=name, memory=64), params(name=name + "b", memory="much")]
     with pytest.raises(InputError) as info:
-        execute_many(DomainService, specs, option="domains")
+        execute_many(BATCH, specs)
     assert info.value.msg.startswith("domains[1].memory:")
     assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
     with pytest.raises(InputError) as info:
@@ -170,14 +171,14 @@ class FakeConn:
 ])
 def test_virt_type_auto(monkeypatch, caps, cpu_has_vt, uri, expected):
     from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain as module
-    from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Plan
 
     monkeypatch.setattr(module, "kvm_usable_here", lambda: cpu_has_vt)
-    service = DomainService(dict(params(name="x"), uri=uri))
+    service = DomainService(dict(params(name="x", memory=64), uri=uri))
     service.conn = FakeConn(caps)
-    plan = Plan(None)
-    assert service.resolve_virt_type(service.desired(), plan) == expected
-    assert bool(plan.warnings) == (expected == "qemu")
+    resolved = service.resolve(service.desired(), None)
+    assert resolved["guest_type"] == expected
+    assert resolved["tcg_fallback"] == (expected == "qemu")
+    assert bool(service.plan(resolved, None).warnings) == (expected == "qemu")
 
 
 def test_kvm_detection_reads_cpu_flags(monkeypatch, tmp_path):
@@ -210,7 +211,7 @@ def test_vcpus_within_the_maximum_change_live(name):
 
 def test_batch_refuses_one_guest_twice(name):
     with pytest.raises(InputError) as info:
-        execute_many(DomainService, [params(name=name, memory=64), params(name=name, memory=128)], option="domains")
+        execute_many(BATCH, [params(name=name, memory=64), params(name=name, memory=128)])
     assert info.value.option == "domains[1].name"
     assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
 
@@ -218,7 +219,7 @@ def test_batch_refuses_one_guest_twice(name):
 def test_batch_reference_errors_name_the_item(name):
     specs = [params(name=name, memory=64), params(name=name + "b", memory=64, nics=[{"network": "vct-none"}])]
     with pytest.raises(InputError) as info:
-        execute_many(DomainService, specs, option="domains")
+        execute_many(BATCH, specs)
     assert info.value.msg.startswith("domains[1].nics[0].network:")
     assert name not in [d.name() for d in libvirt.open(URI).listAllDomains(0)]
 

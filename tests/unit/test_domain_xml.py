@@ -23,7 +23,7 @@ def spec(**kw):
     params = dict(validate_items(DomainService, [params], "spec")[0], uri="test:///default")
     service = DomainService(params)
     desired = service.desired()
-    return desired, service.extra
+    return desired, desired["xml"]
 
 
 def built(**kw):

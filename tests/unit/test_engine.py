@@ -24,11 +24,11 @@ class Store(Service):
 
     result_key = "thing"
     options = {
-        "name": Opt(required=True, update=None),
-        "size": Opt(type="int"),
+        "name": Opt(required=True),
+        "size": Opt(type="int", update="recreate"),
         "tags": Opt(type="list", compare="set", update="live"),
-        "password": Opt(no_log=True, update=None),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
+        "password": Opt(no_log=True),
+        "state": Opt(default="present", choices=["present", "absent"]),
     }
     db = {}
     writes = []
@@ -39,7 +39,7 @@ class Store(Service):
             raise InputError("size", "must be >= 0")
         return dict(self.params)
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         thing = self.db.get(desired["name"])
         return None if thing is None else dict(thing)
 
@@ -156,7 +156,7 @@ class Reader(Service):
     """A command-like service: no object, facts returned top-level."""
 
     result_key = None
-    options = {"word": Opt(update=None)}
+    options = {"word": Opt()}
 
     def observe(self, desired):
         return {"echo": desired["word"]}

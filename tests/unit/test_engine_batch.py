@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import execute_many, validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import Batch, execute_many, validate_items
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 
 # clean_store is test_engine's autouse fixture: importing it applies it here too
@@ -25,9 +25,13 @@ class Counted(Store):
         pass  # reuse: no second connect
 
     @classmethod
-    def observe_many(cls, services, desireds):
+    def read_batch(cls, service, desireds):
         cls.observed_together += 1
-        return super().observe_many(services, desireds)
+        return {name: dict(thing) for name, thing in cls.db.items()}
+
+    def observe(self, desired, batch=None):
+        assert batch is not None, "every item is observed from the batch read"
+        return batch.get(desired["name"])
 
 
 @pytest.fixture(autouse=True)
@@ -37,35 +41,35 @@ def counters():
 
 def test_one_connection_one_observation_then_noop():
     specs = [params(name=n) for n in "abc"]
-    first = execute_many(Counted, specs, option="things")
+    first = execute_many(Batch(Counted, "things"), specs)
     assert first["changed"] and first["actions"] == ["create", "tag"] * 3
     # observed together before the changes, and the changed ones together again after them
     assert Counted.connects == 1 and Counted.observed_together == 2
     assert [r["thing"]["name"] for r in first["results"]] == ["a", "b", "c"]
     Counted.observed_together = 0
-    again = execute_many(Counted, specs, option="things")
+    again = execute_many(Batch(Counted, "things"), specs)
     assert again["changed"] is False and [r["changed"] for r in again["results"]] == [False] * 3
     assert Counted.observed_together == 1
 
 
 def test_every_item_is_validated_before_anything_is_touched():
     with pytest.raises(InputError) as info:
-        execute_many(Counted, [params(name="a"), params(name="b", size=-1)], option="things")
+        execute_many(Batch(Counted, "things"), [params(name="a"), params(name="b", size=-1)])
     assert info.value.msg.startswith("things[1].size:") and Store.writes == [] and Counted.connects == 0
 
 
 def test_a_failing_item_rolls_back_itself_and_reports_the_done_ones():
-    execute_many(Counted, [params(name="a")])
+    execute_many(Batch(Counted, "items"), [params(name="a")])
     Store.fail_on = "tag"
     with pytest.raises(BackendError) as info:
-        execute_many(Counted, [params(name="a", size=2), params(name="b")], option="things")
+        execute_many(Batch(Counted, "things"), [params(name="a", size=2), params(name="b")])
     assert info.value.msg.startswith("things[1]: tag failed")
     assert [r["changed"] for r in info.value.details["results"]] == [True]
     assert "b" not in Store.db and Store.db["a"]["size"] == 2
 
 
 def test_check_mode_changes_nothing():
-    result = execute_many(Counted, [params(name="a"), params(name="b")], check_mode=True, diff=True)
+    result = execute_many(Batch(Counted, "items"), [params(name="a"), params(name="b")], check_mode=True, diff=True)
     assert result["changed"] and Store.writes == [] and result["results"][0]["diff"]["before"] == {}
 
 
@@ -79,7 +83,7 @@ def test_validate_items_uses_the_single_object_argspec():
 
 
 def test_empty_batch():
-    assert execute_many(Counted, []) == {"changed": False, "actions": [], "results": []}
+    assert execute_many(Batch(Counted, "items"), []) == {"changed": False, "actions": [], "results": []}
 
 
 class Planned(Counted):
@@ -91,8 +95,8 @@ class Planned(Counted):
 
 def test_every_item_is_planned_before_anything_is_touched():
     with pytest.raises(InputError) as info:
-        execute_many(Planned, [params(name="a"), params(name="b", size=13)], option="things")
-    assert info.value.msg.startswith("things[1]: size: 13 is unlucky")
+        execute_many(Batch(Planned, "things"), [params(name="a"), params(name="b", size=13)])
+    assert info.value.msg.startswith("things[1].size: 13 is unlucky")
     assert Store.writes == [] and info.value.details["results"] == []
 
 
@@ -118,7 +122,7 @@ class Parallel(Counted):
 def test_items_are_applied_concurrently_in_order_within_an_item():
     Parallel.most = 0
     specs = [params(name=n) for n in "abcdef"]
-    result = execute_many(Parallel, specs, option="things")
+    result = execute_many(Batch(Parallel, "things"), specs)
     assert 1 < Parallel.most <= 4
     assert sorted(Store.db) == list("abcdef") and Store.writes.count("tag") == 6
     assert [r["thing"]["name"] for r in result["results"]] == list("abcdef")
@@ -128,7 +132,7 @@ def test_items_are_applied_concurrently_in_order_within_an_item():
 def test_after_a_concurrent_failure_no_further_item_starts():
     Store.fail_on = "tag"
     with pytest.raises(BackendError) as info:
-        execute_many(Parallel, [params(name=n) for n in "abcdefghijkl"], option="things")
+        execute_many(Batch(Parallel, "things"), [params(name=n) for n in "abcdefghijkl"])
     assert info.value.msg.startswith("things[") and "tag failed" in info.value.msg
     assert Store.db == {}  # every started item rolled its create back
     assert Store.writes.count("create") < 12  # the rest were never started
@@ -145,8 +149,61 @@ class FailsOne(Parallel):
 
 def test_every_item_before_a_concurrent_failure_is_done_and_reported():
     with pytest.raises(BackendError) as info:
-        execute_many(FailsOne, [params(name=n) for n in "abcdefgh"], option="things")
+        execute_many(Batch(FailsOne, "things"), [params(name=n) for n in "abcdefgh"])
     assert info.value.msg.startswith("things[2]: create failed: translated: c cannot be created")
     assert [r["thing"]["name"] for r in info.value.details["results"]] == ["a", "b"]
     assert {"a", "b"} <= set(Store.db) and "c" not in Store.db
     assert not set(Store.db) & set("efgh")  # started after the failure: never
+
+
+class Sized(Batch):
+    """Task-level options through the hooks: every item gets the task's size, "z" is always
+    removed first when the store has it, and items named "skip" are dropped."""
+
+    def items(self, items):
+        return [item for item in items if item["name"] != "skip"]
+
+    def adjust(self, desired):
+        return dict(desired, size=self.params["size"])
+
+    def extra(self, batch, desireds):
+        return [{"name": "z", "state": "absent"}] if Store.db.get("z") else []
+
+
+def test_batch_hooks_rewrite_items_adjust_them_and_add_removals():
+    execute_many(Batch(Counted, "things"), [params(name="z")])
+    batch = Sized(Counted, "things", {"size": 7})
+    items = validate_items(Counted, batch.items([{"name": "a"}, {"name": "skip"}]), "things")
+    result = execute_many(batch, items)
+    assert result["actions"] == ["delete", "create", "tag"]
+    assert "z" not in Store.db and Store.db["a"]["size"] == 7 and "skip" not in Store.db
+    assert [r["changed"] for r in result["results"]] == [True, True]
+
+
+def test_one_object_listed_twice_is_refused_before_anything_is_read():
+    with pytest.raises(InputError) as info:
+        execute_many(Batch(Counted, "things"), [params(name="a"), params(name="b"), params(name="a", size=3)])
+    assert info.value.option == "things[2].name" and "things[0]" in info.value.msg
+    assert Counted.connects == 0 and Store.writes == []
+
+
+def test_observe_and_resolve_change_nothing_they_are_given():
+    """Data flows one way: the desired state a step is given is the same after it."""
+    import copy
+
+    class Resolving(Counted):
+        def resolve(self, desired, observed, batch=None):
+            return dict(desired, resolved=True)
+
+        def plan(self, desired, observed):
+            assert desired["resolved"] is True
+            return super().plan(desired, observed)
+
+    service = Resolving(params(name="a"))
+    desired = service.desired()
+    before = copy.deepcopy(desired)
+    batch = Resolving.read_batch(service, [desired])
+    observed = service.observe(desired, batch)
+    resolved = service.resolve(desired, observed, batch)
+    assert desired == before and resolved is not desired
+    assert execute_many(Batch(Resolving, "things"), [params(name="a")])["changed"] is True

@@ -1,8 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtcloud.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The engine for batch modules (domains, docker_containers): many objects of one kind in one task,
-each item taking the options of the single-object module and planned by the same service.
+"""The engine for batch modules (libvirt_domains, docker_containers, ...): many objects of one kind
+in one task, each item taking the options of the single-object module and going through the same
+service: desired -> observed -> resolved -> plan -> apply -> report.
+
+A batch module is the single-object service plus a `Batch`: the name of its list option and,
+where the module has task-level options (docker_containers' state=overridden ...), the hooks that
+give them meaning. The service contributes `read_batch` (one listing call shared by every item)
+and `batch_workers` (how many items are applied at a time). Nothing else is batch-specific.
 
 Kept apart from engine.py because every module run compiles what it imports: single-object
 modules do not carry this code.
@@ -14,6 +20,31 @@ import threading
 
 from .engine import apply, finish, report, translated
 from .errors import InputError, VirtcloudError
+
+
+class Batch:
+    """What a batch module adds to its single-object service. Subclass it for task-level options;
+    the hooks below default to "no change"."""
+
+    options = {}  # task-level options besides the list and the connection: name -> Opt
+
+    def __init__(self, service, option, params=None):
+        self.service = service  # the single-object Service class every item runs on
+        self.option = option    # the list option, e.g. "domains"
+        self.params = params or {}
+
+    def items(self, items):
+        """The raw items to validate and reconcile; task-level options may rewrite them."""
+        return items
+
+    def adjust(self, desired):
+        """An item's desired state under the task-level options."""
+        return desired
+
+    def extra(self, batch, desireds):
+        """Params (without the connection options) of more items that the batch read shows are
+        needed, e.g. removals of what the list does not name; they run before the listed items."""
+        return []
 
 
 def validate_items(service_class, items, option):
@@ -39,62 +70,81 @@ def validate_items(service_class, items, option):
     return out
 
 
-def item_desired(service, option, index):
-    """`service.desired()` of a batch item; an InputError names the item: option[index].name."""
+def _per_item(label, call, *args):
+    """`call(*args)`, with an InputError renamed after the item: option[index].option."""
     try:
-        return service.desired()
+        return call(*args)
     except InputError as exc:
-        raise InputError("%s[%d].%s" % (option, index, exc.option), exc.msg.split(": ", 1)[-1])
+        raise InputError("%s.%s" % (label, exc.option), exc.msg.split(": ", 1)[-1])
 
 
-def execute_many(service_class, params_list, check_mode=False, diff=False, option="items"):
+def execute_many(batch, params_list, check_mode=False, diff=False):
     """Reconcile many objects of one kind in one task.
 
-    Every item is validated, and then planned, before anything is touched. One connection serves
-    all; `service_class.observe_many` observes them together (one listing call where the backend
-    has one), before the changes and again after them. The plans are applied like `execute`
-    applies one, up to `service_class.batch_workers` items at a time (their steps in order).
+    Every item is validated, observed, resolved and planned before anything is touched. One
+    connection serves all; `read_batch` reads what one call can tell about every item (before the
+    changes, and again for the changed items after them). The plans are applied like `execute`
+    applies one, up to `service.batch_workers` items at a time (each item's steps in order).
     Returns {changed, actions (all items'), results (one `execute` result per item),
     [restart_required], [warnings]}.
 
     An item that fails rolls back its own steps and no item after it in the list is started; the
     items that were applied stay done (a rerun finishes the batch), and those before the failed
     one, which are always applied, are returned in the error's `results`."""
-    services = [service_class(params) for params in params_list]
-    if not services:
+    cls, option = batch.service, batch.option
+    if not params_list:
         return {"changed": False, "actions": [], "results": []}
+    labels = ["%s[%d]" % (option, index) for index in range(len(params_list))]
+    services = [cls(params) for params in params_list]
     services[0].check_requirements()
-    desireds = [item_desired(service, option, index) for index, service in enumerate(services)]
+    desireds = [batch.adjust(_per_item(label, service.desired)) for label, service in zip(labels, services)]
+    _refuse_duplicates(desireds, labels)
     first = services[0]
     with translated(first):
         first.connect()
-        for service in services[1:]:
+        survey = cls.read_batch(first, desireds)
+        extra = batch.extra(survey, desireds)
+    if extra:
+        common = {name: first.params[name] for name in cls.connection}
+        params = validate_items(cls, extra, "extra")
+        more = [cls(dict(p, **common)) for p in params]
+        labels = ["%s (not listed)" % d["name"] for d in params] + labels
+        desireds = [service.desired() for service in more] + desireds
+        services = more + services
+    for service in services:
+        if service is not first:
             service.share_connection(first)
-        observed = service_class.observe_many(services, desireds)
-    plans = []
-    for index, (service, desired, have) in enumerate(zip(services, desireds, observed)):
+    plans, observed, resolved = [], [], []
+    for label, service, desired in zip(labels, services, desireds):
         try:
             with translated(service):
-                plans.append(service.plan(desired, have))
+                have = _per_item(label, service.observe, desired, survey)
+                want = _per_item(label, service.resolve, desired, have, survey)
+                plans.append(_per_item(label, service.plan, want, have))
+        except InputError as exc:  # named after its item already
+            exc.details.setdefault("results", [])
+            raise
         except VirtcloudError as exc:
-            raise _item_error(exc, option, index, [])
+            raise _item_error(exc, label, [])
+        observed.append(have)
+        resolved.append(want)
     todo = [] if check_mode else [index for index, plan in enumerate(plans) if plan.steps]
-    failed = _apply_many(services, plans, todo, service_class.batch_workers)
+    failed = _apply_many(services, plans, todo, cls.batch_workers)
     reported = min(failed) if failed else len(plans)  # results stop at the first failed item
     afters = [plan.after for plan in plans]
     applied = [index for index in todo if index < reported]
     if applied:
         with translated(first):
-            again = service_class.observe_many([services[i] for i in applied], [desireds[i] for i in applied])
-        for index, after in zip(applied, again):
-            afters[index] = after
+            again = cls.read_batch(first, [resolved[i] for i in applied])
+            for index in applied:
+                afters[index] = services[index].observe(resolved[index], again)
     results, warnings = [], []
     for service, have, plan, after in list(zip(services, observed, plans, afters))[:reported]:
         result = report(service, have, plan, after, diff)
         warnings.extend(result.pop("warnings", []))
         results.append(result)
     if failed:
-        raise _item_error(failed[reported], option, reported, results)
+        raise _item_error(failed[reported], labels[reported], results)
     out = {"changed": any(r["changed"] for r in results),
            "actions": [action for r in results for action in r["actions"]], "results": results}
     if any(r.get("restart_required") for r in results):
@@ -102,6 +152,16 @@ def execute_many(service_class, params_list, check_mode=False, diff=False, optio
     if warnings:
         out["warnings"] = warnings
     return out
+
+
+def _refuse_duplicates(desireds, labels):
+    """The batch is read once: a second item for one object would be planned on stale data."""
+    seen = {}
+    for label, desired in zip(labels, desireds):
+        name = desired.get("name")
+        if name in seen:
+            raise InputError(label + ".name", "%r is already listed at %s" % (name, seen[name]))
+        seen[name] = label
 
 
 def _apply_many(services, plans, todo, workers):
@@ -132,32 +192,33 @@ def _apply_many(services, plans, todo, workers):
     return failed
 
 
-def _item_error(exc, option, index, results):
-    exc.msg = "%s[%d]: %s" % (option, index, exc.msg)
+def _item_error(exc, label, results):
+    exc.msg = "%s: %s" % (label, exc.msg)
     exc.args = (exc.msg,)
     exc.details["results"] = results
     return exc
 
 
-def run_batch(service_class, option):
+def run_batch(service_class, option, batch_class=Batch):
     """Entry point of a batch module file: `option` is the name of the list option whose items
-    each take the options of `service_class`; the module's own argspec is that list plus the
-    backend's connection options."""
-    module = _batch_module(service_class, option)
+    each take the options of `service_class`; the module's own argspec is that list, the
+    task-level options of `batch_class` and the backend's connection options."""
+    module = _batch_module(service_class, option, batch_class.options)
 
     def call():
+        batch = batch_class(service_class, option, module.params)
         common = {name: module.params[name] for name in service_class.connection}
-        items = validate_items(service_class, module.params[option], option)
-        return execute_many(service_class, [dict(item, **common) for item in items],
-                            module.check_mode, module._diff, option=option)
+        items = validate_items(service_class, batch.items(module.params[option]), option)
+        return execute_many(batch, [dict(item, **common) for item in items], module.check_mode, module._diff)
 
     finish(module, call)
 
 
-def _batch_module(service_class, batch):
-    """AnsibleModule for a batch module: the list option plus the connection options. The items
-    are validated by `validate_items`, so AnsibleModule does not know which of their values are
-    secrets: they are found first and masked everywhere, from the invocation log on."""
+def _batch_module(service_class, batch, options):
+    """AnsibleModule for a batch module: the list option plus the task-level and connection
+    options. The items are validated by `validate_items`, so AnsibleModule does not know which of
+    their values are secrets: they are found first and masked everywhere, from the invocation
+    log on."""
     from ansible.module_utils.basic import AnsibleModule, _load_params
 
     secrets = set()
@@ -186,6 +247,7 @@ def _batch_module(service_class, batch):
             super()._log_invocation()
 
     spec = {name: opt.argspec() for name, opt in service_class.connection.items()}
+    spec.update((name, opt.argspec()) for name, opt in options.items())
     spec[batch] = {"type": "list", "elements": "dict", "required": True}
     module = BatchModule(argument_spec=spec, supports_check_mode=True)
     module.no_log_values.update(secrets)  # also when invocation logging is off

@@ -5,13 +5,18 @@
 
     desired  -> the module's options, validated and normalised (no backend touched yet)
     observed -> the live object read through the backend API, normalised the same way
+    resolved -> the desired state completed by the lookups planning needs (an image's ID, whether
+                a referenced network exists, a volume's format, what the host can run)
     plan     -> the differences and the ordered steps that remove them
     apply    -> the steps run, unless in check mode (this is the single mutation point);
                 a step that fails rolls back the steps of this run that can be undone
     report   -> changed, actions, diff (before/after), facts, warnings, restart_required
 
 A backend service (docker container, libvirt domain, ...) is a subclass of `Service` that declares
-its option table and implements `observe` and `plan`; module files only call `run(Service)`.
+its option table and implements `observe`, `plan` and, where planning needs lookups, `resolve`;
+module files only call `run(Service)`. Data flows one way: each step returns its result and changes
+nothing else (not the desired state, not the service), so a batch (common/batch.py) runs the very
+same steps for many items.
 """
 
 from __future__ import annotations
@@ -29,15 +34,20 @@ class Opt:
     """One module option: its argument spec and how the engine compares it.
 
     update -- how a difference in this option is applied to an existing object:
-              'recreate' (the object is replaced), 'live' (changed in place),
-              'restart' (persistent config changes; takes effect on restart), or
-              None when the option is an instruction rather than a property (state, force, ...).
+              None (the default): not compared, the option is an instruction rather than a
+              property of the object (state, force, timeouts, ...) or is compared by the
+              service itself;
+              'live' (changed in place), 'restart' (persistent config changes; takes effect on
+              restart), or 'recreate' (the object is replaced: say so explicitly).
     compare -- 'equal', or 'set' where order has no meaning.
+    parse   -- how a value the user set becomes the desired one: a function (value, option name)
+               -> normalised value that raises InputError naming the option; None keeps the
+               value as given. `Service.parsed()` applies the whole table.
     """
 
     def __init__(self, type="str", default=None, required=False, choices=None, elements=None,
                  options=None, no_log=False, aliases=None, fallback=None,
-                 update="recreate", compare="equal"):
+                 update=None, compare="equal", parse=None):
         self.type = type
         self.default = default
         self.required = required
@@ -49,6 +59,7 @@ class Opt:
         self.fallback = fallback
         self.update = update
         self.compare = compare
+        self.parse = parse
 
     def argspec(self):
         spec = {"type": self.type}
@@ -63,6 +74,16 @@ class Opt:
         if self.options is not None:
             spec["options"] = {name: opt.argspec() for name, opt in self.options.items()}
         return spec
+
+
+def name_opt(**kwargs):
+    """The `name` row of every object module: required, identifies the object, never compared."""
+    return Opt(required=True, **kwargs)
+
+
+def state_opt(choices, default="present"):
+    """The `state` row of every object module: what should become of the object."""
+    return Opt(default=default, choices=list(choices))
 
 
 class Change:
@@ -171,22 +192,40 @@ class Service:
 
     def desired(self):
         """Validate and normalise the options. Must not touch the backend."""
-        return dict(self.params)
+        return self.parsed()
+
+    def parsed(self):
+        """Every option of the table, parsed by its `parse` where the user set it."""
+        out = {}
+        for name, opt in self.options.items():
+            value = self.params.get(name)
+            out[name] = opt.parse(value, name) if opt.parse is not None and value is not None else value
+        return out
 
     def connect(self):
         pass
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
+        """The live object, normalised, or None when it does not exist. Reads only. In a batch,
+        `batch` is what `read_batch` returned, shared by every item."""
         raise NotImplementedError
+
+    def resolve(self, desired, observed, batch=None):
+        """The lookups planning needs (referenced objects, IDs, formats, host capabilities), as
+        the desired state completed by them: a new dict, or `desired` itself when there is
+        nothing to look up. Reads only; a missing reference is an InputError naming the option."""
+        return desired
 
     def share_connection(self, other):
         """Batch mode: reuse the connection `other` opened instead of opening one more."""
         self.connect()
 
     @classmethod
-    def observe_many(cls, services, desireds):
-        """Batch mode: the observed state of every item. Override to read them all at once."""
-        return [service.observe(desired) for service, desired in zip(services, desireds)]
+    def read_batch(cls, service, desireds):
+        """Batch mode: what one read can tell about every item (a listing call), handed to each
+        item's `observe` and `resolve` as `batch`; called again for the changed items after
+        the changes. None where the backend has no such call."""
+        return None
 
     def plan(self, desired, observed):
         raise NotImplementedError
@@ -245,6 +284,7 @@ def execute(service, check_mode=False, diff=False):
     with translated(service):
         service.connect()
         observed = service.observe(desired)
+        desired = service.resolve(desired, observed)
     return _plan_apply_report(service, desired, observed, check_mode, diff)
 
 

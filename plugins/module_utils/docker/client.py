@@ -34,7 +34,7 @@ MANAGED_VALUE = "virtcloud.core"
 CONNECTION = {
     "docker_host": Opt(default=DEFAULT_HOST, aliases=["docker_url"], update=None,
                        fallback=(env_fallback, ["DOCKER_HOST"])),
-    "timeout": Opt(type="int", default=60, update=None),
+    "timeout": Opt(type="int", default=60),
 }
 
 

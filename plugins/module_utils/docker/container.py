@@ -17,7 +17,9 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
     Opt,
     Plan,
     differences,
+    name_opt,
     normalise,
+    state_opt,
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
@@ -67,7 +69,7 @@ def _own_values(container_values, image_values, desired_keys):
             if k in desired_keys or image_values.get(k) != v}
 
 
-def argv(option, value):
+def argv(value, option):
     """A command as a list, or a string split like a shell would."""
     if value is None or isinstance(value, list):
         return None if value is None else [str(v) for v in value]
@@ -79,7 +81,7 @@ def argv(option, value):
     raise InputError(option, "must be a string or a list of strings, got %r" % (value,))
 
 
-def strings(option, mapping):
+def strings(mapping, option):
     """Maps handed to docker (env, labels, options) must hold strings: a YAML boolean or null
     would silently become 'True' / 'None'."""
     if mapping is None:
@@ -126,6 +128,16 @@ def parse_env_file(path):
     return env
 
 
+def capabilities(names, option):
+    return sorted({capability(c) for c in names})
+
+
+def non_negative(value, option):
+    if value < 0:
+        raise InputError(option, "must be 0 (no limit) or more")
+    return value
+
+
 def capability(name):
     """'net_admin' and 'CAP_NET_ADMIN' are the same capability; docker stores the latter."""
     name = name.strip().upper()
@@ -139,9 +151,7 @@ def healthcheck_test(value):
     return argv if argv and argv[0] in ("CMD", "CMD-SHELL", "NONE") else ["CMD"] + argv
 
 
-def normalise_healthcheck(hc):
-    if hc is None:
-        return None
+def normalise_healthcheck(hc, option="healthcheck"):
     if not hc.get("test"):
         raise InputError("healthcheck.test", "required: a shell string, or an argv list (['NONE'] disables)")
     out = {"test": healthcheck_test(hc["test"])}
@@ -219,126 +229,85 @@ HEALTHCHECK = {
 
 class ContainerService(DockerService):
     result_key = "container"
+    batch_workers = 8  # docker_containers: created and started 8 at a time (the SDK pools 10 connections)
     options = {
-        "name": Opt(required=True, update=None),
-        "image": Opt(update=None),  # compared through the image ID it resolves to
-        "command": Opt(type="raw"),
-        "entrypoint": Opt(type="list", elements="str"),
-        "env": Opt(type="dict"),
-        "env_file": Opt(type="path", update=None),  # merged into env
-        "published_ports": Opt(type="list", elements="str", aliases=["ports"], compare="set"),
-        "mounts": Opt(type="list", elements="dict", options=MOUNT, compare="set"),
-        "networks": Opt(type="list", elements="dict", options=NETWORK, compare="set", update="live"),
-        "labels": Opt(type="dict"),
-        "user": Opt(),
-        "working_dir": Opt(),
-        "hostname": Opt(),
-        "cap_add": Opt(type="list", elements="str", compare="set"),
-        "cap_drop": Opt(type="list", elements="str", compare="set"),
-        "read_only": Opt(type="bool"),
-        "healthcheck": Opt(type="dict", options=HEALTHCHECK),
-        "log_driver": Opt(),
-        "log_options": Opt(type="dict"),
-        "memory": Opt(update="live"),
-        "cpus": Opt(type="float", update="live"),
+        "name": name_opt(),
+        "image": Opt(),  # compared through the image ID it resolves to
+        "command": Opt(type="raw", update="recreate", parse=argv),
+        "entrypoint": Opt(type="list", elements="str", update="recreate"),
+        "env": Opt(type="dict", update="recreate"),
+        "env_file": Opt(type="path"),  # merged into env
+        "published_ports": Opt(type="list", elements="str", aliases=["ports"], compare="set", update="recreate",
+                               parse=ports.parse_all),
+        "mounts": Opt(type="list", elements="dict", options=MOUNT, compare="set", update="recreate",
+                      parse=lambda mounts, option: [normalise_mount(m) for m in mounts]),
+        "networks": Opt(type="list", elements="dict", options=NETWORK, compare="set", update="live",
+                        parse=lambda networks, option: [normalise_network(n) for n in networks]),
+        "labels": Opt(type="dict", update="recreate", parse=strings),
+        "user": Opt(update="recreate"),
+        "working_dir": Opt(update="recreate"),
+        "hostname": Opt(update="recreate"),
+        "cap_add": Opt(type="list", elements="str", compare="set", update="recreate", parse=capabilities),
+        "cap_drop": Opt(type="list", elements="str", compare="set", update="recreate", parse=capabilities),
+        "read_only": Opt(type="bool", update="recreate"),
+        "healthcheck": Opt(type="dict", options=HEALTHCHECK, update="recreate", parse=normalise_healthcheck),
+        "log_driver": Opt(update="recreate"),
+        "log_options": Opt(type="dict", update="recreate", parse=strings),
+        "memory": Opt(update="live", parse=parse_size),
+        "cpus": Opt(type="float", update="live", parse=non_negative),
         "pids_limit": Opt(type="int", update="live"),
         "restart_policy": Opt(choices=RESTART_POLICIES, update="live"),
-        "state": Opt(default="started", choices=["present", "started", "stopped", "restarted", "absent"],
-                     update=None),
-        "recreate": Opt(type="bool", default=False, update=None),
-        "stop_timeout": Opt(type="int", default=10, update=None),
-        "wait_healthy": Opt(type="bool", default=False, update=None),
-        "wait_healthy_timeout": Opt(type="int", default=120, update=None),
+        "state": state_opt(["present", "started", "stopped", "restarted", "absent"], default="started"),
+        "recreate": Opt(type="bool", default=False),
+        "stop_timeout": Opt(type="int", default=10),
+        "wait_healthy": Opt(type="bool", default=False),
+        "wait_healthy_timeout": Opt(type="int", default=120),
     }
     module_kwargs = {"required_by": {"log_options": "log_driver"}}
-
-    # Set by the batch module: one listing call and lookups shared by every item.
-    listing = None
-    cache = None
 
     # ------------------------------------------------------------ desired
     def desired(self):
         p = self.params
-        env = None
-        if p["env_file"] is not None or p["env"] is not None:
-            env = parse_env_file(p["env_file"]) if p["env_file"] else {}
-            env.update(strings("env", p["env"]) or {})
-        desired = {
-            "name": p["name"],
-            "image": p["image"],
-            "command": argv("command", p["command"]),
-            "entrypoint": p["entrypoint"],
-            "env": env,
-            "published_ports": ports.parse_all(p["published_ports"]),
-            "mounts": None if p["mounts"] is None else [normalise_mount(m) for m in p["mounts"]],
-            "networks": None if p["networks"] is None else [normalise_network(n) for n in p["networks"]],
-            "labels": strings("labels", p["labels"]),
-            "user": p["user"],
-            "working_dir": p["working_dir"],
-            "hostname": p["hostname"],
-            "cap_add": None if p["cap_add"] is None else sorted({capability(c) for c in p["cap_add"]}),
-            "cap_drop": None if p["cap_drop"] is None else sorted({capability(c) for c in p["cap_drop"]}),
-            "read_only": p["read_only"],
-            "healthcheck": normalise_healthcheck(p["healthcheck"]),
-            "log_driver": p["log_driver"],
-            "log_options": strings("log_options", p["log_options"]),
-            "memory": parse_size(p["memory"], "memory"),
-            "cpus": p["cpus"],
-            "pids_limit": p["pids_limit"],
-            "restart_policy": p["restart_policy"],
-            "state": p["state"],
-            "recreate": p["recreate"],
-        }
-        if desired["cpus"] is not None and desired["cpus"] < 0:
-            raise InputError("cpus", "must be 0 (no limit) or more")
+        desired = self.parsed()
+        if p["env_file"] is not None or p["env"] is not None:  # the file first, env wins
+            desired["env"] = parse_env_file(p["env_file"]) if p["env_file"] else {}
+            desired["env"].update(strings(p["env"], "env") or {})
+        del desired["env_file"]
         if p["state"] != "absent":
             desired["running"] = {"started": True, "restarted": True, "stopped": False}.get(p["state"])
         return desired
 
     # ------------------------------------------------------------ observed
-    def _lookup(self, kind, ident):
-        """inspect, memoised in the cache the batch module shares between its items."""
-        if self.cache is None:
-            self.cache = {}
-        key = (kind, ident)
-        if key not in self.cache:
-            self.cache[key] = self.inspect(kind, ident)
-        return self.cache[key]
-
-    def observe(self, desired):
-        self.image = None
-        if desired["state"] != "absent":
-            if desired["image"]:
-                self.image = self._lookup("image", desired["image"])
-                if self.image is None:
-                    raise InputError("image", "image %r is not present on the Docker host; create it first "
-                                              "(virtcloud.core.docker_image)" % desired["image"])
-                desired["image_id"] = self.image["Id"]
-            for net in desired["networks"] or []:
-                if self._lookup("network", net["name"]) is None:
-                    raise InputError("networks", "network %r does not exist; create it first "
-                                                 "(virtcloud.core.docker_network)" % net["name"])
-        if self.listing is not None:
-            entry = self.listing.get(desired["name"])
+    def observe(self, desired, batch=None):
+        """The container, normalised, or None. In a batch, a container whose listing entry proves
+        that it matches is not inspected."""
+        if batch is not None:
+            entry = batch.containers.get(desired["name"])
             if entry is None:
                 return None
             if self._proven(entry, desired):
                 return self._from_listing(entry, desired)
         info = self.inspect("container", desired["name"])
-        return None if info is None else self._normalise(info, desired)
+        return None if info is None else self._normalise(info, desired, batch)
+
+    @classmethod
+    def read_batch(cls, service, desireds):
+        return Listing(service)
+
+    def _inspect(self, kind, ident, batch):
+        return batch.inspect(kind, ident) if batch is not None else self.inspect(kind, ident)
 
     def _proven(self, entry, desired):
         """Whether a listing entry alone shows the container matches: same recreate-class spec
-        (digest label), same image, same run state, and no live option to read back."""
+        (digest label), same run state, and no live option to read back. The image is compared
+        by the plan (the entry has its ID)."""
         labels = entry.get("Labels") or {}
         if desired["recreate"] or desired["state"] in ("absent", "restarted"):
             return desired["state"] == "absent"
         if any(desired.get(k) is not None for k, opt in self.options.items() if opt.update == "live"):
             return False
         running = entry.get("State") == "running"
-        return (labels.get(SPEC_LABEL) == spec_digest(self.options, desired)
-                and entry.get("ImageID") == desired.get("image_id")
-                and desired["running"] in (None, running))
+        return labels.get(SPEC_LABEL) == spec_digest(self.options, desired) and desired["running"] in (None, running)
 
     def _from_listing(self, entry, desired):
         observed = {k: v for k, v in desired.items() if k in self.options and self.options[k].update is not None}
@@ -347,9 +316,9 @@ class ContainerService(DockerService):
                         status=entry.get("State"))
         return observed
 
-    def _normalise(self, info, desired):
+    def _normalise(self, info, desired, batch=None):
         config, host = info["Config"], info["HostConfig"]
-        image = self._lookup("image", info["Image"]) or {"Config": {}}
+        image = self._inspect("image", info["Image"], batch) or {"Config": {}}
         image_config = image.get("Config") or {}
         labels = _own_values(config.get("Labels") or {}, image_config.get("Labels") or {},
                              desired.get("labels") or {})
@@ -397,6 +366,25 @@ class ContainerService(DockerService):
             "status": state.get("Status"),
         }
 
+    # ------------------------------------------------------------ resolved
+    def resolve(self, desired, observed, batch=None):
+        """The image the container is to run (its ID and config) and the networks it joins must
+        exist on the Docker host."""
+        if desired["state"] == "absent":
+            return desired
+        out = dict(desired, image_id=None, image_config={})
+        if desired["image"]:
+            image = self._inspect("image", desired["image"], batch)
+            if image is None:
+                raise InputError("image", "image %r is not present on the Docker host; create it first "
+                                          "(virtcloud.core.docker_image)" % desired["image"])
+            out.update(image_id=image["Id"], image_config=image.get("Config") or {})
+        for net in desired["networks"] or []:
+            if self._inspect("network", net["name"], batch) is None:
+                raise InputError("networks", "network %r does not exist; create it first "
+                                             "(virtcloud.core.docker_network)" % net["name"])
+        return out
+
     # ------------------------------------------------------------ plan
     def plan(self, desired, observed):
         name = desired["name"]
@@ -428,7 +416,6 @@ class ContainerService(DockerService):
         if running and (not was_running or desired["state"] == "restarted"):
             verb = "restart" if was_running else "start"
             plan.step("%s container %s" % (verb, name), lambda: self._start(name, restart=was_running))
-            plan.steps[-1].starts = name  # the batch module runs these concurrently
         elif running is False and was_running:
             plan.step("stop container %s" % name, lambda: self.api.stop(name, timeout=self.params["stop_timeout"]))
         return plan
@@ -452,7 +439,7 @@ class ContainerService(DockerService):
     def _predict(self, desired, observed, recreate):
         after = dict(observed or {}, status=None)
         if recreate:
-            image_config = self.image.get("Config") or {}
+            image_config = desired["image_config"]
             after.update(DEFAULTS, id=None, health=None, command=image_config.get("Cmd"),
                          entrypoint=image_config.get("Entrypoint"), user=image_config.get("User") or "",
                          working_dir=image_config.get("WorkingDir") or "", hostname=None,
@@ -581,6 +568,25 @@ class ContainerService(DockerService):
     # ------------------------------------------------------------ report
     def facts(self, state):
         return container_facts(state)
+
+
+class Listing:
+    """What a batch of containers shares: one listing call for every container of the host
+    (name -> listing entry), and the images and networks the items name, each inspected once."""
+
+    def __init__(self, service):
+        self.service = service
+        self.containers = {}
+        for entry in service.api.containers(all=True):
+            for name in entry.get("Names") or []:
+                self.containers[name.lstrip("/")] = entry
+        self.seen = {}
+
+    def inspect(self, kind, ident):
+        key = (kind, ident)
+        if key not in self.seen:
+            self.seen[key] = self.service.inspect(kind, ident)
+        return self.seen[key]
 
 
 def container_facts(state):

@@ -14,23 +14,23 @@ from ansible_collections.virtcloud.core.plugins.module_utils.docker.container im
 class ExecService(DockerService):
     result_key = None  # rc / stdout / stderr top-level, as ansible.builtin.command returns them
     options = {
-        "container": Opt(required=True, update=None),
-        "command": Opt(type="raw", required=True, update=None),
-        "chdir": Opt(update=None),
-        "env": Opt(type="dict", update=None),
-        "user": Opt(update=None),
-        "creates": Opt(update=None),
+        "container": Opt(required=True),
+        "command": Opt(type="raw", required=True),
+        "chdir": Opt(),
+        "env": Opt(type="dict"),
+        "user": Opt(),
+        "creates": Opt(),
     }
 
     def desired(self):
         p = self.params
-        command = argv("command", p["command"])
+        command = argv(p["command"], "command")
         if not command:
             raise InputError("command", "is empty")
         if p["creates"] is not None and not p["creates"].startswith("/"):
             raise InputError("creates", "%r must be an absolute path inside the container" % p["creates"])
         return {"container": p["container"], "command": command, "chdir": p["chdir"],
-                "env": strings("env", p["env"]), "user": p["user"], "creates": p["creates"]}
+                "env": strings(p["env"], "env"), "user": p["user"], "creates": p["creates"]}
 
     def observe(self, desired):
         info = self.inspect("container", desired["container"])

@@ -95,24 +95,24 @@ def saved_image_id(path, ref):
 class ImageService(DockerService):
     result_key = "image"
     options = {
-        "name": Opt(required=True, update=None),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
-        "pull": Opt(default="missing", choices=["missing", "always", "never"], update=None),
-        "build": Opt(type="dict", update=None, options={
+        "name": Opt(required=True),
+        "state": Opt(default="present", choices=["present", "absent"]),
+        "pull": Opt(default="missing", choices=["missing", "always", "never"]),
+        "build": Opt(type="dict", options={
             "path": Opt(type="path", required=True),
             "dockerfile": Opt(default="Dockerfile"),
             "args": Opt(type="dict"),
             "target": Opt(),
         }),
-        "import_from": Opt(type="path", update=None),
-        "changes": Opt(type="list", elements="str", update=None),
-        "load_from": Opt(type="path", update=None),
-        "force": Opt(type="bool", default=False, update=None),
-        "tags": Opt(type="list", elements="str", update=None),
-        "push": Opt(type="bool", default=False, update=None),
-        "username": Opt(update=None),
-        "password": Opt(no_log=True, update=None),
-        "registry": Opt(update=None),
+        "import_from": Opt(type="path"),
+        "changes": Opt(type="list", elements="str"),
+        "load_from": Opt(type="path"),
+        "force": Opt(type="bool", default=False),
+        "tags": Opt(type="list", elements="str"),
+        "push": Opt(type="bool", default=False),
+        "username": Opt(),
+        "password": Opt(no_log=True),
+        "registry": Opt(),
     }
     module_kwargs = {"mutually_exclusive": [("build", "import_from", "load_from")],
                      "required_by": {"changes": "import_from"},

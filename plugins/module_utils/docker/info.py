@@ -45,7 +45,7 @@ def _volume(entry):
 
 class DockerInfoService(InfoService, DockerService):
     result_key = None  # host, images, containers, ... top-level
-    options = {kind: Opt(type="bool", default=True, update=None)
+    options = {kind: Opt(type="bool", default=True)
                for kind in ("images", "containers", "networks", "volumes")}
 
     def observe(self, desired):

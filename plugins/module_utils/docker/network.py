@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
@@ -49,17 +49,17 @@ def _address(option, value):
 class NetworkService(DockerService):
     result_key = "network"
     options = {
-        "name": Opt(required=True, update=None),
-        "driver": Opt(default="bridge"),
-        "subnet": Opt(),
-        "gateway": Opt(),
-        "ip_range": Opt(),
-        "internal": Opt(type="bool", default=False),
-        "parent": Opt(),
-        "driver_options": Opt(type="dict"),
-        "labels": Opt(type="dict"),
+        "name": name_opt(),
+        "driver": Opt(default="bridge", update="recreate"),
+        "subnet": Opt(update="recreate"),
+        "gateway": Opt(update="recreate"),
+        "ip_range": Opt(update="recreate"),
+        "internal": Opt(type="bool", default=False, update="recreate"),
+        "parent": Opt(update="recreate"),
+        "driver_options": Opt(type="dict", update="recreate"),
+        "labels": Opt(type="dict", update="recreate"),
         "connected": Opt(type="list", elements="str", compare="set", update="live"),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
+        "state": state_opt(["present", "absent"]),
     }
     module_kwargs = {"required_by": {"gateway": "subnet", "ip_range": "subnet"},
                      "required_if": [("driver", "macvlan", ("parent",))]}
@@ -70,8 +70,8 @@ class NetworkService(DockerService):
             "name": p["name"], "driver": p["driver"], "state": p["state"],
             "subnet": _net("subnet", p["subnet"]), "gateway": _address("gateway", p["gateway"]),
             "ip_range": _net("ip_range", p["ip_range"]), "internal": p["internal"], "parent": p["parent"],
-            "driver_options": strings("driver_options", p["driver_options"]),
-            "labels": strings("labels", p["labels"]),
+            "driver_options": strings(p["driver_options"], "driver_options"),
+            "labels": strings(p["labels"], "labels"),
             "connected": None if p["connected"] is None else sorted(set(p["connected"])),
         }
         subnet = desired["subnet"] and ipaddress.ip_network(desired["subnet"])

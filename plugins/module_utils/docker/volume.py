@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
@@ -22,19 +22,13 @@ def own_labels(labels):
 class VolumeService(DockerService):
     result_key = "volume"
     options = {
-        "name": Opt(required=True, update=None),
-        "driver": Opt(default="local"),
-        "driver_options": Opt(type="dict", aliases=["driver_opts"]),
-        "labels": Opt(type="dict"),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
-        "recreate": Opt(type="bool", default=False, update=None),
+        "name": name_opt(),
+        "driver": Opt(default="local", update="recreate"),
+        "driver_options": Opt(type="dict", aliases=["driver_opts"], update="recreate", parse=strings),
+        "labels": Opt(type="dict", update="recreate", parse=strings),
+        "state": state_opt(["present", "absent"]),
+        "recreate": Opt(type="bool", default=False),
     }
-
-    def desired(self):
-        p = self.params
-        return {"name": p["name"], "driver": p["driver"], "state": p["state"],
-                "driver_options": strings("driver_options", p["driver_options"]),
-                "labels": strings("labels", p["labels"])}
 
     def observe(self, desired):
         info = self.inspect("volume", desired["name"])

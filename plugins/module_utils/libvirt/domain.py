@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
@@ -110,8 +110,8 @@ class DomainService(LibvirtService):
     batch_workers = 8  # domains: guests are defined, started and shut down 8 at a time
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     options = {
-        "name": Opt(required=True, update=None),
-        "uuid": Opt(),
+        "name": name_opt(),
+        "uuid": Opt(),  # compared by plan: a UUID cannot change
         "title": Opt(update="live"),
         "description": Opt(update="live"),
         "memory": Opt(type="raw", update="restart"),
@@ -135,10 +135,10 @@ class DomainService(LibvirtService):
         "guest_agent": Opt(type="bool", update="restart"),
         "autostart": Opt(type="bool", update="live"),
         "xml": Opt(update="restart"),
-        "state": Opt(default="present", choices=STATES, update=None),
-        "shutdown_timeout": Opt(type="int", default=120, update=None),
-        "force": Opt(type="bool", default=False, update=None),
-        "remove_storage": Opt(type="bool", default=False, update=None),
+        "state": state_opt(STATES),
+        "shutdown_timeout": Opt(type="int", default=120),
+        "force": Opt(type="bool", default=False),
+        "remove_storage": Opt(type="bool", default=False),
     }
 
     # ------------------------------------------------------------ desired
@@ -191,14 +191,14 @@ class DomainService(LibvirtService):
             if p["serial"]["type"] == "file" and not p["serial"].get("path"):
                 raise InputError("serial.path", "required when serial.type is file")
             spec["serial"] = p["serial"]
-        self.extra = None
+        spec["xml"] = None  # the user's own <domain>, merged under the options
         if p.get("xml"):
             try:
-                self.extra = from_string(p["xml"])
+                spec["xml"] = from_string(p["xml"])
             except etree.XMLSyntaxError as exc:
                 raise InputError("xml", "not well-formed XML: %s" % exc)
-            if self.extra.tag != "domain":
-                raise InputError("xml", "the root element must be <domain>, not <%s>" % self.extra.tag)
+            if spec["xml"].tag != "domain":
+                raise InputError("xml", "the root element must be <domain>, not <%s>" % spec["xml"].tag)
         return spec
 
     @staticmethod
@@ -255,38 +255,20 @@ class DomainService(LibvirtService):
         return dict(n)
 
     # ------------------------------------------------------------ observed
-    def observe(self, desired, listing=None):
-        """The defined domain as {xml (inactive, normalised), state, autostart}, or None.
-        `listing` (name -> (virDomain, state, autostart)) comes from `guests()` in batch mode."""
-        if desired["state"] != "absent":
-            self._check_references(desired)
-        if listing is not None:
-            found = listing.get(desired["name"])
+    def observe(self, desired, batch=None):
+        """The defined domain as {xml (inactive, normalised), state, autostart}, or None. In a
+        batch, the guests, run states and autostart flags come from `read_batch`."""
+        if batch is not None:
+            found = batch["guests"].get(desired["name"])
             return None if found is None else self.read(*found)
         dom = self.lookup("domain", desired["name"])
         return None if dom is None else self.read(dom)
 
     @classmethod
-    def observe_many(cls, services, desireds):
-        """Batch mode: every guest, its run state and autostart from three listing calls, then
-        each guest's inactive XML. The host capabilities are read once, if a spec needs them."""
-        seen = {}
-        for index, desired in enumerate(desireds):
-            if desired["name"] in seen:
-                # the listing is taken once: a second spec for one guest would plan on stale data
-                raise InputError("domains[%d].name" % index, "guest %s is already listed at domains[%d]"
-                                 % (desired["name"], seen[desired["name"]]))
-            seen[desired["name"]] = index
-        listing = guests(services[0].conn)
-        caps = {}
-        observed = []
-        for index, (service, desired) in enumerate(zip(services, desireds)):
-            service.caps = caps
-            try:
-                observed.append(service.observe(desired, listing=listing))
-            except InputError as exc:  # unknown network / pool: say which item
-                raise InputError("domains[%d].%s" % (index, exc.option), exc.msg.split(": ", 1)[-1])
-        return observed
+    def read_batch(cls, service, desireds):
+        """Every guest, its run state and autostart from three listing calls; the host
+        capabilities are read once for the whole batch, if a spec needs them."""
+        return {"guests": guests(service.conn), "caps": {}}
 
     def read(self, dom, state=None, autostart=None):
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
@@ -295,53 +277,84 @@ class DomainService(LibvirtService):
                 "state": run_state(dom.state()[0]) if state is None else state,
                 "autostart": bool(dom.autostart()) if autostart is None else autostart}
 
-    def _check_references(self, desired):
-        """Unknown networks / pools / volumes are input errors, found before anything changes."""
-        self.new_volumes = []
+    # ------------------------------------------------------------ resolved
+    def resolve(self, desired, observed, batch=None):
+        """What planning needs from the host: referenced networks, pools and volumes exist (an
+        unknown one is an input error, found before anything changes), the format of every pool
+        volume, the volumes to create, the machine names libvirt stores, and the hypervisor type
+        of a new guest (or of one whose virt_type is set)."""
+        if desired["state"] == "absent":
+            return desired
+        caps = batch["caps"] if batch is not None else {}
+        out = dict(desired, new_volumes=[], tcg_fallback=False, guest_type=None)
         for i, n in enumerate(desired.get("nics") or []):
             if n.get("network") and self.lookup("network", n["network"]) is None:
                 raise InputError("nics[%d].network" % i, "libvirt network %r does not exist (virsh net-list "
                                  "--all); create it first" % n["network"])
-        for i, d in enumerate(desired.get("disks") or []):
-            if not d.get("pool"):
-                continue
-            pool = self.lookup("pool", d["pool"])
-            if pool is None:
-                raise InputError("disks[%d].pool" % i, "storage pool %r does not exist" % d["pool"])
-            try:
-                vol = pool.storageVolLookupByName(d["volume"])
-            except libvirt.libvirtError:
-                vol = None
-            if vol is None:
-                if d.get("size") is None:
-                    raise InputError("disks[%d].volume" % i, "volume %r is not in pool %r; set size to "
-                                     "create it" % (d["volume"], d["pool"]))
-                self.new_volumes.append((pool, d))
-                d.setdefault("format", None)
-                d["format"] = d["format"] or "qcow2"
-            elif d.get("format") is None:
-                d["format"] = volume_format(vol) or "raw"
+        if desired.get("disks") is not None:
+            out["disks"] = [self._resolve_disk(i, d, out["new_volumes"]) for i, d in enumerate(desired["disks"])]
+        if observed is None or desired["virt_type"] != "auto":  # auto keeps what a defined guest uses
+            out["guest_type"], out["tcg_fallback"] = self.resolve_virt_type(desired)
+        out["machines"] = self._machines(caps) if self._names_machine(desired) else {}
+        return out
 
-    # ------------------------------------------------------------ plan
-    def resolve_virt_type(self, desired, plan):
+    def _resolve_disk(self, i, d, new_volumes):
+        if not d.get("pool"):
+            return d
+        pool = self.lookup("pool", d["pool"])
+        if pool is None:
+            raise InputError("disks[%d].pool" % i, "storage pool %r does not exist" % d["pool"])
+        try:
+            vol = pool.storageVolLookupByName(d["volume"])
+        except libvirt.libvirtError:
+            vol = None
+        if vol is None:
+            if d.get("size") is None:
+                raise InputError("disks[%d].volume" % i, "volume %r is not in pool %r; set size to "
+                                 "create it" % (d["volume"], d["pool"]))
+            d = dict(d, format=d.get("format") or "qcow2")
+            new_volumes.append(d)
+            return d
+        if d.get("format") is None:
+            return dict(d, format=volume_format(vol) or "raw")
+        return d
+
+    @staticmethod
+    def _names_machine(desired):
+        os_type = desired["xml"].find("os/type") if desired["xml"] is not None else None
+        return bool(desired.get("machine") or (os_type is not None and os_type.get("machine")))
+
+    def resolve_virt_type(self, desired):
+        """(hypervisor type, whether auto fell back to TCG) for `desired`'s virt_type."""
         if desired["virt_type"] != "auto":
-            return desired["virt_type"]
+            return desired["virt_type"], False
         uri = self.params["uri"]
         if uri.startswith("xen"):
-            return "xen"
+            return "xen", False
         if uri.startswith("test"):
-            return "test"
+            return "test", False
         try:
             self.conn.getDomainCapabilities(None, desired.get("arch"), desired.get("machine"), "kvm")
             usable = not _is_local(uri) or kvm_usable_here()
         except libvirt.libvirtError:
             usable = False
-        if usable:
-            return "kvm"
-        plan.warnings.append("virt_type=auto: KVM is not usable on this host (no hardware virtualisation "
-                             "reachable), so the guest uses QEMU emulation (TCG), which is much slower")
-        return "qemu"
+        return ("kvm", False) if usable else ("qemu", True)
 
+    def _machines(self, caps):
+        """Machine alias -> canonical name ('pc' -> 'pc-i440fx-7.2'), from the host capabilities,
+        read once per task (`caps` is shared by the items of a batch)."""
+        if "machines" not in caps:
+            caps["machines"] = {}
+            try:
+                root = from_string(self.conn.getCapabilities())
+            except libvirt.libvirtError:
+                return caps["machines"]
+            for machine in root.iter("machine"):
+                if machine.get("canonical") and machine.text:
+                    caps["machines"][machine.text.strip()] = machine.get("canonical")
+        return caps["machines"]
+
+    # ------------------------------------------------------------ plan
     def plan(self, desired, observed):
         name = desired["name"]
         plan = Plan(None)  # plan.after is set below
@@ -351,12 +364,10 @@ class DomainService(LibvirtService):
                 ops().plan_absent(self, plan, observed)
             return plan
 
-        spec = dict(desired)
-        if observed is None or desired["virt_type"] != "auto":
-            spec["virt_type"] = self.resolve_virt_type(desired, plan)
-        else:
-            spec["virt_type"] = None  # auto keeps whatever the defined guest uses
-        want = self._want(spec, new=observed is None)
+        if desired["tcg_fallback"]:
+            plan.warnings.append("virt_type=auto: KVM is not usable on this host (no hardware virtualisation "
+                                 "reachable), so the guest uses QEMU emulation (TCG), which is much slower")
+        want = self._want(desired, new=observed is None)
         base = observed["xml"] if observed else etree.Element("domain")
         if observed and desired.get("uuid") and observed["xml"].findtext("uuid") != desired["uuid"]:
             raise InputError("uuid", "guest %s exists with UUID %s; a UUID cannot change"
@@ -366,10 +377,10 @@ class DomainService(LibvirtService):
 
         state = observed["state"] if observed else SHUTDOWN
         active = state in (RUNNING, PAUSED)
-        for pool, d in getattr(self, "new_volumes", []):
+        for d in desired["new_volumes"]:
             plan.step("create volume %s in pool %s" % (d["volume"], d["pool"]),
-                      lambda pool=pool, d=d: ops().create_volume(pool, d),
-                      undo=lambda pool=pool, d=d: pool.storageVolLookupByName(d["volume"]).delete(0))
+                      lambda d=d: ops().create_volume(self.lookup("pool", d["pool"]), d),
+                      undo=lambda d=d: self.lookup("pool", d["pool"]).storageVolLookupByName(d["volume"]).delete(0))
 
         if observed is None:
             if merged.find("memory") is None:
@@ -398,27 +409,15 @@ class DomainService(LibvirtService):
         plan.after = {"xml": merged, "state": after_state, "autostart": autostart}
         return plan
 
-    def _want(self, spec, new=False):
-        want = dx.build(spec, self.extra, new)
+    @staticmethod
+    def _want(desired, new=False):
+        """The desired <domain> tree; `guest_type` None keeps the defined guest's hypervisor type."""
+        want = dx.build(dict(desired, virt_type=desired["guest_type"]), desired["xml"], new)
         os_type = want.find("os/type")
         if os_type is not None and os_type.get("machine"):
             # libvirt stores the versioned machine ('pc' -> 'pc-i440fx-7.2'): compare like with like
-            os_type.set("machine", self._machines().get(os_type.get("machine"), os_type.get("machine")))
+            os_type.set("machine", desired["machines"].get(os_type.get("machine"), os_type.get("machine")))
         return want
-
-    def _machines(self):
-        """Machine alias -> canonical name, from the host capabilities (read once per task)."""
-        caps = self.__dict__.setdefault("caps", {})
-        if "machines" not in caps:
-            caps["machines"] = {}
-            try:
-                root = from_string(self.conn.getCapabilities())
-            except libvirt.libvirtError:
-                return caps["machines"]
-            for machine in root.iter("machine"):
-                if machine.get("canonical") and machine.text:
-                    caps["machines"][machine.text.strip()] = machine.get("canonical")
-        return caps["machines"]
 
     def guest(self, name):
         return self.conn.lookupByName(name)
@@ -431,8 +430,7 @@ class DomainService(LibvirtService):
     def _redefine(self, desired):
         """Merge onto the definition as it is *now* (a live attach may just have changed it)."""
         fresh = self.read(self.guest(desired["name"]))
-        spec = dict(desired, virt_type=None if desired["virt_type"] == "auto" else desired["virt_type"])
-        merged = _fixups(dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(spec))), desired, fresh["xml"])
+        merged = _fixups(dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(desired))), desired, fresh["xml"])
         if dx.canonical(merged) != dx.canonical(fresh["xml"]):
             self.conn.defineXML(dx.tostring(merged))
 

@@ -25,8 +25,8 @@ class DomainInfoService(InfoService, LibvirtService):
     result_key = "domains"
     requirements = DomainService.requirements
     options = {
-        "name": Opt(type="list", elements="str", update=None),
-        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN], update=None),
+        "name": Opt(type="list", elements="str"),
+        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN]),
     }
 
     def observe(self, desired):

@@ -36,14 +36,14 @@ def round_up(value, align):
 class DiskImageService(Service):
     result_key = "image"
     options = {
-        "path": Opt(type="path", required=True, update=None),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
-        "format": Opt(choices=FORMATS, update=None),
-        "size": Opt(type="raw", update=None),
-        "source": Opt(type="path", update=None),
-        "profile": Opt(choices=sorted(PROFILES), update=None),
-        "allow_shrink": Opt(type="bool", default=False, update=None),
-        "force": Opt(type="bool", default=False, update=None),
+        "path": Opt(type="path", required=True),
+        "state": Opt(default="present", choices=["present", "absent"]),
+        "format": Opt(choices=FORMATS),
+        "size": Opt(type="raw"),
+        "source": Opt(type="path"),
+        "profile": Opt(choices=sorted(PROFILES)),
+        "allow_shrink": Opt(type="bool", default=False),
+        "force": Opt(type="bool", default=False),
     }
 
     def desired(self):
