@@ -309,3 +309,31 @@ def test_a_new_xen_pv_guest_boots_a_kernel_or_a_bootloader(name):
     pygrub = execute(domain(name=name, memory=64, os_type="xen", xml="<domain><bootloader>/usr/bin/pygrub"
                                                                      "</bootloader></domain>"), check_mode=True)
     assert pygrub["changed"] and pygrub["domain"]["os_type"] == "xen"
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_observe_and_resolve_change_neither_the_desired_state_nor_the_service(name, batched):
+    """Data flows one way: observe only reads, and what planning looks up (disk formats, the
+    volumes to create, the hypervisor type) comes back from resolve as a new dict."""
+    import copy
+
+    execute(domain(name=name, memory=64))
+    service = domain(name=name, memory=64, xml="<domain><os><type machine='pc'>hvm</type></os></domain>",
+                     nics=[{"network": "default"}],
+                     disks=[{"pool": "default-pool", "volume": name + ".img", "size": "1M"}])
+    desired = service.desired()
+    service.connect()
+    before, attributes = copy.deepcopy(desired), set(vars(service))
+    batch = DomainService.read_batch(service, [desired]) if batched else None
+    observed = service.observe(desired, batch)
+    resolved = service.resolve(desired, observed, batch)
+    assert set(vars(service)) == attributes
+    assert dx_canon(desired) == dx_canon(before)
+    assert resolved is not desired and resolved["new_volumes"][0]["format"] == "qcow2"
+    assert desired["disks"][0].get("format") is None
+
+
+def dx_canon(desired):
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
+
+    return {k: dx.canonical(v) if hasattr(v, "tag") else v for k, v in desired.items()}

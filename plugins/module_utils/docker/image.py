@@ -17,7 +17,7 @@ import os
 import stat
 import tarfile
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
@@ -95,8 +95,8 @@ def saved_image_id(path, ref):
 class ImageService(DockerService):
     result_key = "image"
     options = {
-        "name": Opt(required=True),
-        "state": Opt(default="present", choices=["present", "absent"]),
+        "name": name_opt(),
+        "state": state_opt(["present", "absent"]),
         "pull": Opt(default="missing", choices=["missing", "always", "never"]),
         "build": Opt(type="dict", options={
             "path": Opt(type="path", required=True),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, Service
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, Service, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
@@ -37,7 +37,7 @@ class DiskImageService(Service):
     result_key = "image"
     options = {
         "path": Opt(type="path", required=True),
-        "state": Opt(default="present", choices=["present", "absent"]),
+        "state": state_opt(["present", "absent"]),
         "format": Opt(choices=FORMATS),
         "size": Opt(type="raw"),
         "source": Opt(type="path"),
@@ -68,14 +68,18 @@ class DiskImageService(Service):
             d.update(format=profile["format"], subformat=profile["subformat"], align=profile["align"])
         return d
 
-    def observe(self, desired):
-        if desired["state"] == "present" and desired["source"]:
-            self.source = self._facts(qemu_img.info(desired["source"], "source"), desired["source"])
+    def observe(self, desired, batch=None):
         if not os.path.exists(desired["path"]):
             return None
         if not os.path.isfile(desired["path"]):
             raise InputError("path", "%s exists and is not a file" % desired["path"])
         return self._facts(qemu_img.info(desired["path"], "path"), desired["path"])
+
+    def resolve(self, desired, observed, batch=None):
+        """The source image a conversion reads (format, size, when it last changed)."""
+        if desired["state"] != "present" or not desired["source"]:
+            return dict(desired, source_info=None)
+        return dict(desired, source_info=self._facts(qemu_img.info(desired["source"], "source"), desired["source"]))
 
     @staticmethod
     def _facts(data, path):
@@ -92,7 +96,7 @@ class DiskImageService(Service):
                 plan.step("remove image %s" % path, lambda: os.remove(path))
             return plan
 
-        source = self.source if desired["source"] else None
+        source = desired["source_info"]
         fmt = desired["format"] or (observed or {}).get("format") or (source or {}).get("format")
         if fmt is None:
             raise InputError("format", "required to create %s (one of %s)" % (path, ", ".join(FORMATS)))
