@@ -50,8 +50,9 @@ def _ip(factory, value, option, version, kind, example):
         raise InputError(option, "%r is not %s %s, e.g. %s" % (value, what, kind, example))
     try:
         parsed = factory(value.strip())
-    except ValueError as exc:
-        raise InputError(option, "%r is not %s %s (%s), e.g. %s" % (value, what, kind, exc, example))
+    except ValueError as exc:  # ipaddress says why, except when nothing in the text looked right
+        why = "" if "does not appear to be" in str(exc) else " (%s)" % exc
+        raise InputError(option, "%r is not %s %s%s, e.g. %s" % (value, what, kind, why, example))
     if version is not None and parsed.version != version:
         raise InputError(option, "%r is not %s %s, e.g. %s" % (value, what, kind, example))
     return parsed
