@@ -190,7 +190,7 @@ options:
         description: An Open vSwitch bridge on the host.
         type: str
       vlan:
-        description: VLAN tag of the port on O(nics[].ovs_bridge) (access port).
+        description: VLAN tag (1 to 4094) of the port on O(nics[].ovs_bridge) (access port).
         type: int
       direct:
         description: A host interface to attach to directly (macvtap).

@@ -117,10 +117,10 @@ options:
         type: str
         required: true
       vlan:
-        description: Access VLAN tag; with O(portgroups[].trunk) it is the native (untagged) VLAN.
+        description: Access VLAN tag (1 to 4094); with O(portgroups[].trunk) it is the native (untagged) VLAN.
         type: int
       trunk:
-        description: VLAN tags carried tagged (a trunk port).
+        description: VLAN tags (1 to 4094) carried tagged (a trunk port).
         type: list
         elements: int
       default:
@@ -128,7 +128,7 @@ options:
         type: bool
         default: false
   mtu:
-    description: MTU of the network's bridge.
+    description: MTU of the network's bridge, 68 to 65535.
     type: int
   active:
     description: Whether the network runs.

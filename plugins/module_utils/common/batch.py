@@ -75,7 +75,7 @@ def _per_item(label, call, *args):
     try:
         return call(*args)
     except InputError as exc:
-        raise InputError("%s.%s" % (label, exc.option), exc.msg.split(": ", 1)[-1])
+        raise InputError("%s.%s" % (label, exc.option), exc.problem)
 
 
 def execute_many(batch, params_list, check_mode=False, diff=False):

@@ -16,11 +16,13 @@ class VirtcloudError(Exception):
 
 
 class InputError(VirtcloudError):
-    """Bad input, raised before anything is touched. Always names the option."""
+    """Bad input, raised before anything is touched. Always names the option; ``problem`` is the
+    message without it, for a caller that adds where the value came from."""
 
     def __init__(self, option, problem, **details):
         super().__init__("%s: %s" % (option, problem), option=option, **details)
         self.option = option
+        self.problem = problem
 
 
 class BackendUnavailable(VirtcloudError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
@@ -26,24 +27,6 @@ try:
     from docker.types import IPAMConfig, IPAMPool
 except ImportError:  # reported by the engine (DockerService.requirements)
     IPAMConfig = IPAMPool = None
-
-
-def _net(option, value):
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as exc:
-        raise InputError(option, "%r is not a network in CIDR form: %s" % (value, exc))
-
-
-def _address(option, value):
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise InputError(option, "%r is not an IP address" % (value,))
 
 
 class NetworkService(DockerService):
@@ -68,8 +51,9 @@ class NetworkService(DockerService):
         p = self.params
         desired = {
             "name": p["name"], "driver": p["driver"], "state": p["state"],
-            "subnet": _net("subnet", p["subnet"]), "gateway": _address("gateway", p["gateway"]),
-            "ip_range": _net("ip_range", p["ip_range"]), "internal": p["internal"], "parent": p["parent"],
+            "subnet": validate.ip_network(p["subnet"], "subnet"), "gateway": validate.ip_address(p["gateway"], "gateway"),
+            "ip_range": validate.ip_network(p["ip_range"], "ip_range"), "internal": p["internal"],
+            "parent": validate.interface_name(p["parent"], "parent"),
             "driver_options": strings(p["driver_options"], "driver_options"),
             "labels": strings(p["labels"], "labels"),
             "connected": None if p["connected"] is None else sorted(set(p["connected"])),

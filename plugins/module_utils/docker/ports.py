@@ -12,23 +12,17 @@ port docker picks.
 
 from __future__ import annotations
 
-import ipaddress
-import re
-
+from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 
-_PORT = re.compile(r"^\d+(?:-\d+)?$")
 _ANY = ("", "0.0.0.0", "::")
 _HELP = "use [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO], e.g. '127.0.0.1:8088:80' or '53:53/udp'"
 
 
-def _range(text, option, spec):
+def _range(text, option):
     if not text:
         return []
-    first, dummy, last = text.partition("-")
-    first, last = int(first), int(last or first)
-    if not (1 <= first <= 65535 and 1 <= last <= 65535) or last < first:
-        raise InputError(option, "%r: ports must be 1-65535 and ranges ascending" % spec)
+    first, last = validate.port_range(text, option)
     return list(range(first, last + 1))
 
 
@@ -49,19 +43,16 @@ def parse(spec, option="published_ports"):
         ip = parts.pop(0)
     if len(parts) > 2 or (ip and len(parts) != 2):
         raise InputError(option, "%r is not a port spec; %s (IPv6 addresses go in [brackets])" % (spec, _HELP))
-    cont = parts[-1]
-    host = parts[0] if len(parts) == 2 else ""
-    if not _PORT.match(cont) or (host and not _PORT.match(host)):
+    if not parts[-1]:
         raise InputError(option, "%r is not a port spec; %s" % (spec, _HELP))
-    if ip:
-        try:
-            ip = str(ipaddress.ip_address(ip))
-        except ValueError:
-            raise InputError(option, "%r: %r is not an IP address" % (spec, ip))
+    try:
+        ip = validate.ip_address(ip, option) if ip else ""
+        cports = _range(parts[-1], option)
+        hports = _range(parts[0] if len(parts) == 2 else "", option)
+    except InputError as exc:  # say which spec, unless the problem starts with it anyway
+        raise InputError(option, exc.problem if exc.problem.startswith(repr(spec)) else "%r: %s" % (spec, exc.problem))
     if ip in _ANY:
         ip = ""
-    cports = _range(cont, option, spec)
-    hports = _range(host, option, spec)
     if hports and len(hports) != len(cports):
         if len(cports) != 1:
             raise InputError(option, "%r: host and container port ranges differ in length" % spec)

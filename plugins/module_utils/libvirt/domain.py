@@ -7,8 +7,8 @@ least disruptive plan (live attach/detach, live memory, config + restart_require
 from __future__ import annotations
 
 import copy
-import re
 
+from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
@@ -24,7 +24,6 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit imp
 STATES = ["present", "running", "shutdown", "paused", "rebooted", "absent"]
 BUSES = ["virtio", "sata", "scsi", "ide", "usb", "xen"]
 CACHES = ["default", "none", "writethrough", "writeback", "directsync", "unsafe"]
-_MAC = re.compile(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
 
 DISK_OPTIONS = {
     "path": Opt(),
@@ -250,9 +249,9 @@ class DomainService(LibvirtService):
                              % (", ".join(kinds) or "none"))
         if n.get("vlan") is not None and not n.get("ovs_bridge"):
             raise InputError(where + ".vlan", "VLAN tags need an Open vSwitch bridge (ovs_bridge)")
-        if n.get("mac") and not _MAC.match(n["mac"]):
-            raise InputError(where + ".mac", "%r is not a MAC address like 52:54:00:12:34:56" % n["mac"])
-        return dict(n)
+        # libvirt refuses a multicast MAC on a NIC, but only when it defines the guest
+        return dict(n, vlan=validate.vlan_id(n.get("vlan"), where + ".vlan"),
+                    mac=validate.mac_address(n.get("mac") or None, where + ".mac", unicast=True))
 
     # ------------------------------------------------------------ observed
     def observe(self, desired, batch=None):

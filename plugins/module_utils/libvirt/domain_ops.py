@@ -11,10 +11,10 @@ all the code it imports, and the common runs (nothing to do, define, start) need
 from __future__ import annotations
 
 import copy
-import time
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
+from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import WaitTimeout, wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import SHUTDOWN
@@ -94,15 +94,22 @@ def shutdown(service, dom):
     except libvirt.libvirtError:
         if not service.params["force"]:
             raise
-    deadline = time.monotonic() + timeout
-    while dom.isActive() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    if dom.isActive():
+    try:
+        wait_for(lambda: dom.state()[0], lambda state: state == libvirt.VIR_DOMAIN_SHUTOFF, timeout,
+                 "guest %s to shut down (shutdown_timeout)" % dom.name(), describe=_state_name)
+    except WaitTimeout as exc:
         if not service.params["force"]:
-            raise BackendError("guest %s did not shut down within %d s (shutdown_timeout); does it "
-                               "handle ACPI power button events? Set force=true to power it off"
-                               % (dom.name(), timeout))
+            raise BackendError("%s; does it handle ACPI power button events? Set force=true to power it off"
+                               % exc.msg)
         dom.destroy()
+
+
+# virDomainState, in the order of its values
+_STATES = ("no state", "running", "blocked", "paused", "shutting down", "shut off", "crashed", "suspended by the guest")
+
+
+def _state_name(code):
+    return _STATES[code] if 0 <= code < len(_STATES) else "state %d" % code
 
 
 def create_volume(pool, d):

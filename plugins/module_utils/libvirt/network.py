@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 
+from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
@@ -46,17 +46,6 @@ LIVE_SECTIONS = {
 def _sorted(items):
     """Entries in a stable order (their fields in the order the normalisers build them)."""
     return sorted(items, key=lambda item: tuple(str(v) for v in item.values()))
-
-
-_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
-
-
-def _hostname(option, name):
-    """A host name dnsmasq can serve (labels of letters, digits, '-' or '_', joined by dots)."""
-    if len(name) > 253 or not _HOSTNAME.match(name):
-        raise InputError(option, "%r is not a host name (letters, digits, '-' and '_', labels joined by "
-                                 "dots)" % (name,))
-    return name
 
 
 def _range_xml(item):
@@ -248,8 +237,8 @@ class NetworkService(LibvirtService):
         self.check_name(d["name"])
         if p["state"] == "absent":
             return d
-        if d["mtu"] is not None and not 68 <= d["mtu"] <= 65535:
-            raise InputError("mtu", "must be between 68 and 65535, got %d" % d["mtu"])
+        d["mtu"] = validate.mtu(d["mtu"], "mtu")
+        d["bridge"] = validate.interface_name(d["bridge"], "bridge")
         d["address"] = self._address(p["address"])
         net = subnet(d["address"])
         d["dhcp_ranges"] = self._ranges(p["dhcp_ranges"], net)
@@ -274,12 +263,7 @@ class NetworkService(LibvirtService):
     def _address(value):
         if value is None:
             return None
-        if "/" not in value:
-            raise InputError("address", "give the host's address with the prefix length, e.g. 198.18.5.1/24")
-        try:
-            iface = ipaddress.IPv4Interface(value)
-        except ValueError as exc:
-            raise InputError("address", "%r is not an IPv4 address/prefix: %s" % (value, exc))
+        iface = ipaddress.IPv4Interface(validate.ip_interface(value, "address", version=4))
         if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
             raise InputError("address", "%s is the network or broadcast address of %s; use a host address"
                                         % (iface.ip, iface.network))
@@ -287,10 +271,7 @@ class NetworkService(LibvirtService):
 
     @staticmethod
     def _ip(option, value, net):
-        try:
-            ip = ipaddress.IPv4Address(value)
-        except ValueError:
-            raise InputError(option, "%r is not an IPv4 address" % (value,))
+        ip = ipaddress.IPv4Address(validate.ip_address(value, option, version=4))
         if net is not None and ip not in net:
             raise InputError(option, "%s is outside the network %s (address)" % (ip, net))
         return str(ip)
@@ -314,16 +295,9 @@ class NetworkService(LibvirtService):
         for item in hosts:
             if not item.get("mac") and not item.get("name"):
                 raise InputError("dhcp_hosts", "each host needs a mac or a name (entry for %s)" % item["ip"])
-            mac = item.get("mac")
-            if mac is not None:
-                mac = mac.lower()
-                parts = mac.split(":")
-                if len(parts) != 6 or not all(len(x) == 2 and all(c in "0123456789abcdef" for c in x)
-                                              for x in parts):
-                    raise InputError("dhcp_hosts", "%r is not a MAC address like 52:54:00:12:34:56" % item["mac"])
-            name = item.get("name")
-            if name is not None:
-                _hostname("dhcp_hosts", name)
+            # libvirt refuses a multicast MAC here; dnsmasq serves names with '_' too
+            mac = validate.mac_address(item.get("mac"), "dhcp_hosts", unicast=True)
+            name = validate.hostname(item.get("name"), "dhcp_hosts", underscore=True)
             out.append({"mac": mac, "ip": self._ip("dhcp_hosts", item["ip"], net), "name": name})
         return _sorted(out)
 
@@ -331,7 +305,8 @@ class NetworkService(LibvirtService):
         if hosts is None:
             return None
         return _sorted({"ip": self._ip("dns_hosts", item["ip"], None),
-                        "hostnames": sorted(_hostname("dns_hosts", name) for name in item["hostnames"])}
+                        "hostnames": sorted(validate.hostname(name, "dns_hosts", underscore=True)
+                                            for name in item["hostnames"])}
                        for item in hosts)
 
     @staticmethod
@@ -345,8 +320,11 @@ class NetworkService(LibvirtService):
                 raise InputError("portgroups", "%r: a portgroup name must be non-empty, without <, >, &, "
                                                "quotes or surrounding spaces" % item["name"])
             tags = ([item["vlan"]] if item.get("vlan") is not None else []) + (item.get("trunk") or [])
-            if any(not 0 <= tag <= 4095 for tag in tags):
-                raise InputError("portgroups", "VLAN tags are 0..4095 (portgroup %s)" % item["name"])
+            for tag in tags:
+                try:
+                    validate.vlan_id(tag, "portgroups")
+                except InputError as exc:
+                    raise InputError("portgroups", "portgroup %s: %s" % (item["name"], exc.problem))
             if tags and not openvswitch:
                 raise InputError("portgroups", "VLAN tags on portgroup %s need openvswitch=true: a Linux "
                                                "bridge network cannot tag guest ports" % item["name"])
