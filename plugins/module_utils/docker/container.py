@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shlex
-import time
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
     Change,
@@ -23,6 +22,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
+from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import ports
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
@@ -542,22 +542,24 @@ class ContainerService(DockerService):
         return self.api.logs(name, tail=20).decode("utf-8", "replace").strip()
 
     def _wait_healthy(self, name):
-        deadline = time.monotonic() + self.params["wait_healthy_timeout"]
-        while True:
-            state = self.api.inspect_container(name)["State"]
-            health = (state.get("Health") or {}).get("Status")
+        def done(state):
+            health = state.get("Health")
             if health is None:
                 raise InputError("wait_healthy", "container %s has no healthcheck (set healthcheck)" % name)
-            if health == "healthy":
-                return
-            if health == "unhealthy" or not state.get("Running"):
-                log = (state.get("Health") or {}).get("Log") or [{}]
-                raise BackendError("container %s is %s; last check said: %s"
-                                   % (name, health, (log[-1].get("Output") or "").strip()))
-            if time.monotonic() > deadline:
-                raise BackendError("container %s not healthy after %ss (wait_healthy_timeout)"
-                                   % (name, self.params["wait_healthy_timeout"]))
-            time.sleep(0.5)
+            return health.get("Status") == "healthy"
+
+        def broken(state):
+            health = state["Health"]
+            if health.get("Status") == "unhealthy" or not state.get("Running"):
+                log = health.get("Log") or [{}]
+                return "container %s is %s; last check said: %s" % (
+                    name, health.get("Status") if state.get("Running") else "not running",
+                    (log[-1].get("Output") or "").strip())
+            return None
+
+        wait_for(lambda: self.api.inspect_container(name)["State"], done, self.params["wait_healthy_timeout"],
+                 "container %s to be healthy (wait_healthy_timeout)" % name,
+                 describe=lambda state: (state.get("Health") or {}).get("Status"), fail=broken)
 
     def _remove(self, ident):
         if self.inspect("container", ident) is None:
