@@ -17,7 +17,6 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import SHUTDOWN
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree, volume_xml
 
 
@@ -111,7 +110,7 @@ def create_volume(pool, d):
 
 def plan_absent(service, plan, observed):
     name = observed["xml"].findtext("name")
-    if observed["state"] != SHUTDOWN:
+    if observed["state"] != dx.SHUTDOWN:
         plan.step("power off guest %s" % name, lambda: service.guest(name).destroy())
     if service.params.get("remove_storage"):
         for d in observed["xml"].findall("devices/disk"):
