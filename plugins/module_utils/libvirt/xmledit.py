@@ -52,14 +52,14 @@ def child(parent, tag):
     return node
 
 
-def replace_children(parent, tag, fragments):
-    """Replace every `tag` child of parent by the XML fragments, at the position of the first one."""
+def replace_children(parent, tag, elements):
+    """Replace every `tag` child of parent by the elements, at the position of the first one."""
     old = parent.findall(tag)
     position = list(parent).index(old[0]) if old else len(parent)
     for node in old:
         parent.remove(node)
-    for offset, fragment in enumerate(fragments):
-        parent.insert(position + offset, from_string(fragment))
+    for offset, element in enumerate(elements):
+        parent.insert(position + offset, element)
 
 
 def volume_format(vol):
