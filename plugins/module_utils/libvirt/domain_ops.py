@@ -17,7 +17,8 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree, volume_xml
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import volume_xml
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree
 
 
 def plan_live(service, plan, desired, observed, merged):

@@ -32,18 +32,6 @@ def to_string(root):
     return etree.tostring(root, pretty_print=True, encoding="unicode")
 
 
-def volume_xml(name, capacity, fmt, allocation=None):
-    """A storage volume definition: the name (a file name in a directory pool) is text, so any
-    character in it stays part of the name."""
-    root = etree.Element("volume")
-    etree.SubElement(root, "name").text = name
-    etree.SubElement(root, "capacity", unit="bytes").text = str(capacity)
-    if allocation is not None:
-        etree.SubElement(root, "allocation", unit="bytes").text = str(allocation)
-    etree.SubElement(etree.SubElement(root, "target"), "format", type=fmt)
-    return etree.tostring(root, encoding="unicode")
-
-
 def child(parent, tag):
     """The first `tag` child of parent, created (appended) when missing."""
     node = parent.find(tag)
