@@ -25,4 +25,3 @@ def test_domain_ops_does_not_import_domain():
 
 def test_domain_imports_domain_ops_only_when_a_plan_needs_it():
     assert "domain_ops" not in _loaded_after("domain")
-

@@ -170,8 +170,8 @@ class NetworkService(LibvirtService):
         if hosts is None:
             return None
         return sort_entries({"ip": self._ip("dns_hosts", item["ip"], None),
-                        "hostnames": sorted(_hostname("dns_hosts", name) for name in item["hostnames"])}
-                       for item in hosts)
+                             "hostnames": sorted(_hostname("dns_hosts", name) for name in item["hostnames"])}
+                            for item in hosts)
 
     @staticmethod
     def _portgroups(groups, openvswitch):
