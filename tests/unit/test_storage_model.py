@@ -1,5 +1,5 @@
-"""libvirt storage: pool XML (checked against libvirt's RNG schema), volume input validation,
-the overcommit guard and planning on the test:///default driver."""
+"""libvirt storage: pool and volume XML (storage_xml: round trips, escaping, normalisation, libvirt's
+RNG schema), volume input validation, the overcommit guard and planning on the test:///default driver."""
 
 from __future__ import annotations
 
@@ -11,12 +11,18 @@ import pytest
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import execute
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage import (
+    SOURCE,
     StorageInfoService,
     StoragePoolService,
     VolumeService,
+)
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import (
+    SOURCE_KEYS,
     parse_pool,
     render_pool,
+    volume_xml,
 )
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import from_string
 
 POOLS = {
     "dir": dict(path="/var/lib/vct/images"),
@@ -58,6 +64,60 @@ def test_pool_xml_roundtrip(kind):
     parsed = parse_pool(render_pool(state))
     assert parsed["type"] == kind and parsed["path"] == desired["path"]
     assert parsed["source"] == desired["source"]
+
+
+def test_pool_source_fields_are_the_options():
+    assert SOURCE_KEYS == tuple(SOURCE)
+
+
+@pytest.mark.parametrize("kind", sorted(POOLS))
+def test_pool_parse_render_roundtrip(kind):
+    state = parse_pool(render_pool(dict(complete(kind), uuid="dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566")))
+    assert parse_pool(render_pool(state)) == state
+    assert list(state["source"] or {}) == [key for key in SOURCE_KEYS if key in (state["source"] or {})]
+
+
+def test_pool_parse_normalises():
+    """A logical pool named after its volume group is lvm2 when libvirt leaves the format out; the
+    first device of an iSCSI pool is its IQN; empty sources are no source."""
+    logical = parse_pool("<pool type='logical'><name>p</name><source><name>vg</name></source>"
+                         "<target><path>/dev/vg</path></target></pool>")
+    assert logical["source"] == {"name": "vg", "format": "lvm2"} and logical["uuid"] is None
+    iscsi = parse_pool("""<pool type='iscsi'>
+      <name>san</name>
+      <source>
+        <host name='san.example.com'/>
+        <device path='iqn.2013-06.com.example:vct'/>
+      </source>
+      <target><path>/dev/disk/by-path</path></target>
+    </pool>""")
+    assert iscsi["source"] == {"host": "san.example.com", "iqn": "iqn.2013-06.com.example:vct"}
+    assert parse_pool("<pool type='dir'><name>d</name><source/><target><path>/d</path></target></pool>")["source"] is None
+
+
+@pytest.mark.parametrize("odd", ["a&b", "<x>", "it's \"q\"", "]]>", "caf\u00e9 \u2603", " spaced "])
+def test_pool_odd_values_are_escaped(odd):
+    state = {"name": "p" + odd, "uuid": None, "type": "netfs", "path": "/srv/" + odd,
+             "source": {"host": "nfs.example.com", "dir": "/export/" + odd, "format": "nfs"}}
+    assert parse_pool(render_pool(state)) == state
+
+
+@pytest.mark.parametrize("name", ["disk.qcow2", "a&b <c> 'd' \"e\".img", "]]>", "caf\u00e9 \u2603", " x "])
+def test_volume_xml(name):
+    root = from_string(volume_xml(name, 10 << 30, "qcow2", 0))
+    assert root.findtext("name") == name
+    assert (root.findtext("capacity"), root.find("capacity").get("unit")) == (str(10 << 30), "bytes")
+    assert (root.findtext("allocation"), root.find("target/format").get("type")) == ("0", "qcow2")
+    assert from_string(volume_xml(name, 512, "raw")).find("allocation") is None
+
+
+@pytest.mark.skipif(shutil.which("virt-xml-validate") is None, reason="virt-xml-validate (libvirt-clients) missing")
+@pytest.mark.parametrize("fmt, allocation", [("qcow2", None), ("raw", 1 << 20)])
+def test_volume_xml_passes_libvirt_schema(tmp_path, fmt, allocation):
+    path = tmp_path / "vol.xml"
+    path.write_text(volume_xml("a&b.img", 1 << 30, fmt, allocation))
+    proc = subprocess.run(["virt-xml-validate", str(path), "storagevol"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + path.read_text()
 
 
 @pytest.mark.skipif(shutil.which("virt-xml-validate") is None, reason="virt-xml-validate (libvirt-clients) missing")

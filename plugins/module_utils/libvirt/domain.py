@@ -14,6 +14,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_xml import PAUSED, RUNNING, SHUTDOWN
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     LXML_REQUIREMENT,
     etree,
@@ -58,10 +59,8 @@ SERIAL_OPTIONS = {
     "path": Opt(),
 }
 
+
 # dom.state() codes -> the words of the `state` option
-RUNNING, PAUSED, SHUTDOWN = "running", "paused", "shutdown"
-
-
 def run_state(code):
     if libvirt is None:
         return None

@@ -9,13 +9,8 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import (
-    PAUSED,
-    RUNNING,
-    SHUTDOWN,
-    DomainService,
-    guests,
-)
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService, guests
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_xml import PAUSED, RUNNING, SHUTDOWN
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import from_string
 
 

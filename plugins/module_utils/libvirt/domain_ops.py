@@ -17,8 +17,8 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.units import
 from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import WaitTimeout, wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import SHUTDOWN
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree, volume_xml
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import volume_xml
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree
 
 
 def plan_live(service, plan, desired, observed, merged):
@@ -118,7 +118,7 @@ def create_volume(pool, d):
 
 def plan_absent(service, plan, observed):
     name = observed["xml"].findtext("name")
-    if observed["state"] != SHUTDOWN:
+    if observed["state"] != dx.SHUTDOWN:
         plan.step("power off guest %s" % name, lambda: service.guest(name).destroy())
     if service.params.get("remove_storage"):
         for d in observed["xml"].findall("devices/disk"):

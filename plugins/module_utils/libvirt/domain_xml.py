@@ -36,6 +36,10 @@ KIB = {"b": 1.0 / 1024, "bytes": 1.0 / 1024, "k": 1, "kib": 1, "kb": 1000.0 / 10
        "mib": 1024, "mb": 1e6 / 1024, "g": 1024 ** 2, "gib": 1024 ** 2, "gb": 1e9 / 1024,
        "t": 1024 ** 3, "tib": 1024 ** 3, "tb": 1e12 / 1024}
 
+# dom.state() codes -> the words of the `state` option (domain.run_state); here so that domain and
+# the lazily imported domain_ops share them without importing each other
+RUNNING, PAUSED, SHUTDOWN = "running", "paused", "shutdown"
+
 DISK_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd", "xen": "xvd"}
 
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtcloud.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""libvirt virtual networks: XML model, normalisation, live updates (virNetworkUpdate) or redefine."""
+"""libvirt virtual networks: input validation, live updates (virNetworkUpdate) or redefine; the XML
+model is network_xml."""
 
 from __future__ import annotations
 
@@ -11,14 +12,8 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common import valid
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
-    LXML_REQUIREMENT,
-    child,
-    from_string,
-    persistent_xml,
-    replace_children,
-    to_string,
-)
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.network_xml import entry_xml, parse, render, sort_entries
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import LXML_REQUIREMENT, persistent_xml
 
 FORWARD_MODES = ["nat", "route", "open", "isolated", "bridge"]
 
@@ -42,163 +37,7 @@ LIVE_SECTIONS = {
 }
 
 
-# ---------------------------------------------------------------- XML <-> normalised dict
-def _sorted(items):
-    """Entries in a stable order (their fields in the order the normalisers build them)."""
-    return sorted(items, key=lambda item: tuple(str(v) for v in item.values()))
-
-
-def _range_xml(item):
-    return '<range start="%s" end="%s"/>' % (item["start"], item["end"])
-
-
-def _dhcp_host_xml(item):  # the snippets are built from validated values: addresses, host names
-    attrs = "".join(' %s="%s"' % (key, item[key]) for key in ("mac", "name", "ip") if item.get(key))
-    return "<host%s/>" % attrs
-
-
-def _dns_host_xml(item):
-    names = "".join("<hostname>%s</hostname>" % name for name in item["hostnames"])
-    return '<host ip="%s">%s</host>' % (item["ip"], names)
-
-
-def _portgroup_xml(item):
-    vlan = ""
-    if item.get("vlan") is not None or item.get("trunk"):
-        tags = [item["vlan"]] if item.get("vlan") is not None else []
-        tags += [t for t in item.get("trunk") or [] if t not in tags]
-        native = ' nativeMode="untagged"' if item.get("vlan") is not None and item.get("trunk") else ""
-        trunk = ' trunk="yes"' if item.get("trunk") else ""
-        vlan = "<vlan%s>%s</vlan>" % (trunk, "".join(
-            '<tag id="%d"%s/>' % (tag, native if tag == item.get("vlan") else "") for tag in tags))
-    default = ' default="yes"' if item.get("default") else ""
-    return '<portgroup name="%s"%s>%s</portgroup>' % (item["name"], default, vlan)
-
-
-ITEM_XML = {"dhcp_ranges": _range_xml, "dhcp_hosts": _dhcp_host_xml, "dns_hosts": _dns_host_xml,
-            "portgroups": _portgroup_xml}
-
-
-def _parse_portgroup(node):
-    item = {"name": node.get("name"), "vlan": None, "trunk": None, "default": node.get("default") == "yes"}
-    vlan = node.find("vlan")
-    if vlan is not None:
-        tags = vlan.findall("tag")
-        if vlan.get("trunk") == "yes" or len(tags) > 1:
-            native = [int(t.get("id")) for t in tags if t.get("nativeMode")]
-            item["vlan"] = native[0] if native else None
-            item["trunk"] = sorted(int(t.get("id")) for t in tags if not t.get("nativeMode"))
-        elif tags:
-            item["vlan"] = int(tags[0].get("id"))
-    return item
-
-
-def parse(xml):
-    """Normalised dict of a network's XML. Generated values (uuid, bridge, mac) are kept as facts."""
-    root = from_string(xml)
-    forward = root.find("forward")
-    mode = "isolated" if forward is None else forward.get("mode", "nat")
-    bridge = root.find("bridge")
-    virtualport = root.find("virtualport")
-    ip = next((node for node in root.findall("ip") if node.get("family", "ipv4") == "ipv4"), None)
-    address = None
-    ranges, hosts = [], []
-    if ip is not None:
-        prefix = ip.get("prefix")
-        if prefix is None and ip.get("netmask"):
-            prefix = ipaddress.IPv4Network("0.0.0.0/%s" % ip.get("netmask")).prefixlen
-        address = str(ipaddress.IPv4Interface("%s/%s" % (ip.get("address"), prefix)))
-        for node in ip.findall("dhcp/range"):
-            ranges.append({"start": node.get("start"), "end": node.get("end")})
-        for node in ip.findall("dhcp/host"):
-            hosts.append({"mac": (node.get("mac") or "").lower() or None, "ip": node.get("ip"),
-                          "name": node.get("name")})
-    dns_hosts = [{"ip": node.get("ip"), "hostnames": sorted(h.text for h in node.findall("hostname"))}
-                 for node in root.findall("dns/host")]
-    mtu = root.find("mtu")
-    mac = root.find("mac")
-    return {
-        "name": root.findtext("name"),
-        "uuid": root.findtext("uuid"),
-        "forward": mode,
-        "bridge": bridge.get("name") if bridge is not None else None,
-        "openvswitch": virtualport is not None and virtualport.get("type") == "openvswitch",
-        "address": address,
-        "dhcp_ranges": _sorted(ranges),
-        "dhcp_hosts": _sorted(hosts),
-        "dns_hosts": _sorted(dns_hosts),
-        "portgroups": _sorted(_parse_portgroup(node) for node in root.findall("portgroup")),
-        "mtu": int(mtu.get("size")) if mtu is not None else None,
-        "mac": mac.get("address") if mac is not None else None,
-    }
-
-
-def render(state, base=None):
-    """XML for `state`, edited into `base` (the inactive XML) so that what we do not manage —
-    IPv6, DNS forwarders, domain, NAT port ranges, generated uuid/mac/bridge — is kept as it is."""
-    root = from_string(base or "<network/>")
-    child(root, "name").text = state["name"]
-    if state.get("uuid"):
-        child(root, "uuid").text = state["uuid"]
-    mode = state["forward"]
-    forward = root.find("forward")
-    if mode == "isolated":
-        if forward is not None:
-            root.remove(forward)
-    else:
-        if forward is None or forward.get("mode", "nat") != mode:
-            replace_children(root, "forward", ['<forward mode="%s"/>' % mode])
-    bridge = root.find("bridge")
-    if state.get("bridge"):
-        if bridge is None:
-            bridge = child(root, "bridge")
-        bridge.set("name", state["bridge"])
-    if mode == "bridge":
-        # a host bridge: libvirt neither creates it nor runs STP, dnsmasq or a MAC on it
-        for key in ("stp", "delay"):
-            if bridge is not None:
-                bridge.attrib.pop(key, None)
-        for node in root.findall("mac") + root.findall("ip") + root.findall("dns"):
-            root.remove(node)
-    replace_children(root, "virtualport", ['<virtualport type="openvswitch"/>'] if state.get("openvswitch") else [])
-    replace_children(root, "mtu", ['<mtu size="%d"/>' % state["mtu"]] if state.get("mtu") else [])
-    if mode != "bridge":
-        _render_ip(root, state)
-        dns_hosts = [_dns_host_xml(item) for item in state.get("dns_hosts") or []]
-        dns = root.find("dns")
-        if dns is None and dns_hosts:
-            dns = child(root, "dns")
-        if dns is not None:
-            replace_children(dns, "host", dns_hosts)
-            if len(dns) == 0 and not dns.attrib:
-                root.remove(dns)
-    replace_children(root, "portgroup", [_portgroup_xml(item) for item in state.get("portgroups") or []])
-    return to_string(root)
-
-
-def _render_ip(root, state):
-    ips = [node for node in root.findall("ip") if node.get("family", "ipv4") == "ipv4"]
-    if not state.get("address"):
-        for node in ips:
-            root.remove(node)
-        return
-    iface = ipaddress.IPv4Interface(state["address"])
-    ip = ips[0] if ips else child(root, "ip")
-    ip.attrib.pop("netmask", None)
-    ip.set("address", str(iface.ip))
-    ip.set("prefix", str(iface.network.prefixlen))
-    dhcp = ip.find("dhcp")
-    entries = [_range_xml(r) for r in state.get("dhcp_ranges") or []]
-    entries += [_dhcp_host_xml(h) for h in state.get("dhcp_hosts") or []]
-    if dhcp is None and entries:
-        dhcp = child(ip, "dhcp")
-    if dhcp is not None:
-        replace_children(dhcp, "range", [_range_xml(r) for r in state.get("dhcp_ranges") or []])
-        replace_children(dhcp, "host", [_dhcp_host_xml(h) for h in state.get("dhcp_hosts") or []])
-        if len(dhcp) == 0:
-            ip.remove(dhcp)
-
-
+# ---------------------------------------------------------------- input checks
 def subnet(address):
     return ipaddress.IPv4Interface(address).network if address else None
 
@@ -286,7 +125,7 @@ class NetworkService(LibvirtService):
             if ipaddress.IPv4Address(start) > ipaddress.IPv4Address(end):
                 raise InputError("dhcp_ranges", "start %s is after end %s" % (start, end))
             out.append({"start": start, "end": end})
-        return _sorted(out)
+        return sort_entries(out)
 
     def _dhcp_hosts(self, hosts, net):
         if hosts is None:
@@ -299,15 +138,15 @@ class NetworkService(LibvirtService):
             mac = validate.mac_address(item.get("mac"), "dhcp_hosts", unicast=True)
             name = validate.hostname(item.get("name"), "dhcp_hosts", underscore=True)
             out.append({"mac": mac, "ip": self._ip("dhcp_hosts", item["ip"], net), "name": name})
-        return _sorted(out)
+        return sort_entries(out)
 
     def _dns_hosts(self, hosts):
         if hosts is None:
             return None
-        return _sorted({"ip": self._ip("dns_hosts", item["ip"], None),
-                        "hostnames": sorted(validate.hostname(name, "dns_hosts", underscore=True)
-                                            for name in item["hostnames"])}
-                       for item in hosts)
+        return sort_entries({"ip": self._ip("dns_hosts", item["ip"], None),
+                             "hostnames": sorted(validate.hostname(name, "dns_hosts", underscore=True)
+                                                 for name in item["hostnames"])}
+                            for item in hosts)
 
     @staticmethod
     def _portgroups(groups, openvswitch):
@@ -333,7 +172,7 @@ class NetworkService(LibvirtService):
                         "default": bool(item.get("default"))})
         if sum(item["default"] for item in out) > 1:
             raise InputError("portgroups", "at most one portgroup can be the default")
-        return _sorted(out)
+        return sort_entries(out)
 
     # ------------------------------------------------------------ observed
     def observe(self, desired):
@@ -458,17 +297,16 @@ class NetworkService(LibvirtService):
         before = change.before or []
         remove = [item for item in before if item not in change.after]
         add = [item for item in change.after if item not in before]
-        to_xml = ITEM_XML[change.option]
         delete, add_last = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
         # entries that changed are removed and added again; a failure puts the removed ones back
         for item in remove:
             plan.step("remove %s entry %s from network %s" % (change.option, _label(item), self.net.name()),
-                      lambda x=to_xml(item): self._update(delete, section, x),
-                      undo=lambda x=to_xml(item): self._update(add_last, section, x))
+                      lambda x=entry_xml(change.option, item): self._update(delete, section, x),
+                      undo=lambda x=entry_xml(change.option, item): self._update(add_last, section, x))
         for item in add:
             plan.step("add %s entry %s to network %s" % (change.option, _label(item), self.net.name()),
-                      lambda x=to_xml(item): self._update(add_last, section, x),
-                      undo=lambda x=to_xml(item): self._update(delete, section, x))
+                      lambda x=entry_xml(change.option, item): self._update(add_last, section, x),
+                      undo=lambda x=entry_xml(change.option, item): self._update(delete, section, x))
 
     def _plan_autostart(self, plan, desired, current):
         plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current,

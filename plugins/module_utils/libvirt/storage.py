@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtcloud.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""libvirt storage pools and volumes: XML model, capacity facts, thin/thick provisioning,
-the overcommit guard."""
+"""libvirt storage pools and volumes: capacity facts, thin/thick provisioning, the overcommit
+guard; the XML model is storage_xml."""
 
 from __future__ import annotations
 
@@ -13,16 +13,8 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
-    LXML_REQUIREMENT,
-    child,
-    etree,
-    from_string,
-    persistent_xml,
-    to_string,
-    volume_format,
-    volume_xml,
-)
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import parse_pool, render_pool, volume_xml
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import LXML_REQUIREMENT, persistent_xml, volume_format
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
 POOL_TYPES = ["dir", "logical", "netfs", "iscsi"]
@@ -50,63 +42,7 @@ PREALLOCATION = ["none", "metadata", "falloc", "full"]
 SECTOR = 512
 
 
-# ---------------------------------------------------------------- pool XML
-def render_pool(state):
-    root = from_string('<pool type="%s"/>' % state["type"])
-    child(root, "name").text = state["name"]
-    if state.get("uuid"):
-        child(root, "uuid").text = state["uuid"]
-    source = state.get("source") or {}
-    if state["type"] != "dir":
-        node = child(root, "source")
-        if source.get("host"):
-            host = child(node, "host")
-            host.set("name", source["host"])
-            if source.get("port"):
-                host.set("port", str(source["port"]))
-        for device in source.get("devices") or []:
-            etree.SubElement(node, "device", path=device)
-        if source.get("iqn"):
-            etree.SubElement(node, "device", path=source["iqn"])
-        if source.get("dir"):
-            child(node, "dir").set("path", source["dir"])
-        if source.get("name"):
-            child(node, "name").text = source["name"]
-        if source.get("format"):
-            child(node, "format").set("type", source["format"])
-        if source.get("initiator"):
-            child(child(node, "initiator"), "iqn").set("name", source["initiator"])
-    child(child(root, "target"), "path").text = state["path"]
-    return to_string(root)
-
-
-def parse_pool(xml):
-    root = from_string(xml)
-    kind = root.get("type")
-    node = root.find("source")
-    source = dict.fromkeys(SOURCE)
-    if node is not None:
-        host = node.find("host")
-        if host is not None:
-            source["host"] = host.get("name")
-            source["port"] = int(host.get("port")) if host.get("port") else None
-        devices = [d.get("path") for d in node.findall("device")]
-        if kind == "iscsi":
-            source["iqn"] = devices[0] if devices else None
-        else:
-            source["devices"] = devices or None
-        source["dir"] = node.find("dir").get("path") if node.find("dir") is not None else None
-        source["name"] = node.findtext("name")
-        source["format"] = node.find("format").get("type") if node.find("format") is not None else None
-        iqn = node.find("initiator/iqn")
-        source["initiator"] = iqn.get("name") if iqn is not None else None
-    if kind == "logical" and source["name"] and not source["format"]:
-        source["format"] = "lvm2"
-    return {"name": root.findtext("name"), "uuid": root.findtext("uuid"), "type": kind,
-            "path": root.findtext("target/path"),
-            "source": {k: v for k, v in source.items() if v is not None} or None}
-
-
+# ---------------------------------------------------------------- capacity facts
 def pool_usage(pool):
     """Capacity facts of an active pool, the sum of its volumes' virtual sizes and their overcommit."""
     capacity, allocation, available = pool.info()[1:]

@@ -32,18 +32,6 @@ def to_string(root):
     return etree.tostring(root, pretty_print=True, encoding="unicode")
 
 
-def volume_xml(name, capacity, fmt, allocation=None):
-    """A storage volume definition: the name (a file name in a directory pool) is text, so any
-    character in it stays part of the name."""
-    root = etree.Element("volume")
-    etree.SubElement(root, "name").text = name
-    etree.SubElement(root, "capacity", unit="bytes").text = str(capacity)
-    if allocation is not None:
-        etree.SubElement(root, "allocation", unit="bytes").text = str(allocation)
-    etree.SubElement(etree.SubElement(root, "target"), "format", type=fmt)
-    return etree.tostring(root, encoding="unicode")
-
-
 def child(parent, tag):
     """The first `tag` child of parent, created (appended) when missing."""
     node = parent.find(tag)
@@ -52,14 +40,14 @@ def child(parent, tag):
     return node
 
 
-def replace_children(parent, tag, fragments):
-    """Replace every `tag` child of parent by the XML fragments, at the position of the first one."""
+def replace_children(parent, tag, elements):
+    """Replace every `tag` child of parent by the elements, at the position of the first one."""
     old = parent.findall(tag)
     position = list(parent).index(old[0]) if old else len(parent)
     for node in old:
         parent.remove(node)
-    for offset, fragment in enumerate(fragments):
-        parent.insert(position + offset, from_string(fragment))
+    for offset, element in enumerate(elements):
+        parent.insert(position + offset, element)
 
 
 def volume_format(vol):
