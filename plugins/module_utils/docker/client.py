@@ -32,8 +32,7 @@ MANAGED_LABEL = "io.virtcloud.managed-by"
 MANAGED_VALUE = "virtcloud.core"
 
 CONNECTION = {
-    "docker_host": Opt(default=DEFAULT_HOST, aliases=["docker_url"], update=None,
-                       fallback=(env_fallback, ["DOCKER_HOST"])),
+    "docker_host": Opt(default=DEFAULT_HOST, aliases=["docker_url"], fallback=(env_fallback, ["DOCKER_HOST"])),
     "timeout": Opt(type="int", default=60),
 }
 

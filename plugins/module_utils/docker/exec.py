@@ -32,7 +32,7 @@ class ExecService(DockerService):
         return {"container": p["container"], "command": command, "chdir": p["chdir"],
                 "env": strings(p["env"], "env"), "user": p["user"], "creates": p["creates"]}
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         info = self.inspect("container", desired["container"])
         if info is None:
             raise InputError("container", "container %r does not exist" % desired["container"])

@@ -141,9 +141,8 @@ class ImageService(DockerService):
             if not os.path.isfile(dockerfile):
                 raise InputError("build.dockerfile", "%s does not exist" % dockerfile)
             args = {k: str(v) for k, v in (build["args"] or {}).items()}
-            desired.update(source="build", digest=digest_tree(build["path"], {
+            desired.update(source="build", build_args=args, digest=digest_tree(build["path"], {
                 "dockerfile": build["dockerfile"], "args": args, "target": build["target"]}))
-            self.build_args = args
         elif p["import_from"]:
             if not os.path.isfile(p["import_from"]):
                 raise InputError("import_from", "%s is not a file on the managed host" % p["import_from"])
@@ -154,7 +153,7 @@ class ImageService(DockerService):
             desired.update(source="load", image_id=saved_image_id(p["load_from"], p["name"]))
         return desired
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         info = self.inspect("image", desired["name"])
         if info is None:
             return None
@@ -248,7 +247,7 @@ class ImageService(DockerService):
         build = self.params["build"]
         labels = {DIGEST_LABEL: desired["digest"], MANAGED_LABEL: MANAGED_VALUE}
         self._stream(self.api.build(path=build["path"], dockerfile=build["dockerfile"], tag=desired["name"],
-                                    buildargs=self.build_args, target=build["target"], labels=labels,
+                                    buildargs=desired["build_args"], target=build["target"], labels=labels,
                                     rm=True, forcerm=True, decode=True))
 
     def _import(self, desired):

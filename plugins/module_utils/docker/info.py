@@ -48,7 +48,7 @@ class DockerInfoService(InfoService, DockerService):
     options = {kind: Opt(type="bool", default=True)
                for kind in ("images", "containers", "networks", "volumes")}
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         info = self.api.info()
         state = {"host": {key: info.get(api_key) for api_key, key in HOST_KEYS.items()}}
         listings = {

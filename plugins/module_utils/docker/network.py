@@ -67,7 +67,7 @@ class NetworkService(DockerService):
             raise InputError("parent", "only macvlan and ipvlan networks have a parent interface")
         return desired
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         info = self.inspect("network", desired["name"])
         if info is None:
             return None

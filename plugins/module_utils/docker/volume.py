@@ -30,7 +30,7 @@ class VolumeService(DockerService):
         "recreate": Opt(type="bool", default=False),
     }
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         info = self.inspect("volume", desired["name"])
         if info is None:
             return None

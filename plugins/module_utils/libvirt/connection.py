@@ -23,7 +23,7 @@ except ImportError as exc:  # reported by the engine before anything is touched
     LIBVIRT_IMPORT_ERROR = exc
 
 CONNECTION = {
-    "uri": Opt(default="qemu:///system", update=None, fallback=(env_fallback, ["LIBVIRT_DEFAULT_URI"])),
+    "uri": Opt(default="qemu:///system", fallback=(env_fallback, ["LIBVIRT_DEFAULT_URI"])),
 }
 
 # lookup kind -> (connection method, libvirt error code meaning "no such object")

@@ -24,7 +24,7 @@ class DomainInfoService(InfoService, LibvirtService):
         "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN]),
     }
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         names, states = self.params.get("name"), self.params.get("state")
         out = []
         for name, (dom, state, autostart) in sorted(guests(self.conn).items()):

@@ -9,7 +9,14 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
+    InfoService,
+    Opt,
+    Plan,
+    differences,
+    name_opt,
+    state_opt,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.network_xml import entry_xml, parse, render, sort_entries
@@ -52,8 +59,8 @@ class NetworkService(LibvirtService):
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "network"
     options = {
-        "name": Opt(required=True, update=None),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
+        "name": name_opt(),
+        "state": state_opt(["present", "absent"]),
         "forward": Opt(choices=FORWARD_MODES, update="restart"),
         "bridge": Opt(update="restart"),
         "openvswitch": Opt(type="bool", update="restart"),
@@ -63,9 +70,9 @@ class NetworkService(LibvirtService):
         "dns_hosts": Opt(type="list", elements="dict", options=DNS_HOST, update="live", compare="set"),
         "portgroups": Opt(type="list", elements="dict", options=PORTGROUP, update="live", compare="set"),
         "mtu": Opt(type="int", update="restart"),
-        "active": Opt(type="bool", default=True, update=None),
-        "autostart": Opt(type="bool", update=None),
-        "restart": Opt(type="bool", default=False, update=None),
+        "active": Opt(type="bool", default=True),
+        "autostart": Opt(type="bool"),
+        "restart": Opt(type="bool", default=False),
     }
 
     # ------------------------------------------------------------ desired
@@ -175,22 +182,29 @@ class NetworkService(LibvirtService):
         return sort_entries(out)
 
     # ------------------------------------------------------------ observed
-    def observe(self, desired):
-        self.net = self.lookup("network", desired["name"])
-        if desired["state"] == "present":
-            self._check_host(desired)
-        if self.net is None:
+    def observe(self, desired, batch=None):
+        net = self.net(desired["name"])
+        if net is None:
             return None
-        state = parse(definition(self.net))
-        state["active"] = bool(self.net.isActive())
-        state["autostart"] = bool(self.net.autostart())
-        state["persistent"] = bool(self.net.isPersistent())
+        state = parse(definition(net))
+        state["active"] = bool(net.isActive())
+        state["autostart"] = bool(net.autostart())
+        state["persistent"] = bool(net.isPersistent())
         # a redefined running network keeps its old definition until restarted
-        state["restart_pending"] = state["active"] and _config(parse(self.net.XMLDesc(0))) != _config(state)
+        state["restart_pending"] = state["active"] and _config(parse(net.XMLDesc(0))) != _config(state)
         return state
 
+    def net(self, name):
+        return self.lookup("network", name)
+
+    def resolve(self, desired, observed, batch=None):
+        """Errors libvirt would only report after we had defined something, checked up front: the
+        host bridge exists, the subnet overlaps no other libvirt network."""
+        if desired["state"] == "present":
+            self._check_host(desired)
+        return desired
+
     def _check_host(self, desired):
-        """Errors libvirt would only report after we had defined something, checked up front."""
         if desired["forward"] == "bridge":
             try:
                 self.conn.interfaceLookupByName(desired["bridge"])
@@ -219,9 +233,9 @@ class NetworkService(LibvirtService):
             plan.after = None
             if observed is not None:
                 if observed["active"]:
-                    plan.step("stop network %s" % name, self.net.destroy)
+                    plan.step("stop network %s" % name, lambda: self.net(name).destroy())
                 if observed["persistent"]:
-                    plan.step("undefine network %s" % name, self.net.undefine)
+                    plan.step("undefine network %s" % name, lambda: self.net(name).undefine())
             return plan
 
         if observed is None:
@@ -235,13 +249,11 @@ class NetworkService(LibvirtService):
                                                  "active": False, "autostart": False, "persistent": True,
                                                  "restart_pending": False})
             xml = render(plan.after)
-            # lambdas, not bound methods: self.net only exists once the define step has run
-            plan.step("define network %s" % name, lambda: self._define(xml),
-                      undo=lambda: self.net.undefine())  # pylint: disable=unnecessary-lambda
+            plan.step("define network %s" % name, lambda: self.conn.networkDefineXML(xml),
+                      undo=lambda: self.net(name).undefine())
             if desired["active"]:
-                plan.step("start network %s" % name,
-                          lambda: self.net.create(),  # pylint: disable=unnecessary-lambda
-                          undo=lambda: self.net.destroy())  # pylint: disable=unnecessary-lambda
+                plan.step("start network %s" % name, lambda: self.net(name).create(),
+                          undo=lambda: self.net(name).destroy())
             plan.after["active"] = desired["active"]
             self._plan_autostart(plan, desired, False)
             return plan
@@ -255,15 +267,15 @@ class NetworkService(LibvirtService):
         # at once: live entries may not fit the old subnet, and a restart applies them anyway.
         if not redefine:
             for change in live:
-                self._plan_live(plan, change)
+                self._plan_live(plan, name, change)
         else:
-            xml = render(plan.after, definition(self.net))
+            after = plan.after
             plan.step("redefine network %s (%s)" % (name, ", ".join(c.option for c in plan.changes)),
-                      lambda: self._define(xml))
+                      lambda: self.conn.networkDefineXML(render(after, definition(self.net(name)))))
             plan.after["restart_pending"] = observed["active"]
         if plan.after["restart_pending"] and desired["active"]:
             if desired["restart"]:
-                plan.step("restart network %s" % name, self._restart)
+                plan.step("restart network %s" % name, lambda: self._restart(name))
                 plan.after["restart_pending"] = False
             else:
                 plan.restart_required = True
@@ -271,11 +283,10 @@ class NetworkService(LibvirtService):
                                      "net-start, or restart=true); guests on it lose connectivity briefly and may need their NICs reattached"
                                      % (name, ", ".join(redefine) or "its changed definition"))
         if desired["active"] and not observed["active"]:
-            plan.step("start network %s" % name,
-                      lambda: self.net.create())  # pylint: disable=unnecessary-lambda
+            plan.step("start network %s" % name, lambda: self.net(name).create())
             plan.after["restart_pending"] = False
         elif not desired["active"] and observed["active"]:
-            plan.step("stop network %s" % name, self.net.destroy)
+            plan.step("stop network %s" % name, lambda: self.net(name).destroy())
             plan.after["restart_pending"] = False
         plan.after["active"] = desired["active"]
         self._plan_autostart(plan, desired, observed["autostart"])
@@ -292,7 +303,7 @@ class NetworkService(LibvirtService):
             after.update(address=None, dhcp_ranges=[], dhcp_hosts=[], dns_hosts=[], mac=None)
         return after
 
-    def _plan_live(self, plan, change):
+    def _plan_live(self, plan, name, change):
         section = getattr(libvirt, LIVE_SECTIONS[change.option])
         before = change.before or []
         remove = [item for item in before if item not in change.after]
@@ -300,31 +311,31 @@ class NetworkService(LibvirtService):
         delete, add_last = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
         # entries that changed are removed and added again; a failure puts the removed ones back
         for item in remove:
-            plan.step("remove %s entry %s from network %s" % (change.option, _label(item), self.net.name()),
-                      lambda x=entry_xml(change.option, item): self._update(delete, section, x),
-                      undo=lambda x=entry_xml(change.option, item): self._update(add_last, section, x))
+            plan.step("remove %s entry %s from network %s" % (change.option, _label(item), name),
+                      lambda x=entry_xml(change.option, item): self._update(name, delete, section, x),
+                      undo=lambda x=entry_xml(change.option, item): self._update(name, add_last, section, x))
         for item in add:
-            plan.step("add %s entry %s to network %s" % (change.option, _label(item), self.net.name()),
-                      lambda x=entry_xml(change.option, item): self._update(add_last, section, x),
-                      undo=lambda x=entry_xml(change.option, item): self._update(delete, section, x))
+            plan.step("add %s entry %s to network %s" % (change.option, _label(item), name),
+                      lambda x=entry_xml(change.option, item): self._update(name, add_last, section, x),
+                      undo=lambda x=entry_xml(change.option, item): self._update(name, delete, section, x))
 
     def _plan_autostart(self, plan, desired, current):
-        plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current,
-                                                      "network %s" % desired["name"], lambda: self.net)
+        name = desired["name"]
+        plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current, "network %s" % name,
+                                                      lambda: self.net(name))
 
     # ------------------------------------------------------------ apply
-    def _define(self, xml):
-        self.net = self.conn.networkDefineXML(xml)
-
-    def _update(self, command, section, xml):
+    def _update(self, name, command, section, xml):
+        net = self.net(name)
         flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
-        if self.net.isActive():
+        if net.isActive():
             flags |= libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE
-        self.net.update(command, section, -1, xml, flags)
+        net.update(command, section, -1, xml, flags)
 
-    def _restart(self):
-        self.net.destroy()
-        self.net.create()
+    def _restart(self, name):
+        net = self.net(name)
+        net.destroy()
+        net.create()
 
     def facts(self, state):
         return state
@@ -343,9 +354,9 @@ def _config(state):
 class NetworkInfoService(InfoService, LibvirtService):
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "networks"
-    options = {"name": Opt(update=None)}
+    options = {"name": Opt()}
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         networks = []
         # one listing call for all networks, active and inactive
         for net in self.conn.listAllNetworks(0):

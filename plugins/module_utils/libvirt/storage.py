@@ -9,7 +9,14 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt, Plan, differences
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
+    InfoService,
+    Opt,
+    Plan,
+    differences,
+    name_opt,
+    state_opt,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
@@ -71,16 +78,16 @@ class StoragePoolService(LibvirtService):
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "pool"
     options = {
-        "name": Opt(required=True, update=None),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
-        "type": Opt(choices=POOL_TYPES, update=None),
+        "name": name_opt(),
+        "state": state_opt(["present", "absent"]),
+        "type": Opt(choices=POOL_TYPES),
         "path": Opt(update="restart"),
         "source": Opt(type="dict", options=SOURCE, update="restart"),
-        "build": Opt(type="bool", default=False, update=None),
-        "active": Opt(type="bool", default=True, update=None),
-        "autostart": Opt(type="bool", update=None),
-        "refresh": Opt(type="bool", default=False, update=None),
-        "delete_data": Opt(type="bool", default=False, update=None),
+        "build": Opt(type="bool", default=False),
+        "active": Opt(type="bool", default=True),
+        "autostart": Opt(type="bool"),
+        "refresh": Opt(type="bool", default=False),
+        "delete_data": Opt(type="bool", default=False),
     }
 
     def desired(self):
@@ -98,11 +105,14 @@ class StoragePoolService(LibvirtService):
             self.complete(d, p["type"], creating=False)
         return d
 
+    def pool(self, name):
+        return self.lookup("pool", name)
+
     @staticmethod
     def complete(d, kind, creating):
-        """Check the source fields a `kind` pool takes and fill libvirt's defaults. What a new pool
-        needs (its source, a target path) is only required when creating: on an existing pool an
-        omitted option is not managed."""
+        """Check the source fields a `kind` pool takes and fill libvirt's defaults (in `d`, a copy
+        the caller owns). What a new pool needs (its source, a target path) is only required when
+        creating: on an existing pool an omitted option is not managed."""
         source = d["source"] or {}
         required, optional = SOURCE_FIELDS[kind]
         if source or creating:
@@ -125,23 +135,33 @@ class StoragePoolService(LibvirtService):
             if not d["path"]:
                 raise InputError("path", "a %s pool needs the target path (directory) of its volumes" % kind)
 
-    def observe(self, desired):
-        self.pool = self.lookup("pool", desired["name"])
-        if self.pool is None:
+    def observe(self, desired, batch=None):
+        pool = self.pool(desired["name"])
+        if pool is None:
             return None
-        state = parse_pool(persistent_xml(self.pool, libvirt.VIR_STORAGE_XML_INACTIVE))
-        state["active"] = bool(self.pool.isActive())
-        state["autostart"] = bool(self.pool.autostart())
+        state = parse_pool(persistent_xml(pool, libvirt.VIR_STORAGE_XML_INACTIVE))
+        state["active"] = bool(pool.isActive())
+        state["autostart"] = bool(pool.autostart())
         if state["active"] and desired.get("refresh"):
             # a rescan, not a change: volumes made outside libvirt become visible
-            self.pool.refresh(0)
-        state.update(self._usage(state["active"]))
+            pool.refresh(0)
+        state.update(self._usage(pool, state["active"]))
         return state
 
-    def _usage(self, active):
+    def resolve(self, desired, observed, batch=None):
+        """The pool type (an existing pool keeps its own) and the defaults that type fills in."""
+        if desired["state"] == "absent":
+            return desired
+        kind = desired["type"] or (observed["type"] if observed else "dir")
+        out = dict(desired, type=kind, source=dict(desired["source"]) if desired["source"] else None)
+        self.complete(out, kind, creating=observed is None)
+        return out
+
+    @staticmethod
+    def _usage(pool, active):
         if not active:
             return {"capacity": None, "allocation": None, "available": None, "volumes": None}
-        usage = pool_usage(self.pool)
+        usage = pool_usage(pool)
         usage["volumes"] = len(usage["volumes"])
         del usage["virtual_size"], usage["overcommit"]
         return usage
@@ -154,32 +174,28 @@ class StoragePoolService(LibvirtService):
             if observed is None:
                 return plan
             if observed["active"]:
-                plan.step("stop pool %s" % name, self.pool.destroy)
+                plan.step("stop pool %s" % name, lambda: self.pool(name).destroy())
             if desired["delete_data"]:
                 plan.step("delete the data of pool %s (%s)" % (name, observed["path"]),
-                          lambda: self.pool.delete(0))
-            plan.step("undefine pool %s" % name, self.pool.undefine)
+                          lambda: self.pool(name).delete(0))
+            plan.step("undefine pool %s" % name, lambda: self.pool(name).undefine())
             return plan
 
-        kind = desired["type"] or (observed["type"] if observed else "dir")
-        self.complete(desired, kind, creating=observed is None)
-        desired["type"] = kind
         if observed is None:
             plan.after = {"name": name, "uuid": None, "type": desired["type"], "path": desired["path"],
                           "source": desired["source"], "active": desired["active"], "autostart": False,
                           "capacity": None, "allocation": None, "available": None,
                           "volumes": 0 if desired["active"] else None}
             xml = render_pool(plan.after)
-            # lambdas, not bound methods: self.pool only exists once the define step has run
-            plan.step("define pool %s" % name, lambda: self._define(xml),
-                      undo=lambda: self.pool.undefine())  # pylint: disable=unnecessary-lambda
+            plan.step("define pool %s" % name, lambda: self.conn.storagePoolDefineXML(xml, 0),
+                      undo=lambda: self.pool(name).undefine())
             # building a dir/netfs pool only makes its directory; building a logical one formats
             # its devices, which must be asked for
             if desired["type"] in ("dir", "netfs") or desired["build"]:
-                plan.step("build pool %s" % name, lambda: self.pool.build(0))
+                plan.step("build pool %s" % name, lambda: self.pool(name).build(0))
             if desired["active"]:
-                plan.step("start pool %s" % name, lambda: self.pool.create(0),
-                          undo=lambda: self.pool.destroy())  # pylint: disable=unnecessary-lambda
+                plan.step("start pool %s" % name, lambda: self.pool(name).create(0),
+                          undo=lambda: self.pool(name).destroy())
             self._plan_autostart(plan, desired, False)
             return plan
 
@@ -192,27 +208,26 @@ class StoragePoolService(LibvirtService):
         if redefine:
             plan.after.update((c.option, c.after) for c in plan.changes)
             xml = render_pool(plan.after)
-            plan.step("redefine pool %s (%s)" % (name, ", ".join(redefine)), lambda: self._define(xml))
+            plan.step("redefine pool %s (%s)" % (name, ", ".join(redefine)),
+                      lambda: self.conn.storagePoolDefineXML(xml, 0))
             if observed["active"] and desired["active"]:
                 plan.restart_required = True
                 plan.warnings.append("pool %s: %s applies when the pool is restarted (virsh pool-destroy + "
                                      "pool-start); its volumes stay" % (name, ", ".join(redefine)))
         if desired["active"] and not observed["active"]:
-            plan.step("start pool %s" % name, lambda: self.pool.create(0))
+            plan.step("start pool %s" % name, lambda: self.pool(name).create(0))
             plan.after.update(capacity=None, allocation=None, available=None)
         elif not desired["active"] and observed["active"]:
-            plan.step("stop pool %s" % name, self.pool.destroy)
+            plan.step("stop pool %s" % name, lambda: self.pool(name).destroy())
             plan.after.update(capacity=None, allocation=None, available=None, volumes=None)
         plan.after["active"] = desired["active"]
         self._plan_autostart(plan, desired, observed["autostart"])
         return plan
 
     def _plan_autostart(self, plan, desired, current):
-        plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current,
-                                                      "pool %s" % desired["name"], lambda: self.pool)
-
-    def _define(self, xml):
-        self.pool = self.conn.storagePoolDefineXML(xml, 0)
+        name = desired["name"]
+        plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current, "pool %s" % name,
+                                                      lambda: self.pool(name))
 
 
 # ---------------------------------------------------------------- volume service
@@ -220,17 +235,17 @@ class VolumeService(LibvirtService):
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "volume"
     options = {
-        "name": Opt(required=True, update=None),
-        "pool": Opt(required=True, update=None),
-        "state": Opt(default="present", choices=["present", "absent"], update=None),
-        "capacity": Opt(type="raw", aliases=["size"], update=None),
-        "format": Opt(choices=VOLUME_FORMATS, update=None),
-        "preallocation": Opt(default="none", choices=PREALLOCATION, update=None),
-        "allow_shrink": Opt(type="bool", default=False, update=None),
-        "clone_from": Opt(update=None),
-        "upload": Opt(type="path", update=None),
-        "max_overcommit": Opt(type="float", update=None),
-        "wipe": Opt(type="bool", default=False, update=None),
+        "name": name_opt(),
+        "pool": Opt(required=True),
+        "state": state_opt(["present", "absent"]),
+        "capacity": Opt(type="raw", aliases=["size"]),
+        "format": Opt(choices=VOLUME_FORMATS),
+        "preallocation": Opt(default="none", choices=PREALLOCATION),
+        "allow_shrink": Opt(type="bool", default=False),
+        "clone_from": Opt(),
+        "upload": Opt(type="path"),
+        "max_overcommit": Opt(type="float"),
+        "wipe": Opt(type="bool", default=False),
     }
     module_kwargs = {"mutually_exclusive": [("clone_from", "upload")]}
 
@@ -259,22 +274,40 @@ class VolumeService(LibvirtService):
             raise InputError("upload", "%s is not a file" % p["upload"])
         return d
 
-    def observe(self, desired):
-        self.pool = self.lookup("pool", desired["pool"])
-        if self.pool is None:
-            raise InputError("pool", "storage pool %r does not exist (virtcloud.core.libvirt_pool)" % desired["pool"])
-        if not self.pool.isActive():
-            raise InputError("pool", "storage pool %r is not active; start it first" % desired["pool"])
-        self.vol = self._volume(desired["name"])
-        return None if self.vol is None else volume_facts(self.vol, desired["pool"])
+    def observe(self, desired, batch=None):
+        vol = self.volume(desired["pool"], desired["name"])
+        return None if vol is None else volume_facts(vol, desired["pool"])
 
-    def _volume(self, name):
+    def volume(self, pool_name, name):
+        """The volume, or None; the pool must exist and be active (else an InputError on `pool`)."""
+        pool = self.lookup("pool", pool_name)
+        if pool is None:
+            raise InputError("pool", "storage pool %r does not exist (virtcloud.core.libvirt_pool)" % pool_name)
+        if not pool.isActive():
+            raise InputError("pool", "storage pool %r is not active; start it first" % pool_name)
         try:
-            return self.pool.storageVolLookupByName(name)
+            return pool.storageVolLookupByName(name)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
                 return None
             raise
+
+    def resolve(self, desired, observed, batch=None):
+        """What a new or grown volume is made from: the size of the volume it clones or of the
+        image it uploads, and the pool's usage when max_overcommit guards it."""
+        if desired["state"] == "absent":
+            return desired
+        out = dict(desired, source_capacity=None, usage=None)
+        if observed is None and desired["clone_from"]:
+            source = self.volume(desired["pool"], desired["clone_from"])
+            if source is None:
+                raise InputError("clone_from", "no volume %r in pool %s" % (desired["clone_from"], desired["pool"]))
+            out["source_capacity"] = source.info()[1]
+        elif observed is None and desired["upload"]:
+            out["source_capacity"] = qemu_img.info(desired["upload"], "upload")["virtual-size"]
+        if desired["max_overcommit"] is not None:
+            out["usage"] = pool_usage(self.lookup("pool", desired["pool"]))
+        return out
 
     def plan(self, desired, observed):
         name, pool = desired["name"], desired["pool"]
@@ -283,8 +316,8 @@ class VolumeService(LibvirtService):
             plan.after = None
             if observed is not None:
                 if desired["wipe"]:
-                    plan.step("wipe volume %s/%s" % (pool, name), lambda: self.vol.wipe(0))
-                plan.step("delete volume %s/%s" % (pool, name), lambda: self.vol.delete(0))
+                    plan.step("wipe volume %s/%s" % (pool, name), lambda: self.volume(pool, name).wipe(0))
+                plan.step("delete volume %s/%s" % (pool, name), lambda: self.volume(pool, name).delete(0))
             return plan
         if observed is None:
             return self._plan_create(plan, desired)
@@ -307,7 +340,7 @@ class VolumeService(LibvirtService):
                 flags |= libvirt.VIR_STORAGE_VOL_RESIZE_ALLOCATE
             plan.step("%s volume %s/%s to %s" % ("shrink" if want < have else "grow", pool, name,
                                                  format_size(want)),
-                      lambda: self.vol.resize(want, flags))
+                      lambda: self.volume(pool, name).resize(want, flags))
             plan.after.update(capacity=want, allocation=None)
         return plan
 
@@ -315,15 +348,8 @@ class VolumeService(LibvirtService):
         name, pool = desired["name"], desired["pool"]
         fmt = desired["format"] or "qcow2"
         capacity = desired["capacity"]
-        source = None
-        if desired["clone_from"]:
-            source = self._volume(desired["clone_from"])
-            if source is None:
-                raise InputError("clone_from", "no volume %r in pool %s" % (desired["clone_from"], pool))
-            capacity = max(capacity or 0, source.info()[1])
-        elif desired["upload"]:
-            image = qemu_img.info(desired["upload"], "upload")
-            capacity = max(capacity or 0, image["virtual-size"])
+        if desired["source_capacity"] is not None:  # a clone or an upload
+            capacity = max(capacity or 0, desired["source_capacity"])
         elif capacity is None:
             raise InputError("capacity", "required to create volume %s/%s (e.g. 20GiB)" % (pool, name))
         self._guard(desired, capacity)
@@ -334,34 +360,36 @@ class VolumeService(LibvirtService):
         # below capacity, falloc when it equals it
         flags = libvirt.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA if fmt == "qcow2" and prealloc != "none" else 0
         xml = volume_xml(name, capacity, fmt, allocation)
-        how = "clone of %s" % desired["clone_from"] if source else (
+        how = "clone of %s" % desired["clone_from"] if desired["clone_from"] else (
             "upload of %s" % desired["upload"] if desired["upload"] else "%s, %s" % (format_size(capacity), prealloc))
         plan.after = {"name": name, "pool": pool, "path": None, "key": None, "format": fmt,
                       "capacity": capacity, "allocation": None,
                       "provisioning": "thick" if allocation else "thin"}
 
         def create():
-            if source is not None:
-                self.vol = self.pool.createXMLFrom(xml, source, flags)
+            target = self.lookup("pool", pool)
+            if desired["clone_from"]:
+                vol = target.createXMLFrom(xml, target.storageVolLookupByName(desired["clone_from"]), flags)
             else:
-                self.vol = self.pool.createXML(xml, flags)
+                vol = target.createXML(xml, flags)
             if desired["upload"]:
-                self._upload(desired["upload"], fmt)
+                self._upload(vol, desired["upload"], fmt)
             # a clone or an upload comes at its source's size whatever the XML asked for
-            if self.vol.info()[1] < capacity:
-                self.vol.resize(capacity, 0)
+            if vol.info()[1] < capacity:
+                vol.resize(capacity, 0)
             if prealloc == "full":
                 # fallocate only reserves blocks; full preallocation writes them
-                self.vol.wipe(libvirt.VIR_STORAGE_VOL_WIPE_ALG_ZERO)
+                vol.wipe(libvirt.VIR_STORAGE_VOL_WIPE_ALG_ZERO)
 
-        plan.step("create volume %s/%s (%s)" % (pool, name, how), create, undo=lambda: self.vol.delete(0))
+        plan.step("create volume %s/%s (%s)" % (pool, name, how), create,
+                  undo=lambda: self.volume(pool, name).delete(0))
         return plan
 
     def _guard(self, desired, extra):
         limit = desired["max_overcommit"]
         if limit is None:
             return
-        usage = pool_usage(self.pool)
+        usage = desired["usage"]
         ratio = (usage["virtual_size"] + extra) / usage["capacity"] if usage["capacity"] else float("inf")
         if ratio > limit:
             raise InputError("max_overcommit", "adding %s to pool %s would make its volumes' virtual sizes "
@@ -369,7 +397,7 @@ class VolumeService(LibvirtService):
                                                "changed" % (format_size(extra), desired["pool"], ratio,
                                                             format_size(usage["capacity"]), limit))
 
-    def _upload(self, path, fmt):
+    def _upload(self, vol, path, fmt):
         """Stream the image into the volume, converted to the volume's format first when needed."""
         image = qemu_img.info(path, "upload")
         with tempfile.TemporaryDirectory(prefix="virtcloud-upload-") as tmp:
@@ -379,7 +407,7 @@ class VolumeService(LibvirtService):
                 path = converted
             size = os.path.getsize(path)
             stream = self.conn.newStream(0)
-            self.vol.upload(stream, 0, size, 0)
+            vol.upload(stream, 0, size, 0)
             with open(path, "rb") as src:
                 stream.sendAll(lambda _stream, nbytes, f: f.read(nbytes), src)
             stream.finish()
@@ -390,11 +418,11 @@ class StorageInfoService(InfoService, LibvirtService):
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "pools"
     options = {
-        "name": Opt(update=None),
-        "refresh": Opt(type="bool", default=False, update=None),
+        "name": Opt(),
+        "refresh": Opt(type="bool", default=False),
     }
 
-    def observe(self, desired):
+    def observe(self, desired, batch=None):
         pools = []
         for pool in self.conn.listAllStoragePools(0):
             if desired["name"] and pool.name() != desired["name"]:
