@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -30,17 +31,24 @@ def _routing():
 
 def test_every_module_is_routed_to_the_one_action():
     routing = _routing()
-    missing = sorted(name for name in _names("modules") if (routing.get(name) or {}).get("action_plugin") != ACTION)
+    own = _names("action") & _names("modules")  # modules that do work on the controller
+    missing = sorted(name for name in _names("modules") - own
+                     if (routing.get(name) or {}).get("action_plugin") != ACTION)
     assert not missing, ("meta/runtime.yml routes no action for %s; add under plugin_routing: modules:\n%s"
                          % (", ".join(missing), "\n".join("    %s: {action_plugin: %s}" % (name, ACTION)
                                                            for name in missing)))
     assert set(routing) <= _names("modules"), "routing for modules that do not exist: %s" % (set(routing) - _names("modules"))
+    shadowed = sorted(name for name in own if name in routing)
+    assert not shadowed, "a routed action_plugin hides the module's own plugins/action file: %s" % shadowed
 
 
 def test_plugins_action_holds_the_one_action_and_only_actions_of_modules_that_work_on_the_controller():
     assert "module_action" in _names("action")
     strays = _names("action") - _names("modules") - {"module_action"}
     assert not strays, "action plugins without a module of their name: %s" % sorted(strays)
+    for name in _names("action") - {"module_action"}:  # their own work, on top of the frozen heap
+        own = importlib.import_module("ansible_collections.virtcloud.core.plugins.action." + name)
+        assert issubclass(own.ActionModule, module_action.ActionModule), name
 
 
 def test_ansible_resolves_every_module_to_the_one_action():
