@@ -25,7 +25,7 @@ import time
 import pytest
 
 from conftest import ROOT, VENV_BIN, sh  # noqa: E402
-from test_docker_bench import image  # noqa: F401  pylint: disable=unused-import  (the fixture)
+from test_docker_bench import image  # noqa: F401  pylint: disable=unused-import
 
 SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_SCALE_SIZES", "100 1000").split()]
 REPEAT = 3

@@ -34,9 +34,9 @@ def test_every_module_is_routed_to_the_one_action():
     own = _names("action") & _names("modules")  # modules that do work on the controller
     missing = sorted(name for name in _names("modules") - own
                      if (routing.get(name) or {}).get("action_plugin") != ACTION)
+    lines = "\n".join("    %s: {action_plugin: %s}" % (name, ACTION) for name in missing)
     assert not missing, ("meta/runtime.yml routes no action for %s; add under plugin_routing: modules:\n%s"
-                         % (", ".join(missing), "\n".join("    %s: {action_plugin: %s}" % (name, ACTION)
-                                                           for name in missing)))
+                         % (", ".join(missing), lines))
     assert set(routing) <= _names("modules"), "routing for modules that do not exist: %s" % (set(routing) - _names("modules"))
     shadowed = sorted(name for name in own if name in routing)
     assert not shadowed, "a routed action_plugin hides the module's own plugins/action file: %s" % shadowed
