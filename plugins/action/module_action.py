@@ -4,6 +4,12 @@
 """The controller side of every virtcloud.core module: Ansible's stock `normal` action, run with the
 heap the worker inherited frozen.
 
+No module has an action plugin of its own name: meta/runtime.yml routes every module here
+(`plugin_routing: modules: <module>: action_plugin: virtcloud.core.module_action`), which is
+how Ansible picks the action of a module before it looks for a plugin of the module's name.
+tests/unit/test_module_action.py fails for a module without that entry. This file has no module
+of its name to document it, hence its `action-plugin-docs` entries in tests/sanity/ignore-*.txt.
+
 Ansible forks a worker process per task from the controller, which by then holds a large heap.
 Building the module payload allocates a lot (Ansible parses the module and every module_util it
 ships into syntax trees), enough to start a full garbage collection, and a full collection walks
