@@ -207,3 +207,19 @@ def test_observe_and_resolve_change_nothing_they_are_given():
     resolved = service.resolve(desired, observed, batch)
     assert desired == before and resolved is not desired
     assert execute_many(Batch(Resolving, "things"), [params(name="a")])["changed"] is True
+
+
+@pytest.mark.parametrize("service_class", ["docker", "libvirt"])
+def test_every_backend_shares_one_connection_across_a_batch(service_class):
+    """A batch connects once: the other items take the first one's client (the default
+    share_connection connects again, one daemon round trip per item)."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Service
+    from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import DockerService
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService
+
+    cls = {"docker": DockerService, "libvirt": LibvirtService}[service_class]
+    assert cls.share_connection is not Service.share_connection
+    first, other = cls({}), cls({})
+    first.api = first.conn = object()
+    other.share_connection(first)
+    assert getattr(other, "api", None) is first.api or getattr(other, "conn", None) is first.conn

@@ -47,6 +47,9 @@ class DockerService(Service):
         self.api = docker.APIClient(base_url=self.params["docker_host"], version="auto",
                                     timeout=self.params["timeout"])
 
+    def share_connection(self, other):
+        self.api = other.api  # one client (and its pool of connections) for every item of a batch
+
     def translate(self, exc):
         host = self.params.get("docker_host")
         if APIError is not None and isinstance(exc, APIError):
