@@ -337,3 +337,15 @@ def dx_canon(desired):
     from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 
     return {k: dx.canonical(v) if hasattr(v, "tag") else v for k, v in desired.items()}
+
+
+def test_domain_info_skips_a_guest_undefined_between_listing_and_read(name, monkeypatch):
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_info
+
+    execute(domain(name=name, memory=64))
+    service = DomainInfoService({"uri": URI, "name": [name], "state": None})
+    service.connect()
+    listing = domain_info.guests(service.conn)
+    service.conn.lookupByName(name).undefine()  # gone after the listing call
+    monkeypatch.setattr(domain_info, "guests", lambda conn: listing)
+    assert service.observe(service.desired()) == []

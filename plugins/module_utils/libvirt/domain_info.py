@@ -30,7 +30,12 @@ class DomainInfoService(InfoService, LibvirtService):
         for name, (dom, state, autostart) in sorted(guests(self.conn).items()):
             if (names and name not in names) or (states and state not in states):
                 continue
-            out.append(self._describe(dom, state, autostart))
+            try:
+                out.append(self._describe(dom, state, autostart))
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+                # undefined by someone else between the listing and this read: it is not there
         return out
 
     def _describe(self, dom, state, autostart):
