@@ -45,9 +45,10 @@ def test_batch_states(httpd_image, names, unique):
     applied = converge("docker_containers", containers=replaced[:2], state="overridden", stop_timeout=1)
     assert "remove container %s" % names[2] in applied["actions"]
     assert "remove container %s" % (unique + "-single") in applied["actions"]
-    # the removals come first, and each is an item of its own
-    assert [r["actions"] for r in applied["results"][:2]] == [
-        ["remove container %s" % n] for n in sorted([names[2], unique + "-single"])]
+    # the removals come first, each an item of its own, then the listed containers
+    removals = [r["actions"] for r in applied["results"][:-2]]
+    assert ["remove container %s" % names[2]] in removals and ["remove container %s-single" % unique] in removals
+    assert [r["container"]["name"] for r in applied["results"][-2:]] == names[:2]
     assert docker_inspect("container", names[2]) is None
     assert docker_inspect("container", unique + "-foreign") is not None
 
