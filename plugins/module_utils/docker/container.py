@@ -23,7 +23,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
-from ansible_collections.virtcloud.core.plugins.module_utils.docker import ports
+from ansible_collections.virtcloud.core.plugins.module_utils.docker import names, ports
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
     MANAGED_VALUE,
@@ -171,6 +171,8 @@ def normalise_mount(mount):
         raise InputError("mounts.source", "bind source %r must be an existing absolute path on the host" % source)
     if kind == "volume" and not source:
         raise InputError("mounts.source", "a volume mount on %s needs the volume name" % target)
+    if kind == "volume":
+        names.volume(source, "mounts.source")
     if kind == "tmpfs" and source:
         raise InputError("mounts.source", "a tmpfs mount on %s takes no source" % target)
     return {"type": kind, "source": source, "target": target, "read_only": bool(mount.get("read_only")),
@@ -185,7 +187,7 @@ def mounts_from_host_config(mounts):
 
 
 def normalise_network(net):
-    return {"name": net["name"], "aliases": sorted(net.get("aliases") or []),
+    return {"name": names.network(net["name"], "networks.name"), "aliases": sorted(net.get("aliases") or []),
             "ipv4_address": net.get("ipv4_address") or None}
 
 
@@ -231,8 +233,8 @@ class ContainerService(DockerService):
     result_key = "container"
     batch_workers = 8  # docker_containers: created and started 8 at a time (the SDK pools 10 connections)
     options = {
-        "name": name_opt(),
-        "image": Opt(),  # compared through the image ID it resolves to
+        "name": name_opt(parse=names.container),
+        "image": Opt(parse=names.image),  # compared through the image ID it resolves to
         "command": Opt(type="raw", update="recreate", parse=argv),
         "entrypoint": Opt(type="list", elements="str", update="recreate"),
         "env": Opt(type="dict", update="recreate"),

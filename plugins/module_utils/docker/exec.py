@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.docker import names
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import DockerService, NotFound
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.container import argv, strings
 
@@ -29,7 +30,7 @@ class ExecService(DockerService):
             raise InputError("command", "is empty")
         if p["creates"] is not None and not p["creates"].startswith("/"):
             raise InputError("creates", "%r must be an absolute path inside the container" % p["creates"])
-        return {"container": p["container"], "command": command, "chdir": p["chdir"],
+        return {"container": names.container(p["container"], "container"), "command": command, "chdir": p["chdir"],
                 "env": strings(p["env"], "env"), "user": p["user"], "creates": p["creates"]}
 
     def observe(self, desired, batch=None):

@@ -19,6 +19,7 @@ import tarfile
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.docker import names
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
     MANAGED_VALUE,
@@ -32,8 +33,7 @@ DIGEST_LABEL = "io.virtcloud.source-digest"
 
 def split_name(name, option="name"):
     """'repo[:tag]' -> (repo, tag); the tag defaults to 'latest' as in the docker CLI."""
-    if not name or any(c.isspace() for c in name) or name != name.strip():
-        raise InputError(option, "%r is not an image reference" % (name,))
+    names.image(name, option, allow_id=False)
     if "@" in name:
         return name, None
     slash = name.rfind("/")
@@ -128,7 +128,10 @@ class ImageService(DockerService):
 
     def desired(self):
         p = self.params
-        repo, tag = split_name(p["name"])
+        if p["state"] == "absent" and names.image(p["name"], "name") and names.image_id(p["name"]):
+            repo, tag = p["name"], None  # an image ID: removed as such
+        else:
+            repo, tag = split_name(p["name"])
         desired = {"name": p["name"], "repo": repo, "tag": tag, "state": p["state"], "source": "pull",
                    "tags": [split_name(t, "tags") for t in p["tags"] or []]}
         if p["state"] == "absent":

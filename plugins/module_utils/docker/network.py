@@ -15,6 +15,7 @@ import ipaddress
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.docker import names
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
     MANAGED_VALUE,
@@ -50,13 +51,14 @@ class NetworkService(DockerService):
     def desired(self):
         p = self.params
         desired = {
-            "name": p["name"], "driver": p["driver"], "state": p["state"],
+            "name": names.network(p["name"], "name"), "driver": p["driver"], "state": p["state"],
             "subnet": validate.ip_network(p["subnet"], "subnet"), "gateway": validate.ip_address(p["gateway"], "gateway"),
             "ip_range": validate.ip_network(p["ip_range"], "ip_range"), "internal": p["internal"],
             "parent": validate.interface_name(p["parent"], "parent"),
             "driver_options": strings(p["driver_options"], "driver_options"),
             "labels": strings(p["labels"], "labels"),
-            "connected": None if p["connected"] is None else sorted(set(p["connected"])),
+            "connected": None if p["connected"] is None else sorted({names.container(c, "connected")
+                                                                     for c in p["connected"]}),
         }
         subnet = desired["subnet"] and ipaddress.ip_network(desired["subnet"])
         if desired["gateway"] and ipaddress.ip_address(desired["gateway"]) not in subnet:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, differences, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.docker import names
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
     MANAGED_VALUE,
@@ -22,7 +23,7 @@ def own_labels(labels):
 class VolumeService(DockerService):
     result_key = "volume"
     options = {
-        "name": name_opt(),
+        "name": name_opt(parse=names.volume),
         "driver": Opt(default="local", update="recreate"),
         "driver_options": Opt(type="dict", aliases=["driver_opts"], update="recreate", parse=strings),
         "labels": Opt(type="dict", update="recreate", parse=strings),
