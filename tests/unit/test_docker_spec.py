@@ -99,3 +99,15 @@ def test_network_input(args, option):
     with pytest.raises(InputError) as info:
         NetworkService(params).desired()
     assert info.value.option == option
+
+
+@pytest.mark.parametrize("value, kind", [(1.0, "float"), (1.10, "float"), (True, "bool"), (None, "null")])
+def test_string_maps_refuse_values_yaml_would_change(value, kind):
+    with pytest.raises(InputError, match=r"^labels: value of 'foo' is the YAML %s .*quote it" % kind):
+        c.strings({"foo": value}, "labels")
+
+
+def test_string_maps_keep_integers_as_decimal_text():
+    assert c.strings({"port": 8080, "name": "x"}, "env") == {"port": "8080", "name": "x"}
+    with pytest.raises(InputError, match="^env: value of 'x' must be a string"):
+        c.strings({"x": [1]}, "env")

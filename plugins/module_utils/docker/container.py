@@ -82,15 +82,20 @@ def argv(value, option):
 
 
 def strings(mapping, option):
-    """Maps handed to docker (env, labels, options) must hold strings: a YAML boolean or null
-    would silently become 'True' / 'None'."""
+    """Maps handed to docker (env, labels, options) must hold strings. A YAML boolean, null or
+    float would silently become another text ('True', 'None', 1.10 -> '1.1'); an integer is
+    kept as its decimal text."""
     if mapping is None:
         return None
     out = {}
     for key, value in mapping.items():
-        if isinstance(value, bool) or value is None:
-            raise InputError(option, "value of %r is %r; quote it so the container gets the "
-                                     "exact string you mean (e.g. \"true\")" % (key, value))
+        if isinstance(value, (bool, float)) or value is None:
+            raise InputError(option, "value of %r is the YAML %s %r; quote it so the container gets the "
+                                     "exact string you mean (e.g. \"%s\")"
+                             % (key, "null" if value is None else type(value).__name__, value,
+                                "1.10" if isinstance(value, float) else "true"))
+        if not isinstance(value, (str, int)):
+            raise InputError(option, "value of %r must be a string, got %r" % (key, value))
         out[str(key)] = str(value)
     return out
 
