@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -44,7 +45,7 @@ def test_container_lifecycle(httpd_image, container):
 
     # a change docker cannot apply in place: the container is replaced, under the same name
     replaced = converge("docker_container", **{**spec, "env": {"GREETING": "bye"}})
-    assert replaced["actions"][0] == "create replacement for container %s" % container
+    assert replaced["actions"][0] == "create replacement %s__virtcloud_new for container %s" % (container, container)
     after = docker_inspect("container", container)
     assert after["Id"] != info["Id"] and "GREETING=bye" in after["Config"]["Env"]
     assert after["State"]["Running"] is True
@@ -151,16 +152,30 @@ def test_unreachable_daemon_is_one_clear_message(container):
     assert result["msg"].startswith("cannot connect to the Docker daemon at unix:///nonexistent.sock (docker_host)")
 
 
-def test_failed_start_rolls_back_the_new_container(httpd_image, container, unique):
-    """A port already taken: the start fails, and the container this run created is removed."""
+def test_failed_start_rolls_back_the_new_container(httpd_image, container):
+    """A host port a process outside Docker holds: the start fails, and the container this run
+    created is removed."""
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = run_module("docker_container", name=container, image=httpd_image,
+                            published_ports=["127.0.0.1:%d:80" % port])
+    assert result.get("failed") is True, result
+    assert "start container %s failed" % container in result["msg"]
+    assert "rolled back: removed the new container %s" % container in result["msg"]
+    assert docker_inspect("container", container) is None
+
+
+def test_port_another_container_publishes_is_refused_before_create(httpd_image, container, unique):
     blocker = unique + "-blocker"
     try:
-        run_module("docker_container", name=blocker, image=httpd_image, published_ports=["127.0.0.1:18089:80"])
+        converge("docker_container", name=blocker, image=httpd_image, published_ports=["127.0.0.1:18089:80"])
         result = run_module("docker_container", name=container, image=httpd_image,
-                            published_ports=["127.0.0.1:18089:80"])
+                            published_ports=["18089:80"])
         assert result.get("failed") is True, result
-        assert "start container %s failed" % container in result["msg"]
-        assert "rolled back: create container %s" % container in result["msg"]
+        assert ("create container %s failed: published_ports: host port 18089:80/tcp is already published by "
+                "container %s" % (container, blocker)) in result["msg"], result["msg"]
         assert docker_inspect("container", container) is None
     finally:
         sh("docker", "rm", "-f", blocker, check=False)

@@ -36,7 +36,7 @@ def test_batch_states(httpd_image, names, unique):
     replaced = [{"name": names[0], "image": httpd_image, "stop_timeout": 1}] + specs[1:]
     assert_check_mode_changes_nothing("docker_containers", "container", names[0], containers=replaced, state="replaced")
     applied = converge("docker_containers", containers=replaced, state="replaced")
-    assert applied["actions"][0] == "create replacement for container %s" % names[0]
+    assert applied["actions"][0] == "create replacement %s__virtcloud_new for container %s" % (names[0], names[0])
     info = docker_inspect("container", names[0])
     assert "N=0" not in info["Config"]["Env"] and info["HostConfig"]["PortBindings"] in ({}, None)
 
@@ -67,7 +67,7 @@ def test_failed_start_rolls_back_that_container(httpd_image, names):
     failed = [n for i, n in enumerate(names[:2]) if result["msg"].startswith("containers[%d]: " % i)]
     assert len(failed) == 1, result["msg"]
     assert "start container %s failed" % failed[0] in result["msg"]
-    assert "(rolled back: create container %s)" % failed[0] in result["msg"], result["msg"]
+    assert "(rolled back: removed the new container %s)" % failed[0] in result["msg"], result["msg"]
     assert docker_inspect("container", failed[0]) is None
     other = [n for n in names[:2] if n != failed[0]][0]
     assert docker_inspect("container", other)["State"]["Running"]

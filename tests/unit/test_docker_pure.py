@@ -101,3 +101,13 @@ def test_a_tar_without_manifest_is_refused(tmp_path):
         pass
     with pytest.raises(InputError, match="^load_from:"):
         saved_image_id(str(archive), "x")
+
+
+def test_taken_host_ports_overlap_by_address_and_protocol():
+    entries = [{"Id": "a" * 64, "Names": ["/web"], "Ports": [
+        {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8088, "Type": "tcp"},
+        {"IP": "127.0.0.1", "PrivatePort": 53, "PublicPort": 5353, "Type": "udp"},
+        {"PrivatePort": 443, "Type": "tcp"}]}]
+    bindings = ports.parse_all(["127.0.0.1:8088:80", "198.18.0.1:5353:53/udp", "5353:53/tcp", ":443", "8080-8090:80"])
+    assert ports.taken(bindings, entries) == [("127.0.0.1:8088:80/tcp", "web")]
+    assert ports.taken(ports.parse_all(["5353:53/udp"]), entries) == [(":5353:53/udp", "web")]

@@ -121,10 +121,14 @@ def differences(options, desired, observed):
 
 
 class Step:
-    def __init__(self, description, do, undo=None):
+    """One action of a plan. `undone` says what the undo leaves behind, for the error message
+    of a failed run (default: the description)."""
+
+    def __init__(self, description, do, undo=None, undone=None):
         self.description = description
         self.do = do
         self.undo = undo
+        self.undone = undone or description
 
 
 class Plan:
@@ -146,8 +150,8 @@ class Plan:
             plan.step(description, do)
         return plan
 
-    def step(self, description, do, undo=None):
-        self.steps.append(Step(description, do, undo))
+    def step(self, description, do, undo=None, undone=None):
+        self.steps.append(Step(description, do, undo, undone))
 
     def include(self, other):
         """Append the steps and findings of another plan (batch modules: one plan per item)."""
@@ -306,7 +310,7 @@ def apply(service, plan):
         try:
             step.do()
         except Exception as exc:
-            undone = [s.description for s in done if s.undo]
+            undone = [s.undone for s in done if s.undo]
             problems = _rollback(done)
             error = exc if isinstance(exc, VirtcloudError) else service.translate(exc)
             if error is None:

@@ -39,6 +39,8 @@ RESTART_POLICIES = ["no", "always", "on-failure", "unless-stopped"]
 # Digest of the options that can only change by recreating; lets the batch module skip inspecting
 # containers whose listing entry (labels, image ID, state) already proves they match.
 SPEC_LABEL = "io.virtcloud.spec-digest"
+# Name of a replacement until it has started and the container it replaces is gone.
+TEMP_NAME = "%s__virtcloud_new"
 # Resource limits docker applies to a running container (POST /containers/{id}/update).
 LIMITS = ("memory", "cpus", "pids_limit")
 # What a container without the option has; used to predict a new container and, in the batch
@@ -416,10 +418,9 @@ class ContainerService(DockerService):
         plan.after = self._predict(desired, observed, recreate)
         if recreate:
             self._plan_create(plan, desired, observed)
-        else:
-            self._plan_live(plan, desired, observed)
-        running = plan.after["running"]
-        was_running = bool(observed and observed["running"]) and not recreate
+            return plan
+        self._plan_live(plan, desired, observed)
+        running, was_running = plan.after["running"], observed["running"]
         if running and (not was_running or desired["state"] == "restarted"):
             verb = "restart" if was_running else "start"
             plan.step("%s container %s" % (verb, name), lambda: self._start(name, restart=was_running))
@@ -462,23 +463,43 @@ class ContainerService(DockerService):
         return after
 
     def _plan_create(self, plan, desired, observed):
-        """New container, or a safe replacement: the new one is created under a temporary name
-        first, so a spec docker refuses leaves the old container untouched."""
-        name = desired["name"]
+        """A new container, or a safe replacement. The replacement is created under a temporary
+        name and, when the container is to run, started before the old container is removed: the
+        old one is only stopped (its ports and addresses freed) and runs again if the replacement
+        cannot be created or started."""
+        name, running = desired["name"], plan.after["running"]
         if observed is None:
             plan.step("create container %s" % name, lambda: self._create(desired, name),
-                      undo=lambda: self._remove(name))
+                      undo=lambda: self._remove(name), undone="removed the new container %s" % name)
+            if running:
+                plan.step("start container %s" % name, lambda: self._start(name))
             return
-        temp = "%s__virtcloud_new" % name
-        plan.step("create replacement for container %s" % name,
-                  lambda: self._create(desired, temp), undo=lambda: self._remove(temp))
-        plan.step("remove old container %s" % name, lambda: self._remove(observed["id"]))
-        plan.step("rename replacement to %s" % name, lambda: self.api.rename(temp, name))
+        temp, old = TEMP_NAME % name, observed["id"]
+        plan.step("create replacement %s for container %s" % (temp, name),
+                  lambda: self._create(desired, temp, replaces=old), undo=lambda: self._remove(temp),
+                  undone="removed the replacement %s" % temp)
+        if observed["running"]:
+            # undone in this order: a replacement that runs (unhealthy) still holds the ports
+            plan.step("stop old container %s" % name, lambda: self._stop(old),
+                      undo=lambda: (self._remove(temp), self.api.start(old)),
+                      undone="started the old container %s again" % name)
+        if running:
+            plan.step("start replacement %s" % temp, lambda: self._start(temp))
+        plan.step("remove old container %s" % name, lambda: self._remove(old))
+        plan.step("rename replacement %s to %s" % (temp, name), lambda: self.api.rename(temp, name))
 
     # ------------------------------------------------------------ apply
-    def _create(self, desired, name):
+    def _create(self, desired, name, replaces=None):
+        """Create the container `name` (the real name, or the temporary name of a replacement for
+        the container `replaces`). Host ports another running container publishes are refused
+        here, before anything is created or stopped."""
         if name != desired["name"] and self.inspect("container", name) is not None:
             self._remove(name)  # leftover of an interrupted replacement
+        taken = ports.taken(desired["published_ports"] or [],
+                            [e for e in self.api.containers() if e["Id"] != replaces] if desired["published_ports"] else [])
+        if taken:
+            raise InputError("published_ports", "; ".join("host port %s is already published by container %s"
+                                                          % (ports.display(b), other) for b, other in taken))
         exposed, bindings = ports.to_api(desired["published_ports"] or [])
         labels = dict(desired["labels"] or {}, **{MANAGED_LABEL: MANAGED_VALUE,
                                                   SPEC_LABEL: spec_digest(self.options, desired)})
@@ -568,10 +589,13 @@ class ContainerService(DockerService):
                  "container %s to be healthy (wait_healthy_timeout)" % name,
                  describe=lambda state: (state.get("Health") or {}).get("Status"), fail=broken)
 
+    def _stop(self, ident):
+        self.api.stop(ident, timeout=self.params["stop_timeout"])
+
     def _remove(self, ident):
         if self.inspect("container", ident) is None:
             return
-        self.api.stop(ident, timeout=self.params["stop_timeout"])
+        self._stop(ident)
         self.api.remove_container(ident, v=False)  # named volumes outlive the container
 
     # ------------------------------------------------------------ report

@@ -113,3 +113,26 @@ def display(binding):
     if not ip:
         return "%s:%s" % (host, rest) if host else rest
     return "%s:%s:%s" % ("[%s]" % ip if ":" in ip else ip, host, rest)
+
+
+def taken(bindings, entries):
+    """Bindings with a fixed host port that a running container of the listing (entries of
+    GET /containers/json) already publishes on an overlapping address -> [(binding, container)]."""
+    held = {}
+    for entry in entries:
+        for port in entry.get("Ports") or []:
+            if port.get("PublicPort"):
+                ip = port.get("IP") or ""
+                held.setdefault((port["PublicPort"], port.get("Type") or "tcp"), []).append(
+                    ("" if ip in _ANY else ip, (entry.get("Names") or ["/" + entry["Id"][:12]])[0].lstrip("/")))
+    out = []
+    for binding in bindings:
+        ip, host, rest = _split(binding)
+        if not host or "-" in host:
+            continue  # docker picks the port
+        proto = rest.split("/")[1]
+        for other_ip, name in held.get((int(host), proto), []):
+            if not ip or not other_ip or ip == other_ip:
+                out.append((binding, name))
+                break
+    return out
