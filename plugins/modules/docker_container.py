@@ -31,7 +31,9 @@ options:
   command:
     description:
       - Command to run, as a list or as a string split like a shell would.
-      - When omitted the image's default command is used and not compared.
+      - When omitted the image's default command is used and not compared. V([]) asks for the
+        image's default command explicitly: a container running another command is recreated.
+      - Recreates the container when it differs.
     type: raw
   entrypoint:
     description: Entrypoint as a list. When omitted the image's entrypoint is used and not compared.
@@ -88,9 +90,11 @@ options:
   networks:
     description:
       - Networks the container is attached to. When given, the container is attached to exactly
-        these networks, in place of the default C(bridge); list C(bridge) to keep it.
+        these networks, in place of the default C(bridge); list C(bridge) to keep it. V([]) - on
+        no network at all (only its loopback interface), from the first run.
       - Changed in place (disconnect / connect) without recreating the container.
       - The networks must exist (M(virtcloud.core.docker_network)).
+      - Not used with O(network_mode=host), V(none) or V(container:NAME).
     type: list
     elements: dict
     suboptions:
@@ -105,6 +109,21 @@ options:
       ipv4_address:
         description: Fixed IPv4 address inside the network's subnet.
         type: str
+      ipv6_address:
+        description:
+          - Fixed IPv6 address inside the network's IPv6 subnet (the network needs one, see
+            M(virtcloud.core.docker_network)). Compared as an address, so C(fd00::0010) equals C(fd00::10).
+        type: str
+  network_mode:
+    description:
+      - V(bridge) (Docker's default network), V(host) (the host's network stack), V(none) (loopback
+        only), V(container:NAME) (the network stack of another container) or the name of a network
+        to create the container on.
+      - With V(host), V(none) and V(container:NAME) the container joins no networks, so O(networks)
+        must be left out. A network named here is one of the container's O(networks) in any case.
+      - When omitted, the first entry of O(networks) (or C(bridge)) is used and the mode is not compared.
+      - Recreates the container when it differs.
+    type: str
   labels:
     description: Labels of the container. Labels the image sets are not compared unless named here.
     type: dict

@@ -20,6 +20,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
     normalise,
     state_opt,
 )
+from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
@@ -195,7 +196,21 @@ def mounts_from_host_config(mounts):
 
 def normalise_network(net):
     return {"name": names.network(net["name"], "networks.name"), "aliases": sorted(net.get("aliases") or []),
-            "ipv4_address": net.get("ipv4_address") or None}
+            "ipv4_address": validate.ip_address(net.get("ipv4_address") or None, "networks.ipv4_address", version=4),
+            "ipv6_address": validate.ip_address(net.get("ipv6_address") or None, "networks.ipv6_address", version=6)}
+
+
+# network_mode values that give the container no networks of its own to join or leave
+SHARED_NETWORK_MODES = ("host", "none")
+
+
+def network_mode(value, option):
+    """'bridge', 'host', 'none', 'container:NAME' or the name of a network ('default' is 'bridge')."""
+    if value == "default":
+        return "bridge"
+    if value.startswith("container:"):
+        return "container:" + names.container(value[len("container:"):], option)
+    return names.network(value, option)
 
 
 def networks_from_settings(networks, automatic, wanted):
@@ -205,8 +220,9 @@ def networks_from_settings(networks, automatic, wanted):
     out = []
     for name, endpoint in (networks or {}).items():
         aliases = [a for a in endpoint.get("Aliases") or [] if a not in automatic or a in wanted.get(name, ())]
-        out.append({"name": name, "aliases": sorted(aliases),
-                    "ipv4_address": (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None})
+        ipam = endpoint.get("IPAMConfig") or {}
+        out.append({"name": name, "aliases": sorted(aliases), "ipv4_address": ipam.get("IPv4Address") or None,
+                    "ipv6_address": validate.ip_address(ipam.get("IPv6Address") or None, "ipv6_address")})
     return out
 
 
@@ -226,6 +242,7 @@ NETWORK = {
     "name": Opt(required=True),
     "aliases": Opt(type="list", elements="str"),
     "ipv4_address": Opt(),
+    "ipv6_address": Opt(),
 }
 HEALTHCHECK = {
     "test": Opt(type="raw"),
@@ -252,6 +269,7 @@ class ContainerService(DockerService):
                       parse=lambda mounts, option: [normalise_mount(m) for m in mounts]),
         "networks": Opt(type="list", elements="dict", options=NETWORK, compare="set", update="live",
                         parse=lambda networks, option: [normalise_network(n) for n in networks]),
+        "network_mode": Opt(update="recreate", parse=network_mode),
         "labels": Opt(type="dict", update="recreate", parse=strings),
         "user": Opt(update="recreate"),
         "working_dir": Opt(update="recreate"),
@@ -284,7 +302,24 @@ class ContainerService(DockerService):
         del desired["env_file"]
         if p["state"] != "absent":
             desired["running"] = {"started": True, "restarted": True, "stopped": False}.get(p["state"])
-        return desired
+        return self._networking(desired)
+
+    @staticmethod
+    def _networking(desired):
+        """network_mode and networks together: a container that shares the host's or another
+        container's network stack (or has none) joins no networks; one whose mode names a network
+        is on that network, whatever else the list says."""
+        mode, networks = desired["network_mode"], desired["networks"]
+        if mode is None:
+            return desired
+        if mode in SHARED_NETWORK_MODES or mode.startswith("container:"):
+            if networks:
+                raise InputError("networks", "a container with network_mode=%s has no networks of its own; "
+                                             "leave networks out" % mode)
+            return dict(desired, networks=None)
+        if networks is not None and mode not in [n["name"] for n in networks]:
+            networks = [normalise_network({"name": mode})] + networks
+        return dict(desired, networks=networks)
 
     # ------------------------------------------------------------ observed
     def observe(self, desired, batch=None):
@@ -348,7 +383,8 @@ class ContainerService(DockerService):
             "name": info["Name"].lstrip("/"),
             "image": config.get("Image"),
             "image_id": info["Image"],
-            "command": config.get("Cmd"),
+            "command": [] if desired.get("command") == [] and config.get("Cmd") == image_config.get("Cmd")
+            else config.get("Cmd"),  # [] asks for the image's default command, which docker stores
             "entrypoint": config.get("Entrypoint"),
             "env": _own_values(_pairs(config.get("Env")), _pairs(image_config.get("Env")),
                                desired.get("env") or {}),
@@ -356,6 +392,7 @@ class ContainerService(DockerService):
             "mounts": mounts_from_host_config(host.get("Mounts")),
             "networks": networks_from_settings((info.get("NetworkSettings") or {}).get("Networks"),
                                                (info["Id"][:12], config.get("Hostname")), desired.get("networks")),
+            "network_mode": self._network_mode(host.get("NetworkMode"), batch),
             "labels": labels,
             "user": config.get("User") or "",
             "working_dir": config.get("WorkingDir") or "",
@@ -374,6 +411,16 @@ class ContainerService(DockerService):
             "running": bool(state.get("Running")),
             "status": state.get("Status"),
         }
+
+    def _network_mode(self, mode, batch):
+        """HostConfig.NetworkMode in the form the option takes: docker stores 'default' for the
+        default bridge and 'container:ID' for 'container:NAME'."""
+        if mode in (None, "", "default"):
+            return "bridge"
+        if mode.startswith("container:"):
+            other = self._inspect("container", mode[len("container:"):], batch)
+            return "container:" + other["Name"].lstrip("/") if other else mode
+        return mode
 
     # ------------------------------------------------------------ resolved
     def resolve(self, desired, observed, batch=None):
@@ -448,10 +495,12 @@ class ContainerService(DockerService):
         after = dict(observed or {}, status=None)
         if recreate:
             image_config = desired["image_config"]
+            mode = self._attachments(desired)[0] or "bridge"
             after.update(DEFAULTS, id=None, health=None, command=image_config.get("Cmd"),
                          entrypoint=image_config.get("Entrypoint"), user=image_config.get("User") or "",
-                         working_dir=image_config.get("WorkingDir") or "", hostname=None,
-                         networks=[normalise_network({"name": "bridge"})], healthcheck=None, log_driver=None)
+                         working_dir=image_config.get("WorkingDir") or "", hostname=None, network_mode=mode,
+                         networks=[] if mode.startswith("container:") else [normalise_network({"name": mode})],
+                         healthcheck=None, log_driver=None)
         after.update((k, v) for k, v in desired.items()
                      if v is not None and k in self.options and self.options[k].update is not None)
         after.update(name=desired["name"], image=desired["image"] or after.get("image"),
@@ -503,7 +552,7 @@ class ContainerService(DockerService):
         exposed, bindings = ports.to_api(desired["published_ports"] or [])
         labels = dict(desired["labels"] or {}, **{MANAGED_LABEL: MANAGED_VALUE,
                                                   SPEC_LABEL: spec_digest(self.options, desired)})
-        networks = desired["networks"] or []
+        mode, networks = self._attachments(desired)
         log = None
         if desired["log_driver"]:
             log = {"type": desired["log_driver"], "config": desired["log_options"] or {}}
@@ -513,15 +562,15 @@ class ContainerService(DockerService):
             restart_policy={"Name": desired["restart_policy"]} if desired["restart_policy"] else None,
             mounts=[Mount(m["target"], m["source"], type=m["type"], read_only=m["read_only"],
                           tmpfs_size=m["tmpfs_size"]) for m in desired["mounts"] or []] or None,
-            network_mode=networks[0]["name"] if networks else None,
+            network_mode=mode,
             cap_add=desired["cap_add"] or None, cap_drop=desired["cap_drop"] or None,
             read_only=desired["read_only"], log_config=log,
             mem_limit=memory or None, memswap_limit=2 * memory if memory else None,  # as docker run -m
             nano_cpus=int(desired["cpus"] * 1e9) if desired["cpus"] else None,
             pids_limit=desired["pids_limit"] or None)
         networking = None
-        if networks:
-            networking = self.api.create_networking_config({networks[0]["name"]: self._endpoint(networks[0])})
+        if networks and networks[0]["name"] == mode:
+            networking = self.api.create_networking_config({mode: self._endpoint(networks[0])})
         hc = desired["healthcheck"]
         self.api.create_container(
             image=desired["image"], name=name, command=desired["command"],
@@ -530,15 +579,27 @@ class ContainerService(DockerService):
             labels=labels, ports=exposed or None, host_config=host_config, networking_config=networking,
             user=desired["user"], working_dir=desired["working_dir"], hostname=desired["hostname"],
             healthcheck=None if hc is None else {k.title().replace("_", ""): v for k, v in hc.items()})
-        for net in networks[1:]:
+        if desired["networks"] == [] and mode is None:  # on no network: leave the default bridge at once
+            self.api.disconnect_container_from_network(name, "bridge")
+        for net in networks[1:] if networking else networks:
             self._connect(name, net)
 
+    @staticmethod
+    def _attachments(desired):
+        """(network mode to create with, networks in the order to join): the mode's network first."""
+        mode, networks = desired["network_mode"], list(desired["networks"] or [])
+        if mode is None and networks:
+            mode = networks[0]["name"]
+        networks.sort(key=lambda net: net["name"] != mode)
+        return mode, networks
+
     def _endpoint(self, net):
-        return self.api.create_endpoint_config(aliases=net["aliases"] or None, ipv4_address=net["ipv4_address"])
+        return self.api.create_endpoint_config(aliases=net["aliases"] or None, ipv4_address=net["ipv4_address"],
+                                               ipv6_address=net["ipv6_address"])
 
     def _connect(self, name, net):
         self.api.connect_container_to_network(name, net["name"], aliases=net["aliases"] or None,
-                                              ipv4_address=net["ipv4_address"])
+                                              ipv4_address=net["ipv4_address"], ipv6_address=net["ipv6_address"])
 
     def _update(self, name, desired, options):
         """Live update; the SDK's update_container knows neither NanoCpus nor PidsLimit, so the
