@@ -41,14 +41,25 @@ options:
       - V(replaced) - like V(merged), and options an item omits are reset to what a new container
         has (no environment, labels, ports, mounts, capabilities, limits; restart policy C(no)).
         Values the image supplies are kept.
-      - V(overridden) - like V(replaced), and containers carrying the label
-        C(io.virtcloud.managed-by=virtcloud.core) that are not listed are removed, before the listed
-        ones are reconciled; each removal is reported in RV(results) too. Containers this
-        collection did not create are never touched.
+      - V(overridden) - like V(replaced), and the containers this task's O(owner) created earlier
+        that the list no longer names are removed, before the listed ones are reconciled; each
+        removal is reported in RV(results) too (check mode lists exactly these). Containers
+        created by M(virtcloud.core.docker_container), by another owner or outside this
+        collection are never touched.
       - V(deleted) - the listed containers are removed.
     type: str
     default: merged
     choices: [merged, replaced, overridden, deleted]
+  owner:
+    description:
+      - Who the containers this task creates belong to, recorded in their label
+        C(io.virtcloud.owner). O(state=overridden) removes only containers of this owner.
+      - Give each group of containers that a playbook manages with O(state=overridden) its own
+        owner, for example the application's name. Letters, digits, C(_), C(.) and C(-).
+      - Recorded when a container is created or replaced; a container that already exists and
+        matches keeps the owner it has.
+    type: str
+    default: default
   stop_timeout:
     description:
       - Seconds to wait for a graceful stop of a container O(state=overridden) removes. Listed

@@ -40,16 +40,19 @@ def test_batch_states(httpd_image, names, unique):
     info = docker_inspect("container", names[0])
     assert "N=0" not in info["Config"]["Env"] and info["HostConfig"]["PortBindings"] in ({}, None)
 
-    # overridden removes managed containers not listed, never a foreign one
+    # overridden removes the containers this owner created that are not listed: never one that
+    # docker_container made (issue 19: the demo's container went too), nor a foreign one
     sh("docker", "create", "--name", unique + "-foreign", httpd_image)
+    predicted = run_module("docker_containers", check=True, containers=replaced[:2], state="overridden")
+    assert predicted["results"][0]["actions"] == ["remove container %s" % names[2]], predicted["results"]
+    assert len(predicted["results"]) == 3, predicted["results"]  # exactly that one goes
+    assert docker_inspect("container", names[2]) is not None
     applied = converge("docker_containers", containers=replaced[:2], state="overridden", stop_timeout=1)
-    assert "remove container %s" % names[2] in applied["actions"]
-    assert "remove container %s" % (unique + "-single") in applied["actions"]
-    # the removals come first, each an item of its own, then the listed containers
-    removals = [r["actions"] for r in applied["results"][:-2]]
-    assert ["remove container %s" % names[2]] in removals and ["remove container %s-single" % unique] in removals
+    assert applied["results"][0]["actions"] == ["remove container %s" % names[2]]
+    assert len(applied["results"]) == 3  # the removal first, an item of its own, then the listed ones
     assert [r["container"]["name"] for r in applied["results"][-2:]] == names[:2]
     assert docker_inspect("container", names[2]) is None
+    assert docker_inspect("container", unique + "-single") is not None
     assert docker_inspect("container", unique + "-foreign") is not None
 
     converge("docker_containers", containers=[{"name": n} for n in names[:2]], state="deleted")
@@ -120,3 +123,17 @@ def test_listing_fast_path_skips_inspect():
         observed = service.observe(desired, batch)
         assert not service.plan(service.resolve(desired, observed, batch), observed).steps
     assert calls == ["containers", "inspect_image"]
+
+
+def test_overridden_touches_only_its_own_owner(httpd_image, names):
+    first = [{"name": n, "image": httpd_image, "command": ["sleep", "300"], "stop_timeout": 1} for n in names[:2]]
+    second = [{"name": n, "image": httpd_image, "command": ["sleep", "300"], "stop_timeout": 1} for n in names[2:]]
+    converge("docker_containers", containers=first, owner="team-a")
+    converge("docker_containers", containers=second, owner="team-b")
+    assert docker_inspect("container", names[0])["Config"]["Labels"]["io.virtcloud.owner"] == "team-a"
+    # team-b drops one of its own: team-a's containers stay
+    applied = converge("docker_containers", containers=second[:1], owner="team-b", state="overridden")
+    assert [r["actions"] for r in applied["results"]][0] == ["remove container %s" % names[3]]
+    assert docker_inspect("container", names[3]) is None
+    assert all(docker_inspect("container", n) is not None for n in names[:3])
+    assert_failed_cleanly("docker_containers", "owner: ", containers=second, owner="no/such owner")

@@ -40,6 +40,9 @@ RESTART_POLICIES = ["no", "always", "on-failure", "unless-stopped"]
 # Digest of the options that can only change by recreating; lets the batch module skip inspecting
 # containers whose listing entry (labels, image ID, state) already proves they match.
 SPEC_LABEL = "io.virtcloud.spec-digest"
+# The `owner` of the docker_containers task that created the container (state=overridden removes
+# the containers of its owner that the list no longer names, and no others).
+OWNER_LABEL = "io.virtcloud.owner"
 # Name of a replacement until it has started and the container it replaces is gone.
 TEMP_NAME = "%s__virtcloud_new"
 # Resource limits docker applies to a running container (POST /containers/{id}/update).
@@ -366,8 +369,8 @@ class ContainerService(DockerService):
         image_config = image.get("Config") or {}
         labels = _own_values(config.get("Labels") or {}, image_config.get("Labels") or {},
                              desired.get("labels") or {})
-        labels.pop(MANAGED_LABEL, None)
-        labels.pop(SPEC_LABEL, None)
+        for label in (MANAGED_LABEL, SPEC_LABEL, OWNER_LABEL):
+            labels.pop(label, None)
         healthcheck = None
         if config.get("Healthcheck"):
             hc = config["Healthcheck"]
@@ -552,6 +555,8 @@ class ContainerService(DockerService):
         exposed, bindings = ports.to_api(desired["published_ports"] or [])
         labels = dict(desired["labels"] or {}, **{MANAGED_LABEL: MANAGED_VALUE,
                                                   SPEC_LABEL: spec_digest(self.options, desired)})
+        if desired.get("owner"):
+            labels[OWNER_LABEL] = desired["owner"]
         mode, networks = self._attachments(desired)
         log = None
         if desired["log_driver"]:
