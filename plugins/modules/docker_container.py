@@ -60,8 +60,9 @@ options:
     aliases: [ports]
   mounts:
     description:
-      - Bind mounts, named volumes and tmpfs mounts. Compared as a set.
+      - Bind mounts, named volumes and tmpfs mounts. Compared as a set. Recreates the container when it differs.
       - Anonymous volumes the image declares (C(VOLUME)) are not compared.
+      - O(volumes) adds to this list.
     type: list
     elements: dict
     suboptions:
@@ -87,6 +88,20 @@ options:
       tmpfs_size:
         description: Size limit of a V(tmpfs) mount, for example C(64m).
         type: str
+  volumes:
+    description:
+      - Mounts in C(docker run -v) syntax, added to O(mounts) - C(SOURCE:TARGET[:ro|rw]) where an absolute
+        C(SOURCE) is a bind mount of an existing host path and any other is a named volume, or C(TARGET)
+        alone for an anonymous volume (Docker names it; it is compared by its target).
+      - Two mounts on one target (here and in O(mounts)) are an error.
+    type: list
+    elements: str
+  volumes_from:
+    description:
+      - Containers whose volumes this one mounts too, C(NAME) or C(NAME:ro). Compared as a set;
+        recreates the container when it differs.
+    type: list
+    elements: str
   networks:
     description:
       - Networks the container is attached to. When given, the container is attached to exactly
@@ -210,18 +225,51 @@ options:
       - V(present) - the container exists; a new one is created but not started, an existing one
         keeps its run state.
       - V(restarted) - like V(started), and a running container is restarted (always reports a change).
+      - V(paused) - the container runs with its processes frozen (C(docker pause)); V(started)
+        unpauses it.
       - V(absent) - the container is stopped and removed. Named volumes it used are kept.
     type: str
     default: started
-    choices: [present, started, stopped, restarted, absent]
+    choices: [present, started, stopped, restarted, paused, absent]
   recreate:
     description: Replace the container even when it matches the spec.
+    type: bool
+    default: false
+  comparisons:
+    description:
+      - How an existing container's options are compared with the task's, per option - a dict of
+        option name (or C(*) for every option not named) to V(strict), V(allow_more_present) or V(ignore).
+      - V(strict) (the default for every option) - the container must have exactly what the task
+        says; a difference is changed in place or recreates the container, as each option says.
+        Entries the task leaves out of O(env), O(labels), O(log_options), O(published_ports),
+        O(mounts) or a network's aliases are differences, as with C(community.docker.docker_container).
+        Values the image supplies (its environment, labels, command) are never differences.
+      - V(allow_more_present) - for list and dict options: the container may have more entries
+        than the task names (for O(networks), it is not disconnected from other networks).
+      - V(ignore) - the option is used when a container is created, but never compared.
+      - C(image) names the image the container runs (see O(ignore_image)).
+      - An unknown option, or V(allow_more_present) on an option that is not a list or dict, is an error.
+    type: dict
+  ignore_image:
+    description:
+      - Keep a container that runs another image than O(image) resolves to now (for example after a
+        newer image was pulled under the same tag). Same as O(comparisons) C({image: ignore}).
     type: bool
     default: false
   stop_timeout:
     description: Seconds to wait for a graceful stop before Docker kills the container.
     type: int
     default: 10
+  force_kill:
+    description:
+      - Stop the container at once with O(kill_signal) instead of its stop signal and O(stop_timeout)
+        (for stopping, removing and replacing it). The container must exit on that signal within
+        O(stop_timeout) seconds.
+    type: bool
+    default: false
+  kill_signal:
+    description: Signal sent by O(force_kill), by name (C(SIGKILL), C(KILL)) or number. Default C(SIGKILL).
+    type: str
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_module, sh  # noqa: E402
+from conftest import sh  # noqa: E402
 from dockertest import (  # noqa: E402,F401 pylint: disable=unused-import
     assert_failed_cleanly,
     docker_inspect,

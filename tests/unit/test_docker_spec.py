@@ -54,8 +54,8 @@ def test_network_aliases_docker_adds_are_ignored():
                 "bridge": {"Aliases": None, "IPAMConfig": None}}
     entries = c.networks_from_settings(settings, ("abcdef123456", "host1"), [{"name": "net", "aliases": ["web"]}])
     assert sorted(entries, key=repr) == sorted([
-        {"name": "net", "aliases": ["web"], "ipv4_address": "198.18.250.9"},
-        {"name": "bridge", "aliases": [], "ipv4_address": None}], key=repr)
+        {"name": "net", "aliases": ["web"], "ipv4_address": "198.18.250.9", "ipv6_address": None},
+        {"name": "bridge", "aliases": [], "ipv4_address": None, "ipv6_address": None}], key=repr)
     # an alias the user asks for is kept even when docker would add it anyway
     asked = c.networks_from_settings(settings, ("abcdef123456", "host1"), [{"name": "net", "aliases": ["host1", "web"]}])
     assert ["host1", "web"] in [e["aliases"] for e in asked]

@@ -25,7 +25,7 @@ import contextlib
 import copy
 import traceback
 
-from .errors import BackendError, MissingDependency, VirtcloudError
+from .errors import BackendError, InputError, MissingDependency, VirtcloudError
 
 SECRET = "********"
 
@@ -105,16 +105,58 @@ def normalise(value, compare="equal"):
     return value
 
 
-def differences(options, desired, observed):
-    """Changes for every updatable option the user set (None means 'not managed')."""
+COMPARISONS = ("strict", "allow_more_present", "ignore")
+
+
+def contains(have, want):
+    """Whether the observed value holds everything the desired one names: every key of a dict
+    with the same value, every element of a list."""
+    if isinstance(want, dict) and isinstance(have, dict):
+        return all(key in have and have[key] == value for key, value in want.items())
+    if isinstance(want, (list, tuple)) and isinstance(have, (list, tuple)):
+        return all(item in have for item in want)
+    return want == have
+
+
+def comparisons(value, options, option="comparisons", extra=()):
+    """A user's `comparisons` ({option or '*': strict | allow_more_present | ignore}) checked
+    against the option table: only compared options (and `extra` names), allow_more_present only
+    for lists and dicts, '*' only strict or ignore."""
+    if value is None:
+        return {}
+    compared = {name for name, opt in options.items() if opt.update is not None} | set(extra)
+    out = {}
+    for key, how in value.items():
+        if how not in COMPARISONS:
+            raise InputError(option, "%s: %r is not one of %s" % (key, how, ", ".join(COMPARISONS)))
+        if key == "*":
+            if how == "allow_more_present":
+                raise InputError(option, "'*' takes strict or ignore; allow_more_present applies to a list or dict option")
+        elif key not in compared:
+            raise InputError(option, "%r is not an option this module compares; choose from %s"
+                             % (key, ", ".join(sorted(compared))))
+        elif how == "allow_more_present" and key in options and options[key].type not in ("list", "dict"):
+            raise InputError(option, "%s: allow_more_present applies to list and dict options only" % key)
+        out[key] = how
+    return out
+
+
+def differences(options, desired, observed, how=None):
+    """Changes for every updatable option the user set (None means 'not managed'). `how`: the
+    checked comparisons of the task (option -> strict | allow_more_present | ignore; '*' the
+    default for the rest, strict when not given)."""
+    how = how or {}
     changes = []
     for name, opt in options.items():
         if opt.update is None:
             continue
         want = desired.get(name)
-        if want is None:
+        comparison = how.get(name, how.get("*", "strict"))
+        if want is None or comparison == "ignore":
             continue
         have = (observed or {}).get(name)
+        if comparison == "allow_more_present" and contains(have, want):
+            continue
         if normalise(want, opt.compare) != normalise(have, opt.compare):
             changes.append(Change(name, have, want, opt.update))
     return changes

@@ -15,6 +15,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
     Change,
     Opt,
     Plan,
+    comparisons,
     differences,
     name_opt,
     normalise,
@@ -106,6 +107,13 @@ def strings(mapping, option):
     return out
 
 
+def signal(value, option):
+    """A signal by name or number, as docker takes it: 'SIGTERM', 'TERM', 'SIGRTMIN+3', '15'."""
+    if not re.fullmatch(r"(SIG)?[A-Z][A-Z0-9]*([+-][0-9]+)?|[0-9]{1,2}", value):
+        raise InputError(option, "%r is not a signal; use a name like SIGTERM or a number like 15" % (value,))
+    return value
+
+
 def parse_duration(option, value):
     """Seconds (int) or a Go-style duration ('30s', '1m30s', '500ms') -> nanoseconds."""
     if value is None:
@@ -190,6 +198,38 @@ def normalise_mount(mount):
             "tmpfs_size": parse_size(mount.get("tmpfs_size"), "mounts.tmpfs_size") if kind == "tmpfs" else None}
 
 
+def volume_spec(spec, option="volumes"):
+    """`docker run -v` syntax -> a mount: SOURCE:TARGET[:MODE] (an absolute SOURCE is a bind
+    mount, otherwise a named volume), or TARGET alone (an anonymous volume); MODE ro or rw."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError(option, "%r is not a volume spec; use SOURCE:TARGET[:ro|rw] or TARGET" % (spec,))
+    parts = spec.strip().split(":")
+    mode = parts.pop() if len(parts) == 3 or (len(parts) == 2 and not parts[1].startswith("/")) else "rw"
+    if mode not in ("ro", "rw") or len(parts) > 2:
+        raise InputError(option, "%r: the mode must be ro or rw (use mounts for other mount options)" % spec)
+    if len(parts) == 1:
+        if not parts[0].startswith("/"):
+            raise InputError(option, "%r: an anonymous volume needs an absolute path inside the container" % spec)
+        return {"type": "volume", "source": None, "target": parts[0], "read_only": mode == "ro", "tmpfs_size": None}
+    source, target = parts
+    try:
+        return normalise_mount({"type": "bind" if source.startswith("/") else "volume", "source": source,
+                                "target": target, "read_only": mode == "ro"})
+    except InputError as exc:
+        raise InputError(option, "%r: %s" % (spec, exc.problem))
+
+
+def volumes_from(entries, option):
+    """['NAME[:ro|rw]'] -> canonical 'NAME:ro' / 'NAME' (rw is docker's default)."""
+    out = []
+    for entry in entries:
+        name, dummy, mode = str(entry).partition(":")
+        if mode not in ("", "ro", "rw"):
+            raise InputError(option, "%r: the mode must be ro or rw" % entry)
+        out.append(names.container(name, option) + (":ro" if mode == "ro" else ""))
+    return sorted(set(out))
+
+
 def mounts_from_host_config(mounts):
     return [{"type": m.get("Type"), "source": m.get("Source") or None, "target": m.get("Target"),
              "read_only": bool(m.get("ReadOnly")),
@@ -270,6 +310,9 @@ class ContainerService(DockerService):
                                parse=ports.parse_all),
         "mounts": Opt(type="list", elements="dict", options=MOUNT, compare="set", update="recreate",
                       parse=lambda mounts, option: [normalise_mount(m) for m in mounts]),
+        "volumes": Opt(type="list", elements="str",  # merged into mounts
+                       parse=lambda specs, option: [volume_spec(v, option) for v in specs]),
+        "volumes_from": Opt(type="list", elements="str", compare="set", update="recreate", parse=volumes_from),
         "networks": Opt(type="list", elements="dict", options=NETWORK, compare="set", update="live",
                         parse=lambda networks, option: [normalise_network(n) for n in networks]),
         "network_mode": Opt(update="recreate", parse=network_mode),
@@ -287,9 +330,13 @@ class ContainerService(DockerService):
         "cpus": Opt(type="float", update="live", parse=non_negative),
         "pids_limit": Opt(type="int", update="live"),
         "restart_policy": Opt(choices=RESTART_POLICIES, update="live"),
-        "state": state_opt(["present", "started", "stopped", "restarted", "absent"], default="started"),
+        "state": state_opt(["present", "started", "stopped", "restarted", "paused", "absent"], default="started"),
         "recreate": Opt(type="bool", default=False),
+        "comparisons": Opt(type="dict"),
+        "ignore_image": Opt(type="bool", default=False),
         "stop_timeout": Opt(type="int", default=10),
+        "force_kill": Opt(type="bool", default=False),
+        "kill_signal": Opt(parse=signal),
         "wait_healthy": Opt(type="bool", default=False),
         "wait_healthy_timeout": Opt(type="int", default=120),
     }
@@ -303,8 +350,19 @@ class ContainerService(DockerService):
             desired["env"] = parse_env_file(p["env_file"]) if p["env_file"] else {}
             desired["env"].update(strings(p["env"], "env") or {})
         del desired["env_file"]
+        if desired["volumes"] is not None:
+            desired["mounts"] = (desired["mounts"] or []) + desired["volumes"]
+            targets = [m["target"] for m in desired["mounts"]]
+            twice = sorted({t for t in targets if targets.count(t) > 1})
+            if twice:
+                raise InputError("volumes", "more than one mount on %s (mounts and volumes together)" % ", ".join(twice))
+        del desired["volumes"]
+        desired["comparisons"] = comparisons(p["comparisons"], self.options, extra=("image",))
+        if p["ignore_image"]:
+            desired["comparisons"].setdefault("image", "ignore")
         if p["state"] != "absent":
-            desired["running"] = {"started": True, "restarted": True, "stopped": False}.get(p["state"])
+            desired["running"] = {"started": True, "restarted": True, "paused": True, "stopped": False}.get(p["state"])
+            desired["paused"] = None if p["state"] == "present" else p["state"] == "paused"
         return self._networking(desired)
 
     @staticmethod
@@ -353,14 +411,15 @@ class ContainerService(DockerService):
             return desired["state"] == "absent"
         if any(desired.get(k) is not None for k, opt in self.options.items() if opt.update == "live"):
             return False
-        running = entry.get("State") == "running"
-        return labels.get(SPEC_LABEL) == spec_digest(self.options, desired) and desired["running"] in (None, running)
+        running, paused = _run_state(entry)
+        return labels.get(SPEC_LABEL) == spec_digest(self.options, desired) and \
+            desired["running"] in (None, running) and desired["paused"] in (None, paused)
 
     def _from_listing(self, entry, desired):
         observed = {k: v for k, v in desired.items() if k in self.options and self.options[k].update is not None}
+        running, paused = _run_state(entry)
         observed.update(id=entry["Id"], name=desired["name"], image=entry.get("Image"),
-                        image_id=entry.get("ImageID"), running=entry.get("State") == "running",
-                        status=entry.get("State"))
+                        image_id=entry.get("ImageID"), running=running, paused=paused, status=entry.get("State"))
         return observed
 
     def _normalise(self, info, desired, batch=None):
@@ -393,6 +452,7 @@ class ContainerService(DockerService):
                                desired.get("env") or {}),
             "published_ports": ports.from_host_config(host.get("PortBindings")),
             "mounts": mounts_from_host_config(host.get("Mounts")),
+            "volumes_from": volumes_from(host.get("VolumesFrom") or [], "volumes_from"),
             "networks": networks_from_settings((info.get("NetworkSettings") or {}).get("Networks"),
                                                (info["Id"][:12], config.get("Hostname")), desired.get("networks")),
             "network_mode": self._network_mode(host.get("NetworkMode"), batch),
@@ -412,6 +472,7 @@ class ContainerService(DockerService):
             "pids_limit": max(host.get("PidsLimit") or 0, 0),
             "restart_policy": (host.get("RestartPolicy") or {}).get("Name") or "no",
             "running": bool(state.get("Running")),
+            "paused": bool(state.get("Paused")),
             "status": state.get("Status"),
         }
 
@@ -454,8 +515,10 @@ class ContainerService(DockerService):
         if observed is None or desired["recreate"]:
             plan.changes = [Change("container", None, name, "recreate")]
         else:
-            plan.changes = differences(self.options, desired, observed)
-            if desired.get("image_id") not in (None, observed["image_id"]):
+            how = desired["comparisons"]
+            plan.changes = differences(self.options, desired, observed, how)
+            if desired.get("image_id") not in (None, observed["image_id"]) and \
+                    how.get("image", how.get("*")) != "ignore":
                 plan.changes.append(Change("image_id", observed["image_id"], desired["image_id"], "recreate"))
             for change in plan.changes:
                 # docker's update API reads 0 as "leave as is": lifting a limit needs a new container
@@ -471,11 +534,15 @@ class ContainerService(DockerService):
             return plan
         self._plan_live(plan, desired, observed)
         running, was_running = plan.after["running"], observed["running"]
+        if observed["paused"] and desired["paused"] is False:
+            plan.step("unpause container %s" % name, lambda: self.api.unpause(name))
         if running and (not was_running or desired["state"] == "restarted"):
             verb = "restart" if was_running else "start"
             plan.step("%s container %s" % (verb, name), lambda: self._start(name, restart=was_running))
         elif running is False and was_running:
-            plan.step("stop container %s" % name, lambda: self.api.stop(name, timeout=self.params["stop_timeout"]))
+            plan.step("stop container %s" % name, lambda: self._stop(name))
+        if desired["paused"] and not observed["paused"]:
+            plan.step("pause container %s" % name, lambda: self.api.pause(name))
         return plan
 
     def _plan_live(self, plan, desired, observed):
@@ -487,7 +554,9 @@ class ContainerService(DockerService):
         if any(c.option == "networks" for c in plan.changes):
             have = {n["name"]: n for n in observed["networks"]}
             want = {n["name"]: n for n in desired["networks"]}
-            for net in sorted(set(have) - set(want)) + sorted(n for n in want if n in have and have[n] != want[n]):
+            how = desired["comparisons"]
+            extra = set() if how.get("networks", how.get("*")) == "allow_more_present" else set(have) - set(want)
+            for net in sorted(extra) + sorted(n for n in want if n in have and have[n] != want[n]):
                 plan.step("disconnect container %s from network %s" % (name, net),
                           lambda net=net: self.api.disconnect_container_from_network(name, net))
             for net in sorted(n for n in want if have.get(n) != want[n]):
@@ -508,10 +577,11 @@ class ContainerService(DockerService):
                      if v is not None and k in self.options and self.options[k].update is not None)
         after.update(name=desired["name"], image=desired["image"] or after.get("image"),
                      image_id=desired.get("image_id") or after.get("image_id"))
-        running = desired.get("running")
+        running, paused = desired.get("running"), desired.get("paused")
         if running is None:  # state=present keeps the run state (a new container stays created)
             running = bool(observed and observed["running"])
-        after["running"] = running
+            paused = bool(observed and observed["paused"]) and not recreate
+        after.update(running=running, paused=paused)
         return after
 
     def _plan_create(self, plan, desired, observed):
@@ -525,6 +595,8 @@ class ContainerService(DockerService):
                       undo=lambda: self._remove(name), undone="removed the new container %s" % name)
             if running:
                 plan.step("start container %s" % name, lambda: self._start(name))
+            if desired["paused"]:
+                plan.step("pause container %s" % name, lambda: self.api.pause(name))
             return
         temp, old = TEMP_NAME % name, observed["id"]
         plan.step("create replacement %s for container %s" % (temp, name),
@@ -539,6 +611,8 @@ class ContainerService(DockerService):
             plan.step("start replacement %s" % temp, lambda: self._start(temp))
         plan.step("remove old container %s" % name, lambda: self._remove(old))
         plan.step("rename replacement %s to %s" % (temp, name), lambda: self.api.rename(temp, name))
+        if desired["paused"]:
+            plan.step("pause container %s" % name, lambda: self.api.pause(name))
 
     # ------------------------------------------------------------ apply
     def _create(self, desired, name, replaces=None):
@@ -567,7 +641,7 @@ class ContainerService(DockerService):
             restart_policy={"Name": desired["restart_policy"]} if desired["restart_policy"] else None,
             mounts=[Mount(m["target"], m["source"], type=m["type"], read_only=m["read_only"],
                           tmpfs_size=m["tmpfs_size"]) for m in desired["mounts"] or []] or None,
-            network_mode=mode,
+            network_mode=mode, volumes_from=desired["volumes_from"] or None,
             cap_add=desired["cap_add"] or None, cap_drop=desired["cap_drop"] or None,
             read_only=desired["read_only"], log_config=log,
             mem_limit=memory or None, memswap_limit=2 * memory if memory else None,  # as docker run -m
@@ -655,18 +729,38 @@ class ContainerService(DockerService):
                  "container %s to be healthy (wait_healthy_timeout)" % name,
                  describe=lambda state: (state.get("Health") or {}).get("Status"), fail=broken)
 
-    def _stop(self, ident):
-        self.api.stop(ident, timeout=self.params["stop_timeout"])
+    def _stop(self, ident, state=None):
+        """Stop a container, paused or not: gracefully (its stop signal, then SIGKILL after
+        stop_timeout), or at once with kill_signal when force_kill is set."""
+        state = state or self.api.inspect_container(ident)["State"]
+        if not state.get("Running"):
+            return
+        if state.get("Paused"):
+            self.api.unpause(ident)  # a paused process cannot handle the stop signal
+        if self.params["force_kill"]:
+            self.api.kill(ident, signal=self.params["kill_signal"] or "SIGKILL")
+            wait_for(lambda: self.api.inspect_container(ident)["State"], lambda s: not s.get("Running"),
+                     self.params["stop_timeout"], "container %s to exit on %s (kill_signal)"
+                     % (ident, self.params["kill_signal"] or "SIGKILL"), interval=0.2,
+                     describe=lambda s: s.get("Status"))
+        else:
+            self.api.stop(ident, timeout=self.params["stop_timeout"])
 
     def _remove(self, ident):
-        if self.inspect("container", ident) is None:
+        info = self.inspect("container", ident)
+        if info is None:
             return
-        self._stop(ident)
+        self._stop(ident, info["State"])
         self.api.remove_container(ident, v=False)  # named volumes outlive the container
 
     # ------------------------------------------------------------ report
     def facts(self, state):
         return container_facts(state)
+
+
+def _run_state(entry):
+    """(running, paused) of a listing entry; a paused container is still running."""
+    return entry.get("State") in ("running", "paused"), entry.get("State") == "paused"
 
 
 class Listing:
