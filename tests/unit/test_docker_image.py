@@ -252,4 +252,3 @@ def test_archive_is_written_whole_or_not_at_all(context, tmp_path):
     assert run(name="app:1", build=build_opts(context), archive_path=str(archive),
                force=True)["changed"] is False
     assert [c for c in FakeImageService.api.calls if c[0] == "save"] == [("save", "app:1")] * 2
-
