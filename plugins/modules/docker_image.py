@@ -115,9 +115,11 @@ options:
     type: path
   push:
     description:
-      - Push O(name) and O(tags) to their registry when the registry does not have this image
+      - Push O(name), O(tags) and O(repository) to their registry when the registry does not have this image
         (its digest is compared first, so an unchanged image is not pushed again).
       - An unreachable registry fails the task with Docker's reason.
+      - A push is always reported as a change (the registry is not read back), also after a forced
+        rebuild that gave the same image.
     type: bool
     default: false
   username:
