@@ -19,6 +19,7 @@ description:
     context, the Dockerfile name, build args and target; or the tar and O(changes)). An unchanged
     source is never rebuilt, a changed one always is. A loaded archive is compared by the image ID
     in its manifest."
+  - O(archive_path) also writes the image to a C(docker save) archive on the managed host.
 options:
   name:
     description: Image reference C(repo[:tag]); the tag defaults to C(latest).
@@ -37,6 +38,16 @@ options:
     type: str
     default: missing
     choices: [missing, always, never]
+  platform:
+    description:
+      - Platform C(os[/arch[/variant]]) of the image, for example V(linux/amd64) or V(linux/arm/v7);
+        case does not matter, and V(x86_64) and V(aarch64) stand for V(amd64) and V(arm64).
+      - A pull asks the registry for this platform; an image that is present for another platform
+        counts as missing (a platform without arch or variant matches any).
+      - A build passes it to Docker (C(docker build --platform)) and counts it in the source digest.
+        Docker's classic builder records the daemon's own platform in an image built C(FROM scratch).
+      - Not with O(import_from) or O(load_from).
+    type: str
   build:
     description: Build the image from a context directory on the managed host.
     type: dict
@@ -63,25 +74,52 @@ options:
     type: list
     elements: str
   load_from:
-    description: Load the image from a C(docker save) archive on the managed host.
+    description:
+      - Load the image from a C(docker save) archive on the managed host (legacy or OCI layout).
+      - The image is the one tagged O(name) in the archive, or the archive's only image, which is
+        then tagged O(name).
+      - The archive's C(manifest.json) is read first; a file that is no such archive fails the task
+        before anything is touched.
     type: path
   force:
     description:
-      - With V(present), rebuild, reimport or reload even when the image is up to date.
+      - With V(present), rebuild, reimport or reload even when the image is up to date. The task
+        reports a change only when the image ID or tags (or the archive of O(archive_path)) did
+        change - a rebuild from Docker's cache gives the very same image. Check mode predicts a
+        change for a build or import, whose image ID is known only afterwards; a reload's image ID
+        is in the archive, so check mode predicts it exactly.
       - With V(absent), remove the image even when containers use it or it has several tags.
     type: bool
     default: false
   tags:
     description:
       - Further references C(repo[:tag]) for the same image, as C(docker tag) makes them. Present
-        ones are left alone; they are set again when the image itself changes.
+        ones are left alone; they are set again when the image itself changes. The tag defaults to
+        C(latest); a digest reference is refused.
     type: list
     elements: str
+  repository:
+    description:
+      - One more reference C(repo[:tag]) for the image, as in community.docker's C(docker_image)
+        (for example to push the image to another registry). It is one more entry of O(tags),
+        except that without a tag of its own it takes the tag of O(name).
+    type: str
+  archive_path:
+    description:
+      - Also save the image (as O(name)) to this C(docker save) archive on the managed host, like
+        C(docker save -o). The archive is left alone when its C(manifest.json) already holds this
+        image ID as O(name); otherwise it is written to a temporary file in the same directory and
+        renamed over the path when complete (removed on failure; a replaced file keeps its mode,
+        a new one is readable by its owner only).
+      - The directory must exist. Only with O(state=present).
+    type: path
   push:
     description:
-      - Push O(name) and O(tags) to their registry when the registry does not have this image
+      - Push O(name), O(tags) and O(repository) to their registry when the registry does not have this image
         (its digest is compared first, so an unchanged image is not pushed again).
       - An unreachable registry fails the task with Docker's reason.
+      - A push is always reported as a change (the registry is not read back), also after a forced
+        rebuild that gave the same image.
     type: bool
     default: false
   username:
@@ -129,6 +167,20 @@ EXAMPLES = r"""
       - registry.example.com/team/app:stable
     push: true
 
+- name: Build an image for a platform and keep a copy as an archive
+  virtcloud.core.docker_image:
+    name: local/app:1
+    build:
+      path: /srv/build/app
+    platform: linux/amd64
+    archive_path: /srv/images/app-1.tar
+
+- name: Load an image from an archive and tag it for another registry (as registry.example.com/team/app:1)
+  virtcloud.core.docker_image:
+    name: local/app:1
+    load_from: /srv/images/app-1.tar
+    repository: registry.example.com/team/app
+
 - name: Remove an image
   virtcloud.core.docker_image:
     name: local/httpd:1
@@ -141,7 +193,7 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["build image local/httpd:1 from /srv/build/httpd"]
+  sample: ["build image local/httpd:1 from /srv/build/httpd", "save image local/httpd:1 to /srv/images/httpd.tar"]
 image:
   description: The image after the run (predicted in check mode); empty when absent.
   returned: always
@@ -151,6 +203,16 @@ image:
     name: {description: The reference asked for., type: str, returned: when present}
     tags: {description: All tags of the image., type: list, returned: when present}
     digest: {description: Source digest of a built or imported image., type: str, returned: when present}
+    platform:
+      description: "Platform of the image, C(os/arch[/variant]); null when not known before the run in check mode."
+      type: str
+      returned: when present
+      sample: linux/amd64
+    archive:
+      description: The archive of O(archive_path) - its C(path), and the C(id) of the image it holds as O(name) (null when none).
+      type: dict
+      returned: when O(archive_path) is set
+      sample: {path: /srv/images/app-1.tar, id: "sha256:4f0f..."}
     created: {description: Creation time., type: str, returned: when present}
     size: {description: Size in bytes., type: int, returned: when present}
     labels: {description: Image labels., type: dict, returned: when present}

@@ -1,11 +1,8 @@
-"""Pure logic of the Docker backend: port specs, image references, source digests."""
+"""Pure logic of the Docker backend: port specs, image references, source digests (saved archives: test_docker_image.py)."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import tarfile
 
 import pytest
 
@@ -13,7 +10,6 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import ports
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.image import (
     digest_tree,
-    saved_image_id,
     split_name,
 )
 
@@ -80,29 +76,6 @@ def test_context_digest_follows_content_mode_and_settings(tmp_path):
     assert second != first
     os.chmod(tmp_path / "a", 0o755)
     assert digest_tree(str(tmp_path), {"args": {}}) != second
-
-
-def test_saved_image_id_comes_from_the_manifest(tmp_path):
-    archive = tmp_path / "img.tar"
-    manifest = [{"Config": "abc123.json", "RepoTags": ["other:1"]},
-                {"Config": "blobs/sha256/def456", "RepoTags": ["local/app:1"]}]
-    with tarfile.open(archive, "w") as tar:
-        data = json.dumps(manifest).encode()
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    assert saved_image_id(str(archive), "local/app:1") == "sha256:def456"
-    assert saved_image_id(str(archive), "missing:1") == "sha256:abc123"
-
-
-def test_a_tar_without_manifest_is_refused(tmp_path):
-    archive = tmp_path / "rootfs.tar"
-    with tarfile.open(archive, "w"):
-        pass
-    with pytest.raises(InputError, match="^load_from:"):
-        saved_image_id(str(archive), "x")
-
-
 def test_taken_host_ports_overlap_by_address_and_protocol():
     entries = [{"Id": "a" * 64, "Names": ["/web"], "Ports": [
         {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8088, "Type": "tcp"},

@@ -174,13 +174,23 @@ class Step:
 
 
 class Plan:
-    """What must happen to turn observed into desired, and the state it predicts."""
+    """What must happen to turn observed into desired, and the state it predicts.
+
+    outcome -- None: the run changed something exactly when the plan has steps (the rule).
+               A tuple of keys of the state: for steps whose effect may turn out to be nothing
+               (docker_image with force rebuilds, and the cache may give the very same image),
+               `changed` is whether one of these keys differs between the state before and the
+               state after: observed again after a real run, `after` in check mode (where a
+               value that cannot be known beforehand, such as a new image ID, is predicted
+               as None and so counts as a change).
+    """
 
     def __init__(self, observed, after=None):
         self.steps = []
         self.changes = []
         self.warnings = []
         self.restart_required = False
+        self.outcome = None
         self.after = copy.deepcopy(observed) if after is None else after
 
     @classmethod
@@ -205,6 +215,14 @@ class Plan:
     @property
     def changed(self):
         return bool(self.steps)
+
+    def changed_between(self, before, after):
+        """Whether this plan changed the object, given the state before and after it (see `outcome`)."""
+        if not self.steps or self.outcome is None:
+            return self.changed
+        if before is None or after is None:
+            return (before is None) != (after is None)
+        return any(before.get(key) != after.get(key) for key in self.outcome)
 
 
 class Service:
@@ -372,7 +390,7 @@ def report(service, observed, plan, after, diff):
     """The module result of one object: changed, actions, facts, restart_required, warnings, diff."""
     secret_keys = service.secrets()
     facts = mask(service.facts(after), secret_keys) if after is not None else {}
-    result = {"changed": plan.changed, "actions": [step.description for step in plan.steps]}
+    result = {"changed": plan.changed_between(observed, after), "actions": [step.description for step in plan.steps]}
     if service.result_key is None:  # command-like modules (exec, info) return their facts top-level
         result.update(facts)
     else:
