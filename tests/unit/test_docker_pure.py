@@ -1,4 +1,4 @@
-"""Pure logic of the Docker backend: port specs, image references, source digests (saved archives: test_docker_image.py)."""
+"""Pure logic of the Docker backend: port specs, image references, source digests (saved archives: test_docker_image_archives.py)."""
 
 from __future__ import annotations
 
