@@ -137,3 +137,28 @@ def test_overridden_touches_only_its_own_owner(httpd_image, names):
     assert docker_inspect("container", names[3]) is None
     assert all(docker_inspect("container", n) is not None for n in names[:3])
     assert_failed_cleanly("docker_containers", "owner: ", containers=second, owner="no/such owner")
+
+
+def test_batch_items_take_the_newer_options(httpd_image, names, unique):
+    """docker_containers validates items with docker_container's own spec: the options added
+    for issue 19 work item by item, and the rerun changes nothing."""
+    volume = unique + "-bvol"
+    specs = [
+        {"name": names[0], "image": httpd_image, "command": [], "networks": [], "state": "paused",
+         "volumes": ["%s:/data:ro" % volume], "stop_timeout": 1},
+        {"name": names[1], "image": httpd_image, "command": ["sleep", "300"], "network_mode": "none",
+         "comparisons": {"labels": "ignore"}, "labels": {"a": "1"}, "force_kill": True},
+    ]
+    try:
+        assert_check_mode_changes_nothing("docker_containers", "container", names[0], containers=specs)
+        converge("docker_containers", containers=specs)
+        assert run_module("docker_containers", containers=specs)["changed"] is False
+        first, second = docker_inspect("container", names[0]), docker_inspect("container", names[1])
+        assert first["State"]["Paused"] is True and first["NetworkSettings"]["Networks"] == {}
+        assert [m["Name"] for m in first["Mounts"]] == [volume]
+        assert second["HostConfig"]["NetworkMode"] == "none"
+        relabelled = [specs[0], dict(specs[1], labels={"a": "2"})]
+        assert run_module("docker_containers", containers=relabelled)["changed"] is False
+    finally:
+        sh("docker", "rm", "-f", *names[:2], check=False)
+        sh("docker", "volume", "rm", volume, check=False)
