@@ -90,9 +90,9 @@ def test_volume_recreate_modes(httpd_image, volume):
     predicted = run_module("docker_volume", check=True, **always)
     assert predicted["changed"] is True and predicted["actions"] == applied["actions"]
     assert has_marker()
-    for _ in range(2):
+    for run in (1, 2):
         result = run_module("docker_volume", **always)
-        assert result["changed"] is True and result["actions"] == applied["actions"], result
+        assert result["changed"] is True and result["actions"] == applied["actions"], (run, result)
         assert not has_marker()
         write_marker()
     assert docker_inspect("volume", volume)["Labels"]["tier"] == "db"  # kept across replacements

@@ -57,20 +57,24 @@ STATE = ("name",) + tuple(NEW)
 
 
 def pools(entries, option):
-    """The task's address pools, checked and sorted by subnet: [{subnet, gateway, iprange,
-    aux_addresses}]. `option` names where they came from (subnet or ipam_config)."""
+    """The task's address pools, checked and sorted (IPv4 first, then by subnet): [{subnet,
+    gateway, iprange, aux_addresses}]. `option` names where they came from: subnet (the short
+    form, its fields are the options gateway and ip_range) or ipam_config."""
     if entries is None:
         return None
     out = []
-    for entry in entries:
-        where = option if option != "ipam_config" else "ipam_config[%d]" % len(out)
-        field = (lambda name: "%s.%s" % (where, name) if option == "ipam_config" else {"iprange": "ip_range"}.get(name, name))
+    for index, entry in enumerate(entries):
+        where = "ipam_config[%d]" % index
+
+        def field(name, where=where):
+            return "%s.%s" % (where, name) if option == "ipam_config" else {"iprange": "ip_range"}.get(name, name)
+
         subnet = ipaddress.ip_network(validate.ip_network(entry.get("subnet"), field("subnet")))
         pool = {"subnet": str(subnet), "gateway": validate.ip_address(entry.get("gateway"), field("gateway")),
                 "iprange": validate.ip_network(entry.get("iprange"), field("iprange")), "aux_addresses": None}
         if pool["gateway"] and ipaddress.ip_address(pool["gateway"]) not in subnet:
             raise InputError(field("gateway"), "%s is outside subnet %s" % (pool["gateway"], subnet))
-        if pool["iprange"] and not _inside(pool["iprange"], subnet):
+        if pool["iprange"] and not _inside(ipaddress.ip_network(pool["iprange"]), subnet):
             raise InputError(field("iprange"), "%s is not inside subnet %s" % (pool["iprange"], subnet))
         if entry.get("aux_addresses") is not None:
             aux = strings(entry["aux_addresses"], field("aux_addresses"))
@@ -79,15 +83,21 @@ def pools(entries, option):
                 if ipaddress.ip_address(address) not in subnet:
                     raise InputError(field("aux_addresses"), "%s (%s) is outside subnet %s" % (address, host, subnet))
         for other in out:
-            if subnet.overlaps(ipaddress.ip_network(other["subnet"])) and subnet.version == ipaddress.ip_network(
-                    other["subnet"]).version:
+            if _overlap(subnet, ipaddress.ip_network(other["subnet"])):
                 raise InputError(where, "subnet %s overlaps %s of another entry" % (subnet, other["subnet"]))
         out.append(pool)
-    return sorted(out, key=lambda p: (ipaddress.ip_network(p["subnet"]).version, p["subnet"]))
+    return sorted(out, key=_order)
+
+
+def _order(pool):
+    return ipaddress.ip_network(pool["subnet"]).version, pool["subnet"]
+
+
+def _overlap(one, other):
+    return one.version == other.version and one.overlaps(other)
 
 
 def _inside(network, subnet):
-    network = ipaddress.ip_network(network)
     return network.version == subnet.version and network.subnet_of(subnet)
 
 
@@ -172,7 +182,7 @@ class NetworkService(DockerService):
                 for c in (info.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")]
         return {
             "id": info["Id"], "name": info["Name"], "driver": info["Driver"],
-            "ipam_config": sorted(ipam, key=lambda p: (ipaddress.ip_network(p["subnet"]).version, p["subnet"])),
+            "ipam_config": sorted(ipam, key=_order),
             "enable_ipv6": bool(info.get("EnableIPv6")), "internal": bool(info.get("Internal")),
             "attachable": bool(info.get("Attachable")),
             "parent": options.pop("parent", None), "driver_options": options,
@@ -275,7 +285,7 @@ class NetworkService(DockerService):
     def _needs_ipv6_pool(info):
         """Docker before 27 picks IPv6 subnets only from IPv6 default address pools."""
         try:
-            major = int(str(info.get("ServerVersion", "")).split(".")[0])
+            major = int(str(info.get("ServerVersion", "")).split(".", maxsplit=1)[0])
         except ValueError:
             major = 0
         return major < 27 and not any(":" in (p.get("Base") or "") for p in info.get("DefaultAddressPools") or [])
@@ -294,7 +304,7 @@ class NetworkService(DockerService):
                     continue
                 theirs = ipaddress.ip_network(config["Subnet"], strict=False)
                 for subnet in ours:
-                    if subnet.version == theirs.version and subnet.overlaps(theirs):
+                    if _overlap(subnet, theirs):
                         raise InputError(option, "%s overlaps subnet %s of Docker network %s; the network was "
                                                  "left as it is" % (subnet, config["Subnet"], network["Name"]))
 
