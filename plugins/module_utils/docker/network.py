@@ -305,8 +305,9 @@ class NetworkService(DockerService):
                 theirs = ipaddress.ip_network(config["Subnet"], strict=False)
                 for subnet in ours:
                     if _overlap(subnet, theirs):
-                        raise InputError(option, "%s overlaps subnet %s of Docker network %s; the network was "
-                                                 "left as it is" % (subnet, config["Subnet"], network["Name"]))
+                        raise InputError(option, "%s overlaps subnet %s of Docker network %s%s"
+                                         % (subnet, config["Subnet"], network["Name"],
+                                            "; the network was left as it is" if own_id else ""))
 
     def _endpoint(self, container, network):
         info = self.inspect("container", container) or {}
