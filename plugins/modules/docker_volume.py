@@ -13,7 +13,7 @@ description:
   - Creates a Docker volume, or removes it with O(state=absent). Volumes outlive the containers
     that use them; M(virtcloud.core.docker_container) never removes a named volume.
   - Docker cannot change a volume's driver, options or labels in place. A difference fails the
-    task, naming the option, unless O(recreate=true) allows replacing the volume, which loses its data.
+    task, naming the option, unless O(recreate) allows replacing the volume, which loses its data.
   - The volume carries the label C(io.virtcloud.managed-by=virtcloud.core).
 options:
   name:
@@ -31,7 +31,9 @@ options:
     type: dict
     aliases: [driver_opts]
   labels:
-    description: Labels of the volume. Compared when given.
+    description:
+      - Labels of the volume. Each label given must have its value; labels on the volume that are
+        not given are no difference and are kept when the volume is replaced (as in community.docker).
     type: dict
   state:
     description: V(present) or V(absent). Only V(absent) removes the volume and its data.
@@ -39,9 +41,15 @@ options:
     default: present
     choices: [present, absent]
   recreate:
-    description: Allow replacing a volume whose driver, options or labels differ; its data is lost.
-    type: bool
-    default: false
+    description:
+      - When the volume is replaced (removed and created again empty; its data is lost).
+      - V(never) - never; a driver, option or label that differs fails the task, naming the option.
+      - V(options-changed) - when the driver, a driver option or a label given differs.
+      - V(always) - on every run, so the task always reports a change (a scratch volume that starts empty).
+      - The booleans of earlier releases still work - V(true) means V(options-changed), V(false) means V(never).
+      - Docker refuses to remove a volume a container uses; such a replacement fails and changes nothing.
+    type: raw
+    default: never
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
@@ -63,6 +71,11 @@ EXAMPLES = r"""
       type: tmpfs
       device: tmpfs
       o: size=64m
+
+- name: A cache volume that starts empty on every run
+  virtcloud.core.docker_volume:
+    name: build-cache
+    recreate: always
 
 - name: Remove it with its data
   virtcloud.core.docker_volume:

@@ -61,6 +61,46 @@ def test_volume_persists_until_asked(httpd_image, volume, container):  # volume 
     assert docker_inspect("volume", volume) is None
 
 
+def test_volume_recreate_modes(httpd_image, volume):
+    def write_marker():
+        sh("docker", "run", "--rm", "-v", "%s:/data" % volume, httpd_image, "sh", "-c", "echo x > /data/marker")
+
+    def has_marker():
+        return sh("docker", "run", "--rm", "-v", "%s:/data" % volume, httpd_image,
+                  "test", "-e", "/data/marker", check=False).returncode == 0
+
+    spec = dict(name=volume, labels={"app": "vct", "tier": "db"}, recreate="options-changed")
+    converge("docker_volume", **spec)
+    write_marker()
+    # labels the task does not name are no difference, under every mode
+    for mode in ("never", "options-changed", False, True):
+        result = run_module("docker_volume", name=volume, labels={"app": "vct"}, recreate=mode)
+        assert result["changed"] is False and result["volume"]["labels"] == {"app": "vct", "tier": "db"}, result
+    assert has_marker()
+    # options-changed: a label with another value replaces the volume; labels not named stay
+    applied = converge("docker_volume", name=volume, labels={"app": "v2"}, recreate="options-changed")
+    assert applied["actions"] == ["remove volume %s (recreate)" % volume, "create volume %s" % volume]
+    assert applied["predicted"]["volume"] == applied["volume"]
+    assert docker_inspect("volume", volume)["Labels"] == {"app": "v2", "tier": "db",
+                                                          "io.virtcloud.managed-by": "virtcloud.core"}
+    assert not has_marker()
+    # always: replaced on every run, check mode says so and changes nothing
+    write_marker()
+    always = dict(name=volume, recreate="always")
+    predicted = run_module("docker_volume", check=True, **always)
+    assert predicted["changed"] is True and predicted["actions"] == applied["actions"]
+    assert has_marker()
+    for run in (1, 2):
+        result = run_module("docker_volume", **always)
+        assert result["changed"] is True and result["actions"] == applied["actions"], (run, result)
+        assert not has_marker()
+        write_marker()
+    assert docker_inspect("volume", volume)["Labels"]["tier"] == "db"  # kept across replacements
+    assert_failed_cleanly("docker_volume", "recreate: 'sometimes' is not one of never, options-changed, always",
+                          name=volume, recreate="sometimes")
+    assert has_marker()
+
+
 def test_bridge_network_connect_recreate(httpd_image, network, container):  # network torn down last
     assert run_module("docker_container", name=container, image=httpd_image)["changed"] is True
     spec = dict(name=network, subnet="198.18.240.0/24", gateway="198.18.240.1", labels={"app": "vct"},
