@@ -180,3 +180,24 @@ def test_plan_include_merges_item_plans():
     batch.include(two)
     assert [s.description for s in batch.steps] == ["a", "b"]
     assert batch.warnings == ["w"] and batch.restart_required and batch.changed
+
+
+def test_rollback_reports_what_each_undo_left_and_only_undos_that_worked():
+    from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Plan, apply
+
+    def broken():
+        raise RuntimeError("undo exploded")
+
+    def fail():
+        raise RuntimeError("step exploded")
+
+    plan = Plan(None)
+    plan.step("create a", lambda: None, undo=lambda: None, undone="removed a")
+    plan.step("stop b", lambda: None, undo=broken, undone="started b again")
+    plan.step("start c", fail)
+    with pytest.raises(BackendError) as info:
+        apply(Store(params()), plan)
+    msg = info.value.msg
+    assert "(rolled back: removed a)" in msg, msg
+    assert "started b again" not in msg
+    assert "(rollback problems: stop b: undo exploded)" in msg

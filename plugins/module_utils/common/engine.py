@@ -330,7 +330,8 @@ def mask(data, secret_keys):
 
 
 def _rollback(done):
-    problems = []
+    """Undo the steps done, last first: (what each successful undo left, problems)."""
+    undone, problems = [], []
     for step in reversed(done):
         if step.undo is None:
             continue
@@ -338,7 +339,9 @@ def _rollback(done):
             step.undo()
         except Exception as exc:  # keep rolling back the rest
             problems.append("%s: %s" % (step.description, exc))
-    return problems
+        else:
+            undone.append(step.undone)
+    return undone[::-1], problems
 
 
 def execute(service, check_mode=False, diff=False):
@@ -370,8 +373,7 @@ def apply(service, plan):
         try:
             step.do()
         except Exception as exc:
-            undone = [s.undone for s in done if s.undo]
-            problems = _rollback(done)
+            undone, problems = _rollback(done)
             error = exc if isinstance(exc, VirtcloudError) else service.translate(exc)
             if error is None:
                 error = BackendError("%s: %s" % (type(exc).__name__, exc))
