@@ -32,7 +32,7 @@ options:
     description:
       - Command to run, as a list or as a string split like a shell would.
       - When omitted the image's default command is used and not compared. V([]) asks for the
-        image's default command explicitly: a container running another command is recreated.
+        image's default command explicitly; a container running another command is recreated.
       - Recreates the container when it differs.
     type: raw
   entrypoint:
@@ -240,11 +240,11 @@ options:
       - How an existing container's options are compared with the task's, per option - a dict of
         option name (or C(*) for every option not named) to V(strict), V(allow_more_present) or V(ignore).
       - V(strict) (the default for every option) - the container must have exactly what the task
-        says; a difference is changed in place or recreates the container, as each option says.
+        says. A difference is changed in place or recreates the container, as each option says.
         Entries the task leaves out of O(env), O(labels), O(log_options), O(published_ports),
         O(mounts) or a network's aliases are differences, as with C(community.docker.docker_container).
         Values the image supplies (its environment, labels, command) are never differences.
-      - V(allow_more_present) - for list and dict options: the container may have more entries
+      - V(allow_more_present) - for list and dict options, the container may have more entries
         than the task names (for O(networks), it is not disconnected from other networks).
       - V(ignore) - the option is used when a container is created, but never compared.
       - C(image) names the image the container runs (see O(ignore_image)).
@@ -253,7 +253,7 @@ options:
   ignore_image:
     description:
       - Keep a container that runs another image than O(image) resolves to now (for example after a
-        newer image was pulled under the same tag). Same as O(comparisons) C({image: ignore}).
+        newer image was pulled under the same tag). Same as C(image) V(ignore) in O(comparisons).
     type: bool
     default: false
   stop_timeout:

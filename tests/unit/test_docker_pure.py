@@ -76,6 +76,8 @@ def test_context_digest_follows_content_mode_and_settings(tmp_path):
     assert second != first
     os.chmod(tmp_path / "a", 0o755)
     assert digest_tree(str(tmp_path), {"args": {}}) != second
+
+
 def test_taken_host_ports_overlap_by_address_and_protocol():
     entries = [{"Id": "a" * 64, "Names": ["/web"], "Ports": [
         {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8088, "Type": "tcp"},
