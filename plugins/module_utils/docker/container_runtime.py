@@ -437,7 +437,8 @@ def adjust(desired):
         raise InputError("memory_reservation", "must not exceed memory")
     address = desired.get("default_host_ip")
     if address and address not in ("0.0.0.0", "::") and desired.get("published_ports"):
-        bound = [address + b if b.startswith(":") else b for b in desired["published_ports"]]
+        # canonical bindings are IP:HOST_PORT:PORT/PROTO, with IP '' where the user named no address
+        bound = [address + b if not b.rsplit(":", 2)[0] else b for b in desired["published_ports"]]
         out["published_ports"] = ports.parse_all([ports.display(b) for b in bound])
     return out
 
@@ -445,8 +446,13 @@ def adjust(desired):
 def resolve(service, desired, observed, batch=None):
     """What the options need from the Docker host, checked before anything changes: the
     container a pid/ipc mode joins (its ID: Docker stores the namespace by ID), the runtime, the
-    image's platform, the devices (when dockerd runs on this host). Returns the changed values."""
+    image's platform, the devices (when dockerd runs on this host). Returns the changed values,
+    and under `runtime_defaults` what a new container gets from its image (for the prediction)."""
     out = {}
+    image = service._inspect("image", desired["image"], batch) if desired.get("image") else None
+    if image:
+        out["runtime_defaults"] = {"stop_signal": _read_signal(None, {"image": image}),
+                                   "platform": _image_platform(image)}
     for option in ("pid_mode", "ipc_mode"):
         mode = desired.get(option) or ""
         if mode.startswith("container:"):
@@ -460,8 +466,7 @@ def resolve(service, desired, observed, batch=None):
         if wanted not in known:
             raise InputError("runtime", "%r is not a runtime of this Docker host (it has %s); register it in "
                                         "dockerd's configuration first" % (wanted, ", ".join(known)))
-    if desired.get("platform") and desired.get("image"):
-        image = service._inspect("image", desired["image"], batch) or {}
+    if desired.get("platform") and image:
         actual = _image_platform(image)
         if actual and not _matches(desired["platform"], actual):
             raise InputError("platform", "image %s is for %s, not %s; pull or build it for that platform first"
