@@ -216,3 +216,7 @@ def test_update_body():
     # a new memory limit keeps the swap limit the user set
     assert rt.update_body(want, ["memory", "restart_policy"]) == {"MemorySwap": -1}
     assert rt.update_body(desired(memory="64m"), ["memory"]) == {}
+
+
+def test_an_unknown_stored_signal_reads_back_as_stored():
+    assert rt.observe(inspected(config={"StopSignal": "SIGFOO"}), IMAGE, {})["stop_signal"] == "SIGFOO"

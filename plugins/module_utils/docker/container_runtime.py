@@ -306,7 +306,10 @@ def _read_memory_swap(value, ctx):
 
 def _read_signal(value, ctx):
     signal = value or (ctx["image"].get("Config") or {}).get("StopSignal") or "SIGTERM"
-    return stop_signal(signal, "stop_signal")
+    try:
+        return stop_signal(signal, "stop_signal")
+    except InputError:  # a spelling dockerd took that we do not know: compared as stored
+        return signal
 
 
 def _read_namespace(value, ctx):
