@@ -44,8 +44,8 @@ def test_recreate_options(httpd_image, container):
     assert info["State"]["Running"] is True
     assert sorted((d["PathOnHost"], d["PathInContainer"], d["CgroupPermissions"]) for d in host["Devices"]) == [
         ("/dev/null", "/dev/vct-null", "rw"), ("/dev/zero", "/dev/zero", "rwm")]
-    assert sorted((u["Name"], u["Soft"], u["Hard"]) for u in host["Ulimits"]) == [("nofile", 1024, 2048),
-                                                                                   ("nproc", 512, 512)]
+    limits = sorted((u["Name"], u["Soft"], u["Hard"]) for u in host["Ulimits"])
+    assert limits == [("nofile", 1024, 2048), ("nproc", 512, 512)]
     assert host["Sysctls"] == {"net.ipv4.ip_unprivileged_port_start": "0"}
     assert host["SecurityOpt"] == ["no-new-privileges"] and host["Init"] is True
     assert config["Tty"] is True and config["OpenStdin"] is True and config["StopSignal"] == "SIGINT"
@@ -59,14 +59,14 @@ def test_recreate_options(httpd_image, container):
     assert "198.19.251.7\tdb.vct.example" in inside and "nameserver 198.19.251.54" in inside
 
     # one recreate option changed: a new container, under the same name
-    changed = converge("docker_container", **dict(spec, ulimits=["nofile:2048:4096"]))
+    changed = converge("docker_container", **{**spec, "ulimits": ["nofile:2048:4096"]})
     assert changed["actions"][0] == "create replacement for container %s" % container
     after = docker_inspect("container", container)
     assert after["Id"] != info["Id"]
     assert [(u["Name"], u["Soft"], u["Hard"]) for u in after["HostConfig"]["Ulimits"]] == [("nofile", 2048, 4096)]
 
     # exposing a port the image exposes anyway, or a published one, is the same container
-    same = dict(spec, ulimits=["nofile:2048:4096"], exposed_ports=spec["exposed_ports"] + ["80"])
+    same = {**spec, "ulimits": ["nofile:2048:4096"], "exposed_ports": spec["exposed_ports"] + ["80"]}
     assert run_module("docker_container", **same)["changed"] is False
 
 
@@ -79,7 +79,8 @@ def test_live_options_change_in_place(httpd_image, container):
                                                "CpusetCpus")} == {
         "Memory": 64 << 20, "MemorySwap": -1, "MemoryReservation": 32 << 20, "CpuShares": 512, "CpusetCpus": "0"}
 
-    live = dict(spec, memory="96m", memory_swap="320m", memory_reservation="48m", cpu_shares=256, cpuset_cpus="0-1")
+    live = {**spec, "memory": "96m", "memory_swap": "320m", "memory_reservation": "48m", "cpu_shares": 256,
+            "cpuset_cpus": "0-1"}
     changed = converge("docker_container", **live)
     assert changed["actions"] == ["update container %s (memory, memory_reservation, memory_swap, cpu_shares, "
                                   "cpuset_cpus)" % container]
@@ -91,12 +92,12 @@ def test_live_options_change_in_place(httpd_image, container):
         "CpusetCpus": "0-1"}
 
     # a new memory limit keeps the swap limit the spec names
-    converge("docker_container", **dict(live, memory="128m"))
+    converge("docker_container", **{**live, "memory": "128m"})
     after = docker_inspect("container", container)
     assert after["Id"] == info["Id"] and after["HostConfig"]["MemorySwap"] == 320 << 20
 
     # docker's update API cannot lift a limit (0 means "leave as is"): that recreates
-    lifted = converge("docker_container", **dict(live, memory="128m", cpu_shares=0))
+    lifted = converge("docker_container", **{**live, "memory": "128m", "cpu_shares": 0})
     assert lifted["actions"][0] == "create replacement for container %s" % container
     after = docker_inspect("container", container)
     assert after["Id"] != info["Id"] and after["HostConfig"]["CpuShares"] == 0
@@ -121,11 +122,11 @@ def test_namespaces_of_another_container(httpd_image, container):
         assert applied["container"]["pid_mode"] == "container:" + target_id
 
         # the host's PID namespace: docker adds label=disable by itself, which is not a difference
-        converge("docker_container", **dict(spec, pid_mode="host", ipc_mode="private", security_opts=[]))
+        converge("docker_container", **{**spec, "pid_mode": "host", "ipc_mode": "private", "security_opts": []})
         assert docker_inspect("container", container)["HostConfig"]["PidMode"] == "host"
 
         # a container to join that does not exist: refused before anything changes, in check mode too
-        missing = dict(spec, pid_mode="container:%s-nope" % container)
+        missing = {**spec, "pid_mode": "container:%s-nope" % container}
         for check in (True, False):
             assert_failed_cleanly("docker_container", "pid_mode: container '%s-nope' does not exist" % container,
                                   check=check, **missing)
@@ -141,7 +142,7 @@ def test_privileged_is_created(httpd_image, container):
     applied_as_predicted(spec)
     info = docker_inspect("container", container)
     assert info["HostConfig"]["Privileged"] is True
-    assert run_module("docker_container", **dict(spec, security_opts=[]))["changed"] is False
+    assert run_module("docker_container", **{**spec, "security_opts": []})["changed"] is False
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -187,10 +188,10 @@ def test_batch_takes_the_runtime_options(httpd_image, container):
         # the single module agrees with the batch
         assert run_module("docker_container", **items[1])["changed"] is False
         # a live change in a batch keeps the container
-        converge("docker_containers", containers=[dict(items[0], cpu_shares=256), items[1]])
+        converge("docker_containers", containers=[{**items[0], "cpu_shares": 256}, items[1]])
         assert docker_inspect("container", names[0])["Id"] == first["Id"]
         # a bad item fails naming its index and option, before anything changes
-        bad = [dict(items[0], cpu_shares=1), items[1]]
+        bad = [{**items[0], "cpu_shares": 1}, items[1]]
         assert_failed_cleanly("docker_containers", "containers[0].cpu_shares:", containers=bad)
         # replaced resets what an item omits: the init process and ulimits go, by a new container
         replaced = converge("docker_containers", containers=[{"name": names[0], "image": httpd_image,
