@@ -220,3 +220,16 @@ def test_update_body():
 
 def test_an_unknown_stored_signal_reads_back_as_stored():
     assert rt.observe(inspected(config={"StopSignal": "SIGFOO"}), IMAGE, {})["stop_signal"] == "SIGFOO"
+
+
+@pytest.mark.parametrize("args, option", [
+    ({"network_mode": "container:db-1", "dns_servers": ["198.18.0.53"]}, "dns_servers"),
+    ({"network_mode": "container:db-1", "etc_hosts": {"db": "198.18.0.7"}}, "etc_hosts"),
+    ({"network_mode": "container:db-1", "exposed_ports": ["9000"]}, "exposed_ports"),
+    ({"network_mode": "container:db-1", "publish_all_ports": True}, "publish_all_ports"),
+    ({"network_mode": "host", "sysctls": {"net.ipv4.ip_forward": "1"}}, "sysctls"),
+])
+def test_what_a_network_mode_rules_out(args, option):
+    with pytest.raises(InputError, match="^%s:" % option):
+        desired(**args)
+    assert desired(**dict(args, network_mode=None))  # fine on a network of its own

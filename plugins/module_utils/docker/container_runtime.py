@@ -438,6 +438,14 @@ def adjust(desired):
                                         "memory (-1: unlimited swap)")
     if reservation and memory and reservation > memory:
         raise InputError("memory_reservation", "must not exceed memory")
+    mode = desired.get("network_mode") or ""
+    if mode.startswith("container:"):  # the other container's network stack: dockerd refuses these
+        for option in ("dns_servers", "etc_hosts", "exposed_ports", "publish_all_ports"):
+            if desired.get(option):
+                raise InputError(option, "a container with network_mode=%s uses that container's network "
+                                         "settings; leave %s out" % (mode, option))
+    if mode == "host" and any(k.startswith("net.") for k in desired.get("sysctls") or {}):
+        raise InputError("sysctls", "net.* parameters are the host's own with network_mode=host; leave them out")
     address = desired.get("default_host_ip")
     if address and address not in ("0.0.0.0", "::") and desired.get("published_ports"):
         # canonical bindings are IP:HOST_PORT:PORT/PROTO, with IP '' where the user named no address
