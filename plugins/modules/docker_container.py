@@ -14,7 +14,8 @@ description:
   - Only options you set are compared. Values the image supplies (its environment, command,
     entrypoint, labels) never cause a recreate.
   - Changes Docker can apply to a running container (O(restart_policy), O(memory), O(cpus),
-    O(pids_limit), O(networks)) are applied in place; any other difference replaces the container. The replacement is created under a temporary
+    O(pids_limit), O(memory_reservation), O(memory_swap), O(cpu_shares), O(cpuset_cpus), O(networks))
+    are applied in place; any other difference replaces the container. The replacement is created under a temporary
     name first, so a spec Docker refuses leaves the old container running.
   - Everything the module creates carries the label C(io.virtcloud.managed-by=virtcloud.core).
 options:
@@ -218,6 +219,134 @@ options:
     description: Docker restart policy, applied in place without recreating the container.
     type: str
     choices: ["no", always, on-failure, unless-stopped]
+  privileged:
+    description:
+      - Give the container every capability and access to the host's devices. Recreates the container.
+    type: bool
+  devices:
+    description:
+      - Host devices to add, as C(HOST_PATH[:CONTAINER_PATH][:PERMISSIONS]) (for example C(/dev/fuse),
+        C(/dev/sda:/dev/xvda:rwm), C(/dev/snd:r)) or as dicts with C(path_on_host), C(path_in_container)
+        and C(cgroup_permissions). The path inside defaults to the host path, the permissions to C(rwm).
+      - Compared as a set. Recreates the container.
+      - When the module runs on the Docker host (a C(unix://) O(docker_host)), a device that does not
+        exist there is refused before anything changes.
+    type: list
+    elements: raw
+  ulimits:
+    description:
+      - Resource limits as C(TYPE:SOFT[:HARD]), for example C(nofile:1024:2048) (C(nofile=1024:2048) as
+        in C(docker run --ulimit) works too); the hard limit defaults to the soft one, C(-1) is unlimited.
+      - Compared as a set. Recreates the container.
+    type: list
+    elements: str
+  sysctls:
+    description:
+      - Namespaced kernel parameters (C(kernel.msg*), C(kernel.sem), C(kernel.shm*), C(kernel.domainname),
+        C(fs.mqueue.*), C(net.*)), for example C(net.ipv4.ip_forward) set to C("1"). Values must be strings or whole
+        numbers. Recreates the container.
+    type: dict
+  security_opts:
+    description:
+      - Security options, for example C(no-new-privileges), C(apparmor=PROFILE), C(label=type:svirt_lxc_net_t),
+        C(seccomp=unconfined) (a seccomp profile is given as its JSON text, not as a file name).
+      - Compared as a set; C(label=disable), which Docker adds by itself to a privileged container or one in
+        the host's PID or IPC namespace, is compared only when listed. Recreates the container.
+    type: list
+    elements: str
+  init:
+    description: Run an init process as PID 1 that reaps zombies and forwards signals. Recreates the container.
+    type: bool
+  tty:
+    description: Allocate a pseudo-terminal. Recreates the container.
+    type: bool
+  interactive:
+    description: Keep the standard input open. Recreates the container.
+    type: bool
+  shm_size:
+    description:
+      - Size of C(/dev/shm), in bytes or with a unit (C(64m), C(1GiB)); more than 0. Docker's default is
+        64 MiB. Recreates the container.
+    type: str
+  dns_servers:
+    description: DNS servers (IP addresses) of the container, in order. Recreates the container.
+    type: list
+    elements: str
+  dns_search_domains:
+    description: DNS search domains of the container, in order. Recreates the container.
+    type: list
+    elements: str
+  etc_hosts:
+    description:
+      - Extra C(/etc/hosts) entries, host name to IP address (or C(host-gateway), the host's address).
+        Recreates the container.
+    type: dict
+  memory_reservation:
+    description:
+      - Soft memory limit, in bytes or with a unit (as O(memory)); at most O(memory). Changed in place.
+      - V(0) removes it; Docker cannot do that in place, so the container is recreated.
+    type: str
+  memory_swap:
+    description:
+      - Memory and swap together, in bytes or with a unit; at least O(memory), which it needs. V(-1) leaves
+        swap unlimited. Changed in place.
+      - V(0) is Docker's default, twice O(memory) (what a container gets without this option; it reads back
+        as V(0)). Returning to it from another value recreates the container.
+    type: str
+  cpu_shares:
+    description:
+      - Relative CPU weight, 2 to 262144 (1024 is the default weight). Changed in place.
+      - V(0) returns to the default; Docker cannot do that in place, so the container is recreated.
+    type: int
+  cpuset_cpus:
+    description:
+      - CPUs the container may use, for example C(0-2,4). Changed in place. An empty string allows all CPUs
+        again; Docker cannot do that in place, so the container is recreated.
+    type: str
+  stop_signal:
+    description:
+      - Signal that stops the container, as a name (C(SIGTERM), C(TERM), C(SIGRTMIN+3)) or a number. When
+        omitted the image's (or C(SIGTERM)) is used and not compared. Recreates the container.
+    type: str
+  pid_mode:
+    description:
+      - PID namespace - V(private) (the default), V(host), or C(container:NAME) to join another container's
+        (which must exist; Docker stores it by ID, so a recreated NAME recreates this container too).
+        Recreates the container.
+    type: str
+  ipc_mode:
+    description:
+      - IPC namespace - V(private) (Docker's default), V(shareable), V(host), V(none), or C(container:NAME) to
+        join a V(shareable) container's (stored by ID, as for O(pid_mode)). Recreates the container.
+    type: str
+  runtime:
+    description:
+      - OCI runtime, for example C(runc); it must be registered in dockerd (C(docker info) lists them), else
+        the module fails before anything changes. Recreates the container.
+    type: str
+  platform:
+    description:
+      - Platform the container runs as, C(OS/ARCH[/VARIANT]), for example C(linux/amd64) or C(linux/arm64).
+        The image must exist for that platform (M(virtcloud.core.docker_image) pulls or builds it), else the
+        module fails before anything changes. Compared with the image's platform; recreates the container.
+    type: str
+  exposed_ports:
+    description:
+      - Ports the container exposes without publishing them, as C(PORT[/PROTO]) or a range C(9000-9002/udp).
+      - Compared as a set with what the container exposes beyond its image's and its published ports.
+        Recreates the container.
+    type: list
+    elements: str
+    aliases: [exposed, expose]
+  publish_all_ports:
+    description: Publish every exposed port to a random host port. Recreates the container.
+    type: bool
+  default_host_ip:
+    description:
+      - Host address for the entries of O(published_ports) that name none, for example C(127.0.0.1) to
+        publish on the loopback only. Empty (the default) binds them to all of the host's addresses.
+      - Compared through O(published_ports), which read back with this address.
+    type: str
   state:
     description:
       - V(started) - the container exists and runs.
@@ -314,6 +443,31 @@ EXAMPLES = r"""
     log_options:
       max-size: 10m
 
+- name: A locked-down worker with its own runtime settings
+  virtcloud.core.docker_container:
+    name: worker-rt
+    image: busybox:latest
+    command: sleep infinity
+    init: true
+    security_opts: [no-new-privileges]
+    ulimits: [nofile:1024:2048]
+    sysctls:
+      net.ipv4.ip_unprivileged_port_start: "0"
+    shm_size: 128m
+    dns_servers: [198.18.0.53]
+    dns_search_domains: [lab.example]
+    etc_hosts:
+      db.lab.example: 198.18.0.7
+    memory: 256m
+    memory_swap: 512m
+    memory_reservation: 128m
+    cpu_shares: 512
+    cpuset_cpus: "0"
+    stop_signal: SIGINT
+    exposed_ports: [9000/udp]
+    published_ports: ["8081:80"]
+    default_host_ip: 127.0.0.1
+
 - name: Stop it (it stays defined)
   virtcloud.core.docker_container:
     name: myApache
@@ -376,6 +530,29 @@ container:
     cpus: {description: CPU limit; 0 for none., type: float, returned: when present}
     pids_limit: {description: Process limit; 0 for none., type: int, returned: when present}
     restart_policy: {description: Restart policy name., type: str, returned: when present}
+    privileged: {description: Whether the container is privileged., type: bool, returned: when present}
+    devices: {description: "Devices as HOST_PATH:CONTAINER_PATH:PERMISSIONS.", type: list, returned: when present}
+    ulimits: {description: "Resource limits as TYPE:SOFT:HARD.", type: list, returned: when present}
+    sysctls: {description: Kernel parameters., type: dict, returned: when present}
+    security_opts: {description: Security options., type: list, returned: when present}
+    init: {description: Whether an init process runs as PID 1., type: bool, returned: when present}
+    tty: {description: Whether a pseudo-terminal is allocated., type: bool, returned: when present}
+    interactive: {description: Whether the standard input is kept open., type: bool, returned: when present}
+    shm_size: {description: Size of /dev/shm in bytes., type: int, returned: when present}
+    dns_servers: {description: DNS servers., type: list, returned: when present}
+    dns_search_domains: {description: DNS search domains., type: list, returned: when present}
+    etc_hosts: {description: Extra /etc/hosts entries., type: dict, returned: when present}
+    memory_reservation: {description: Soft memory limit in bytes; 0 for none., type: int, returned: when present}
+    memory_swap: {description: "Memory and swap limit in bytes; -1 unlimited, 0 Docker's default (twice memory).", type: int, returned: when present}
+    cpu_shares: {description: Relative CPU weight; 0 for the default., type: int, returned: when present}
+    cpuset_cpus: {description: CPUs the container may use; empty for all., type: str, returned: when present}
+    stop_signal: {description: Signal that stops the container., type: str, returned: when present}
+    pid_mode: {description: "PID namespace: private, host or container:ID.", type: str, returned: when present}
+    ipc_mode: {description: "IPC namespace: private, shareable, host, none or container:ID.", type: str, returned: when present}
+    runtime: {description: OCI runtime., type: str, returned: when present}
+    platform: {description: "Platform of the container's image, OS/ARCH[/VARIANT].", type: str, returned: when present}
+    exposed_ports: {description: "Ports exposed beyond the image's and the published ones, PORT/PROTO.", type: list, returned: when present}
+    publish_all_ports: {description: Whether every exposed port is published., type: bool, returned: when present}
     running: {description: Whether the container runs., type: bool, returned: when present}
     status: {description: "Docker's status word: running, exited or created.", type: str, returned: when present}
 """

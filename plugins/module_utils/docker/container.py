@@ -26,6 +26,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import names, ports
+from ansible_collections.virtcloud.core.plugins.module_utils.docker import container_runtime as runtime
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
     MANAGED_LABEL,
     MANAGED_VALUE,
@@ -47,13 +48,14 @@ OWNER_LABEL = "io.virtcloud.owner"
 # Name of a replacement until it has started and the container it replaces is gone.
 TEMP_NAME = "%s__virtcloud_new"
 # Resource limits docker applies to a running container (POST /containers/{id}/update).
-LIMITS = ("memory", "cpus", "pids_limit")
+LIMITS = ("memory", "cpus", "pids_limit") + runtime.LIVE  # runtime: container_runtime.py
 # What a container without the option has; used to predict a new container and, in the batch
 # module's replaced/overridden states, to reset options the spec does not name.
 DEFAULTS = {
     "env": {}, "labels": {}, "published_ports": [], "mounts": [], "cap_add": [], "cap_drop": [],
     "read_only": False, "memory": 0, "cpus": 0, "pids_limit": 0, "restart_policy": "no",
     "log_options": {},
+    **runtime.DEFAULTS,  # runtime: container_runtime.py
 }
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)")
@@ -340,6 +342,7 @@ class ContainerService(DockerService):
         "wait_healthy": Opt(type="bool", default=False),
         "wait_healthy_timeout": Opt(type="int", default=120),
     }
+    options.update(runtime.OPTIONS)  # runtime: privileges, devices, namespaces, DNS, ... (container_runtime.py)
     module_kwargs = {"required_by": {"log_options": "log_driver"}}
 
     # ------------------------------------------------------------ desired
@@ -363,7 +366,7 @@ class ContainerService(DockerService):
         if p["state"] != "absent":
             desired["running"] = {"started": True, "restarted": True, "paused": True, "stopped": False}.get(p["state"])
             desired["paused"] = None if p["state"] == "present" else p["state"] == "paused"
-        return self._networking(desired)
+        return self._networking(runtime.adjust(desired))  # runtime: checks across options, default_host_ip
 
     @staticmethod
     def _networking(desired):
@@ -474,6 +477,7 @@ class ContainerService(DockerService):
             "running": bool(state.get("Running")),
             "paused": bool(state.get("Paused")),
             "status": state.get("Status"),
+            **runtime.observe(info, image, desired),  # runtime: container_runtime.py
         }
 
     def _network_mode(self, mode, batch):
@@ -503,6 +507,7 @@ class ContainerService(DockerService):
             if self._inspect("network", net["name"], batch) is None:
                 raise InputError("networks", "network %r does not exist; create it first "
                                              "(virtcloud.core.docker_network)" % net["name"])
+        out.update(runtime.resolve(self, out, observed, batch))  # runtime: namespaces, runtime, platform, devices
         return out
 
     # ------------------------------------------------------------ plan
@@ -573,6 +578,7 @@ class ContainerService(DockerService):
                          working_dir=image_config.get("WorkingDir") or "", hostname=None, network_mode=mode,
                          networks=[] if mode.startswith("container:") else [normalise_network({"name": mode})],
                          healthcheck=None, log_driver=None)
+            after.update(desired.get("runtime_defaults") or {})  # runtime: what the image gives a new container
         after.update((k, v) for k, v in desired.items()
                      if v is not None and k in self.options and self.options[k].update is not None)
         after.update(name=desired["name"], image=desired["image"] or after.get("image"),
@@ -636,7 +642,7 @@ class ContainerService(DockerService):
         if desired["log_driver"]:
             log = {"type": desired["log_driver"], "config": desired["log_options"] or {}}
         memory = desired["memory"]
-        host_config = self.api.create_host_config(
+        host_config = self.api.create_host_config(**runtime.host_config_kwargs(desired, dict(  # runtime
             port_bindings=bindings or None,
             restart_policy={"Name": desired["restart_policy"]} if desired["restart_policy"] else None,
             mounts=[Mount(m["target"], m["source"], type=m["type"], read_only=m["read_only"],
@@ -646,18 +652,18 @@ class ContainerService(DockerService):
             read_only=desired["read_only"], log_config=log,
             mem_limit=memory or None, memswap_limit=2 * memory if memory else None,  # as docker run -m
             nano_cpus=int(desired["cpus"] * 1e9) if desired["cpus"] else None,
-            pids_limit=desired["pids_limit"] or None)
+            pids_limit=desired["pids_limit"] or None)))
         networking = None
         if networks and networks[0]["name"] == mode:
             networking = self.api.create_networking_config({mode: self._endpoint(networks[0])})
         hc = desired["healthcheck"]
-        self.api.create_container(
+        self.api.create_container(**runtime.config_kwargs(desired, dict(  # runtime
             image=desired["image"], name=name, command=desired["command"],
             entrypoint=desired["entrypoint"],
             environment=["%s=%s" % kv for kv in sorted((desired["env"] or {}).items())] or None,
             labels=labels, ports=exposed or None, host_config=host_config, networking_config=networking,
             user=desired["user"], working_dir=desired["working_dir"], hostname=desired["hostname"],
-            healthcheck=None if hc is None else {k.title().replace("_", ""): v for k, v in hc.items()})
+            healthcheck=None if hc is None else {k.title().replace("_", ""): v for k, v in hc.items()})))
         if desired["networks"] == [] and mode is None:  # on no network: leave the default bridge at once
             self.api.disconnect_container_from_network(name, "bridge")
         for net in networks[1:] if networking else networks:
@@ -692,6 +698,7 @@ class ContainerService(DockerService):
             body["NanoCpus"] = int(desired["cpus"] * 1e9)
         if "pids_limit" in options:
             body["PidsLimit"] = desired["pids_limit"]
+        body.update(runtime.update_body(desired, options))  # runtime: container_runtime.py
         self.api._raise_for_status(self.api._post_json(self.api._url("/containers/{0}/update", name), data=body))
 
     def _start(self, name, restart=False):
