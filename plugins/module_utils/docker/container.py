@@ -109,13 +109,6 @@ def strings(mapping, option):
     return out
 
 
-def signal(value, option):
-    """A signal by name or number, as docker takes it: 'SIGTERM', 'TERM', 'SIGRTMIN+3', '15'."""
-    if not re.fullmatch(r"(SIG)?[A-Z][A-Z0-9]*([+-][0-9]+)?|[0-9]{1,2}", value):
-        raise InputError(option, "%r is not a signal; use a name like SIGTERM or a number like 15" % (value,))
-    return value
-
-
 def parse_duration(option, value):
     """Seconds (int) or a Go-style duration ('30s', '1m30s', '500ms') -> nanoseconds."""
     if value is None:
@@ -272,7 +265,10 @@ def networks_from_settings(networks, automatic, wanted):
 
 
 def spec_digest(options, desired):
-    managed = {k: normalise(desired.get(k), opt.compare) for k, opt in options.items() if opt.update == "recreate"}
+    """Digest of the recreate-class options the spec sets (an option added later, unset, leaves
+    the digest of existing containers as it was)."""
+    managed = {k: normalise(desired[k], opt.compare) for k, opt in options.items()
+               if opt.update == "recreate" and desired.get(k) is not None}
     return hashlib.sha256(json.dumps(managed, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -338,7 +334,7 @@ class ContainerService(DockerService):
         "ignore_image": Opt(type="bool", default=False),
         "stop_timeout": Opt(type="int", default=10),
         "force_kill": Opt(type="bool", default=False),
-        "kill_signal": Opt(parse=signal),
+        "kill_signal": Opt(parse=runtime.stop_signal),
         "wait_healthy": Opt(type="bool", default=False),
         "wait_healthy_timeout": Opt(type="int", default=120),
     }
