@@ -105,7 +105,7 @@ def test_fixed_ipv6_address_on_a_network(httpd_image, container, dual_stack):
                                                  "ipv6_address": address}]
     # the same address written in another form is the same address
     long_form = "fd00:0198:0018:%04x:0000:0000:0000:0010" % n
-    assert run_module("docker_container", **dict(spec, networks=[
-        {"name": net, "ipv6_address": long_form, "aliases": ["web"]}]))["changed"] is False
-    assert_failed_cleanly("docker_container", "networks.ipv6_address:", **dict(
-        spec, networks=[{"name": net, "ipv6_address": "198.19.0.1"}]))
+    assert run_module("docker_container", **{**spec, "networks": [
+        {"name": net, "ipv6_address": long_form, "aliases": ["web"]}]})["changed"] is False
+    assert_failed_cleanly("docker_container", "networks.ipv6_address:",
+                          **{**spec, "networks": [{"name": net, "ipv6_address": "198.19.0.1"}]})

@@ -29,15 +29,15 @@ def test_comparisons_per_option(httpd_image, container):
     base = dict(name=container, image=httpd_image, command=SLEEP, env={"A": "1", "B": "2"}, labels={"x": "1"})
     converge("docker_container", **base)
     first = docker_inspect("container", container)["Id"]
-    fewer = dict(base, env={"A": "1"})
+    fewer = {**base, "env": {"A": "1"}}
     # allow_more_present: B may stay; ignore: labels are not compared
-    relaxed = dict(fewer, labels={"x": "2"}, comparisons={"env": "allow_more_present", "labels": "ignore"})
+    relaxed = {**fewer, "labels": {"x": "2"}, "comparisons": {"env": "allow_more_present", "labels": "ignore"}}
     assert run_module("docker_container", **relaxed)["changed"] is False
     assert run_module("docker_container", check=True, **relaxed)["changed"] is False
     # a value that differs is still a difference under allow_more_present
-    assert run_module("docker_container", check=True, **dict(relaxed, env={"A": "9"}))["changed"] is True
+    assert run_module("docker_container", check=True, **{**relaxed, "env": {"A": "9"}})["changed"] is True
     # '*': ignore covers every option not named
-    assert run_module("docker_container", **dict(fewer, comparisons={"*": "ignore"}))["changed"] is False
+    assert run_module("docker_container", **{**fewer, "comparisons": {"*": "ignore"}})["changed"] is False
     assert docker_inspect("container", first)["Id"] == first
     # strict, the default: an entry left out recreates the container
     converge("docker_container", **fewer)
@@ -78,8 +78,8 @@ def test_ignore_image_keeps_a_container_on_an_older_image(httpd_image, container
     sh("docker", "commit", "--change", "LABEL rebuilt=yes", container, newer)
     try:
         spec = dict(name=container, image=newer, command=SLEEP)
-        assert run_module("docker_container", **dict(spec, ignore_image=True))["changed"] is False
-        assert run_module("docker_container", **dict(spec, comparisons={"image": "ignore"}))["changed"] is False
+        assert run_module("docker_container", **{**spec, "ignore_image": True})["changed"] is False
+        assert run_module("docker_container", **{**spec, "comparisons": {"image": "ignore"}})["changed"] is False
         assert run_module("docker_container", check=True, **spec)["changed"] is True
         converge("docker_container", **spec)
         assert docker_inspect("container", container)["Id"] != first
@@ -108,7 +108,8 @@ def test_volumes_short_syntax(httpd_image, container, unique, tmp_path):
         for bad, fragment in ((["/data:/x:z"], "the mode must be ro or rw"), (["relative"], "absolute path"),
                               (["../x:/x"], "not a valid volume name"), (["/nonexistent-vct:/x"], "existing absolute path"),
                               (["/scratch"] * 2, "more than one mount on /scratch")):
-            assert_failed_cleanly("docker_container", "volumes: ", **dict(spec, volumes=bad))
+            result = assert_failed_cleanly("docker_container", "volumes: ", **{**spec, "volumes": bad})
+            assert fragment in result["msg"], result["msg"]
     finally:
         sh("docker", "rm", "-fv", container, check=False)
         sh("docker", "volume", "rm", volume, check=False)
@@ -133,11 +134,11 @@ def test_paused_then_started_then_stopped(httpd_image, container):
     assert applied["container"]["paused"] is True
     state = docker_inspect("container", container)["State"]
     assert state["Paused"] is True and state["Running"] is True
-    result = converge("docker_container", **dict(spec, state="started"))
+    result = converge("docker_container", **{**spec, "state": "started"})
     assert result["actions"] == ["unpause container %s" % container]
     assert docker_inspect("container", container)["State"]["Paused"] is False
-    converge("docker_container", **dict(spec, state="paused"))
-    converge("docker_container", **dict(spec, state="stopped"))
+    converge("docker_container", **{**spec, "state": "paused"})
+    converge("docker_container", **{**spec, "state": "stopped"})
     state = docker_inspect("container", container)["State"]
     assert state["Running"] is False and state["Paused"] is False
 
@@ -146,15 +147,15 @@ def test_force_kill_stops_at_once_with_the_signal(httpd_image, container):
     # `sleep` as PID 1 ignores SIGTERM: a graceful stop would wait the whole stop_timeout
     spec = dict(name=container, image=httpd_image, command=SLEEP, stop_timeout=60)
     converge("docker_container", **spec)
-    converge("docker_container", **dict(spec, state="stopped", force_kill=True))
+    converge("docker_container", **{**spec, "state": "stopped", "force_kill": True})
     state = docker_inspect("container", container)["State"]
     assert state["Running"] is False and state["ExitCode"] == 137  # 128 + SIGKILL
     converge("docker_container", **spec)
-    result = run_module("docker_container", **dict(spec, state="stopped", force_kill=True, kill_signal="SIGTERM",
-                                                   stop_timeout=3))
+    result = run_module("docker_container", **{**spec, "state": "stopped", "force_kill": True,
+                                               "kill_signal": "SIGTERM", "stop_timeout": 3})
     assert result.get("failed") is True and "to exit on SIGTERM (kill_signal)" in result["msg"], result
     assert_failed_cleanly("docker_container", "kill_signal: 'sig term' is not a signal",
-                          **dict(spec, kill_signal="sig term"))
+                          **{**spec, "kill_signal": "sig term"})
 
 
 def test_float_label_is_refused(httpd_image, container):

@@ -38,8 +38,8 @@ def test_replacement_docker_cannot_start_keeps_the_old_container(running):
     """Issue 19: a log driver whose endpoint is missing failed at start after the old container
     was removed; the service was down and a 'Created' container held the name."""
     spec, before = running
-    result = run_module("docker_container", **dict(spec, log_driver="syslog",
-                                                   log_options={"syslog-address": "tcp://127.0.0.1:1"}))
+    result = run_module("docker_container", **{**spec, "log_driver": "syslog",
+                                               "log_options": {"syslog-address": "tcp://127.0.0.1:1"}})
     assert result.get("failed") is True, result
     msg = result["msg"]
     assert msg.startswith("start replacement %s__virtcloud_new failed" % spec["name"]), msg
@@ -56,7 +56,7 @@ def test_replacement_whose_port_another_container_holds_is_refused_first(running
     try:
         converge("docker_container", name=other, image=httpd_image,
                  published_ports=["127.0.0.1:%d:80" % _port(unique, 1)])
-        result = run_module("docker_container", **dict(spec, published_ports=["127.0.0.1:%d:80" % _port(unique, 1)]))
+        result = run_module("docker_container", **{**spec, "published_ports": ["127.0.0.1:%d:80" % _port(unique, 1)]})
         assert result.get("failed") is True, result
         assert "published_ports: host port 127.0.0.1:%d:80/tcp is already published by container %s" % (
             _port(unique, 1), other) in result["msg"], result["msg"]
@@ -81,7 +81,7 @@ def test_unhealthy_replacement_is_removed_before_the_old_one_restarts(running):
 
 def test_successful_replacement_starts_before_the_old_is_removed(running):
     spec, before = running
-    result = converge("docker_container", **dict(spec, env={"V": "2"}))
+    result = converge("docker_container", **{**spec, "env": {"V": "2"}})
     name = spec["name"]
     assert result["actions"] == [
         "create replacement %s__virtcloud_new for container %s" % (name, name),
