@@ -385,6 +385,19 @@ options:
         newer image was pulled under the same tag). Same as C(image) V(ignore) in O(comparisons).
     type: bool
     default: false
+  image_comparison:
+    description:
+      - Which image's values count as inherited when the container is compared with the task.
+        Values the container takes from an image without setting them (environment, labels,
+        command, entrypoint, user, working directory, stop signal, exposed ports) are never
+        differences.
+      - V(desired-image) - the image O(image) names now. With O(ignore_image), a container still
+        running an older image whose inherited values differ from the new image's is recreated.
+      - V(current-image) - the image the container runs.
+      - Only matters when the container runs another image than O(image) resolves to.
+    type: str
+    default: desired-image
+    choices: [desired-image, current-image]
   stop_timeout:
     description: Seconds to wait for a graceful stop before Docker kills the container.
     type: int

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, run_module, sh  # noqa: E402
+from conftest import ROOT, converge, run_module, sh  # noqa: E402
 
 BUSYBOX = "/bin/busybox"
 
@@ -58,6 +58,17 @@ def assert_check_mode_changes_nothing(module, kind, ident, /, **args):
     assert after == before, [k for k in set(before or {}) | set(after or {})
                              if (before or {}).get(k) != (after or {}).get(k)]
     return predicted
+
+
+def assert_settles(spec, module="docker_container", kind="container"):
+    """The idempotence contract on one spec: check mode predicts a change and touches nothing,
+    the real run applies it, and a rerun and a check-mode rerun report no change. Returns the
+    result of the real run."""
+    assert_check_mode_changes_nothing(module, kind, spec["name"], **spec)
+    applied = converge(module, **spec)
+    assert run_module(module, **spec)["changed"] is False
+    assert run_module(module, check=True, **spec)["changed"] is False
+    return applied
 
 
 def _settled(info):

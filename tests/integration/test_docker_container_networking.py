@@ -9,25 +9,17 @@ import pytest
 
 from conftest import converge, run_module, sh  # noqa: E402
 from dockertest import (  # noqa: E402,F401 pylint: disable=unused-import
-    assert_check_mode_changes_nothing,
     assert_failed_cleanly,
+    assert_settles,
     container,
     docker_inspect,
     httpd_image,
 )
 
 
-def _settles(spec):
-    """check -> apply -> rerun and check rerun report no change; returns the apply result."""
-    assert_check_mode_changes_nothing("docker_container", "container", spec["name"], **spec)
-    applied = converge("docker_container", **spec)
-    assert run_module("docker_container", **spec)["changed"] is False
-    return applied
-
-
 def test_empty_command_is_the_images_default_and_settles(httpd_image, container):
     """Issue 19: `command: []` replaced the container on every run."""
-    applied = _settles(dict(name=container, image=httpd_image, command=[]))
+    applied = assert_settles(dict(name=container, image=httpd_image, command=[]))
     info = docker_inspect("container", container)
     assert info["Config"]["Cmd"] == docker_inspect("image", httpd_image)["Config"]["Cmd"]
     assert applied["container"]["command"] == []
@@ -43,7 +35,7 @@ def test_empty_networks_means_no_network_from_the_first_run(httpd_image, contain
     spec = dict(name=container, image=httpd_image, networks=[])
     predicted = run_module("docker_container", check=True, diff=True, **spec)
     assert predicted["diff"]["after"]["networks"] == []
-    applied = _settles(spec)
+    applied = assert_settles(spec)
     assert applied["container"]["networks"] == []
     info = docker_inspect("container", container)
     assert info["NetworkSettings"]["Networks"] == {} and info["State"]["Running"] is True
@@ -52,7 +44,7 @@ def test_empty_networks_means_no_network_from_the_first_run(httpd_image, contain
 @pytest.mark.parametrize("mode", ["host", "none"])
 def test_network_mode_shared_stacks(httpd_image, container, mode):
     spec = dict(name=container, image=httpd_image, command=["sleep", "300"], network_mode=mode)
-    applied = _settles(spec)
+    applied = assert_settles(spec)
     info = docker_inspect("container", container)
     assert info["HostConfig"]["NetworkMode"] == mode
     assert list(info["NetworkSettings"]["Networks"]) == [mode]
@@ -68,7 +60,7 @@ def test_network_mode_of_another_container(httpd_image, container, unique):
     try:
         converge("docker_container", name=other, image=httpd_image, command=["sleep", "300"])
         spec = dict(name=container, image=httpd_image, command=["sleep", "300"], network_mode="container:" + other)
-        applied = _settles(spec)
+        applied = assert_settles(spec)
         assert applied["container"]["network_mode"] == "container:" + other
         info = docker_inspect("container", container)
         assert info["HostConfig"]["NetworkMode"] == "container:" + docker_inspect("container", other)["Id"]
@@ -97,7 +89,7 @@ def test_fixed_ipv6_address_on_a_network(httpd_image, container, dual_stack):
     address = "fd00:198:18:%x::10" % n
     spec = dict(name=container, image=httpd_image, network_mode=net,
                 networks=[{"name": net, "ipv6_address": address, "aliases": ["web"]}])
-    applied = _settles(spec)
+    applied = assert_settles(spec)
     endpoint = docker_inspect("container", container)["NetworkSettings"]["Networks"][net]
     assert endpoint["IPAMConfig"]["IPv6Address"] == address
     assert endpoint["GlobalIPv6Address"] == address

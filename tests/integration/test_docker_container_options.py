@@ -8,21 +8,14 @@ import pytest
 
 from conftest import converge, run_module, sh  # noqa: E402
 from dockertest import (  # noqa: E402,F401 pylint: disable=unused-import
-    assert_check_mode_changes_nothing,
     assert_failed_cleanly,
+    assert_settles,
     container,
     docker_inspect,
     httpd_image,
 )
 
 SLEEP = ["sleep", "300"]
-
-
-def _settles(spec):
-    assert_check_mode_changes_nothing("docker_container", "container", spec["name"], **spec)
-    applied = converge("docker_container", **spec)
-    assert run_module("docker_container", **spec)["changed"] is False
-    return applied
 
 
 def test_comparisons_per_option(httpd_image, container):
@@ -72,15 +65,23 @@ def test_networks_allow_more_present_keeps_other_networks(httpd_image, container
 
 
 def test_ignore_image_keeps_a_container_on_an_older_image(httpd_image, container, unique):
-    converge("docker_container", name=container, image=httpd_image, command=SLEEP)
+    converge("docker_container", name=container, image=httpd_image, command=SLEEP, env={"A": "1"})
     first = docker_inspect("container", container)["Id"]
     newer = "local/%s-newer:1" % unique
-    sh("docker", "commit", "--change", "LABEL rebuilt=yes", container, newer)
+    # the newer image sets another PATH: a value the running container inherited from the old one
+    sh("docker", "commit", "--change", "ENV PATH=/usr/bin:/bin", container, newer)
     try:
-        spec = dict(name=container, image=newer, command=SLEEP)
-        assert run_module("docker_container", **{**spec, "ignore_image": True})["changed"] is False
-        assert run_module("docker_container", **{**spec, "comparisons": {"image": "ignore"}})["changed"] is False
+        spec = dict(name=container, image=newer, command=SLEEP, env={"A": "1"})
+        current = {**spec, "ignore_image": True, "image_comparison": "current-image"}
+        assert run_module("docker_container", **current)["changed"] is False
+        assert run_module("docker_container", **{**current, "ignore_image": False,
+                                                  "comparisons": {"image": "ignore"}})["changed"] is False
+        # desired-image (the default): the old PATH is the container's own value now, and env is strict
+        desired = run_module("docker_container", check=True, **{**spec, "ignore_image": True}, diff=True)
+        assert desired["changed"] is True
+        assert desired["diff"]["before"]["env"]["PATH"] != "/usr/bin:/bin"
         assert run_module("docker_container", check=True, **spec)["changed"] is True
+        assert docker_inspect("container", container)["Id"] == first
         converge("docker_container", **spec)
         assert docker_inspect("container", container)["Id"] != first
     finally:
@@ -93,7 +94,7 @@ def test_volumes_short_syntax(httpd_image, container, unique, tmp_path):
     try:
         spec = dict(name=container, image=httpd_image, command=SLEEP,
                     volumes=["%s:/data" % volume, "%s:/host:ro" % tmp_path, "/scratch"])
-        applied = _settles(spec)
+        applied = assert_settles(spec)
         mounts = {m["Destination"]: m for m in docker_inspect("container", container)["Mounts"]}
         assert mounts["/data"]["Type"] == "volume" and mounts["/data"]["Name"] == volume and mounts["/data"]["RW"]
         assert mounts["/host"]["Type"] == "bind" and mounts["/host"]["Source"] == str(tmp_path)
@@ -120,7 +121,7 @@ def test_volumes_from(httpd_image, container, unique):
     try:
         converge("docker_container", name=donor, image=httpd_image, command=SLEEP, volumes=["/shared"])
         spec = dict(name=container, image=httpd_image, command=SLEEP, volumes_from=[donor + ":ro"])
-        _settles(spec)
+        assert_settles(spec)
         info = docker_inspect("container", container)
         assert info["HostConfig"]["VolumesFrom"] == [donor + ":ro"]
         assert [m["RW"] for m in info["Mounts"] if m["Destination"] == "/shared"] == [False]
@@ -130,7 +131,7 @@ def test_volumes_from(httpd_image, container, unique):
 
 def test_paused_then_started_then_stopped(httpd_image, container):
     spec = dict(name=container, image=httpd_image, command=SLEEP, state="paused")
-    applied = _settles(spec)
+    applied = assert_settles(spec)
     assert applied["container"]["paused"] is True
     state = docker_inspect("container", container)["State"]
     assert state["Paused"] is True and state["Running"] is True

@@ -334,6 +334,7 @@ class ContainerService(DockerService):
         "recreate": Opt(type="bool", default=False),
         "comparisons": Opt(type="dict"),
         "ignore_image": Opt(type="bool", default=False),
+        "image_comparison": Opt(default="desired-image", choices=["desired-image", "current-image"]),
         "stop_timeout": Opt(type="int", default=10),
         "force_kill": Opt(type="bool", default=False),
         "kill_signal": Opt(parse=runtime.stop_signal),
@@ -425,7 +426,7 @@ class ContainerService(DockerService):
 
     def _normalise(self, info, desired, batch=None):
         config, host = info["Config"], info["HostConfig"]
-        image = self._inspect("image", info["Image"], batch) or {"Config": {}}
+        image = self._reference_image(info, desired, batch) or {"Config": {}}
         image_config = image.get("Config") or {}
         labels = _own_values(config.get("Labels") or {}, image_config.get("Labels") or {},
                              desired.get("labels") or {})
@@ -477,6 +478,16 @@ class ContainerService(DockerService):
             "status": state.get("Status"),
             **runtime.observe(info, image, desired),  # runtime: container_runtime.py
         }
+
+    def _reference_image(self, info, desired, batch):
+        """The image whose values a container inherits without setting them (env, labels, command,
+        ...: never differences): the image the task names (image_comparison=desired-image, as
+        community.docker), or the one the container runs (current-image, or no image named)."""
+        if self.params["image_comparison"] == "desired-image" and desired.get("image"):
+            wanted = self._inspect("image", desired["image"], batch)
+            if wanted is not None:
+                return wanted
+        return self._inspect("image", info["Image"], batch)
 
     def _network_mode(self, mode, batch):
         """HostConfig.NetworkMode in the form the option takes: docker stores 'default' for the
