@@ -39,8 +39,9 @@ options:
         compared, exactly as with M(virtcloud.core.docker_container) (a container that has to be
         recreated gets what its item sets). An item may still say C(state=absent).
       - V(replaced) - like V(merged), and options an item omits are reset to what a new container
-        has (no environment, labels, ports, mounts, capabilities, limits; restart policy C(no)).
-        Values the image supplies are kept.
+        has (no environment, labels, ports, mounts, volumes from other containers, capabilities,
+        limits, devices, ulimits, sysctls, DNS settings; restart policy C(no); Docker's defaults
+        for the runtime, IPC mode and C(/dev/shm) size). Values the image supplies are kept.
       - V(overridden) - like V(replaced), and the containers this task's O(owner) created earlier
         that the list no longer names are removed, before the listed ones are reconciled; each
         removal is reported in RV(results) too (check mode lists exactly these). Containers

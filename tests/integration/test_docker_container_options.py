@@ -74,8 +74,8 @@ def test_ignore_image_keeps_a_container_on_an_older_image(httpd_image, container
         spec = dict(name=container, image=newer, command=SLEEP, env={"A": "1"})
         current = {**spec, "ignore_image": True, "image_comparison": "current-image"}
         assert run_module("docker_container", **current)["changed"] is False
-        assert run_module("docker_container", **{**current, "ignore_image": False,
-                                                  "comparisons": {"image": "ignore"}})["changed"] is False
+        by_comparisons = {**current, "ignore_image": False, "comparisons": {"image": "ignore"}}
+        assert run_module("docker_container", **by_comparisons)["changed"] is False
         # desired-image (the default): the old PATH is the container's own value now, and env is strict
         desired = run_module("docker_container", check=True, **{**spec, "ignore_image": True}, diff=True)
         assert desired["changed"] is True

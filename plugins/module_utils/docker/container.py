@@ -54,7 +54,7 @@ LIMITS = ("memory", "cpus", "pids_limit") + runtime.LIVE  # runtime: container_r
 DEFAULTS = {
     "env": {}, "labels": {}, "published_ports": [], "mounts": [], "cap_add": [], "cap_drop": [],
     "read_only": False, "memory": 0, "cpus": 0, "pids_limit": 0, "restart_policy": "no",
-    "log_options": {},
+    "log_options": {}, "volumes_from": [],
     **runtime.DEFAULTS,  # runtime: container_runtime.py
 }
 
