@@ -45,9 +45,19 @@ options:
     type: raw
   source:
     description:
-      - Image to convert into O(path) (any format qemu-img reads; its format is detected).
+      - Image to convert into O(path) (any format qemu-img reads; its format is detected once, or
+        taken from O(source_format), and stated to every qemu-img call).
+      - Only a self-contained image is taken - one with a backing file, a qcow2 external data file
+        or VMDK extents in other files is refused before anything is written, because qemu-img
+        would copy those files' content into O(path).
       - O(path) is rewritten when it is older than the source or differs in format or size.
     type: path
+  source_format:
+    description:
+      - Format of O(source), instead of probing it. V(raw) takes the file's bytes as they are,
+        whatever header they carry.
+    type: str
+    choices: [raw, qcow2, qcow, vmdk, vpc, vhdx, vdi, qed, parallels, dmg]
   profile:
     description:
       - V(azure_page_blob) - a fixed-size VHD (C(subformat=fixed)) whose virtual size is a whole

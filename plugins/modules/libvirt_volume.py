@@ -72,7 +72,17 @@ options:
     description:
       - Create the volume from this local image file (any format qemu-img reads), converted to
         O(format) when it differs.
+      - Only a self-contained image is taken - one with a backing file, a qcow2 external data file
+        or VMDK extents in other files is refused before anything is created, because qemu-img
+        would copy those files' content into the volume. Its format is probed once (or taken from
+        O(upload_format)) and stated to every qemu-img call.
     type: path
+  upload_format:
+    description:
+      - Format of the O(upload) file, instead of probing it. V(raw) takes the file's bytes as they
+        are, whatever header they carry.
+    type: str
+    choices: [raw, qcow2, qcow, vmdk, vpc, vhdx, vdi, qed, parallels, dmg]
   max_overcommit:
     description:
       - Largest allowed ratio of the pool's summed volume virtual sizes to its capacity after a create

@@ -244,10 +244,11 @@ class VolumeService(LibvirtService):
         "allow_shrink": Opt(type="bool", default=False),
         "clone_from": Opt(),
         "upload": Opt(type="path"),
+        "upload_format": Opt(choices=qemu_img.INPUT_FORMATS),
         "max_overcommit": Opt(type="float"),
         "wipe": Opt(type="bool", default=False),
     }
-    module_kwargs = {"mutually_exclusive": [("clone_from", "upload")]}
+    module_kwargs = {"mutually_exclusive": [("clone_from", "upload")], "required_by": {"upload_format": "upload"}}
 
     def desired(self):
         p = self.params
@@ -270,8 +271,10 @@ class VolumeService(LibvirtService):
         if p["preallocation"] == "full" and fmt == "qcow2":
             raise InputError("preallocation", "libvirt cannot create a fully written qcow2; use falloc "
                                               "(space reserved) or format raw")
-        if p["upload"] is not None and not os.path.isfile(p["upload"]):
-            raise InputError("upload", "%s is not a file" % p["upload"])
+        if p["upload"] is not None:
+            if not os.path.isfile(p["upload"]):
+                raise InputError("upload", "%s is not a file" % p["upload"])
+            d["upload"] = os.path.abspath(p["upload"])  # qemu-img reads no 'proto:' prefix in an absolute path
         return d
 
     def observe(self, desired, batch=None):
@@ -304,7 +307,8 @@ class VolumeService(LibvirtService):
                 raise InputError("clone_from", "no volume %r in pool %s" % (desired["clone_from"], desired["pool"]))
             out["source_capacity"] = source.info()[1]
         elif observed is None and desired["upload"]:
-            out["source_capacity"] = qemu_img.info(desired["upload"], "upload")["virtual-size"]
+            image = qemu_img.source_info(desired["upload"], "upload", desired["upload_format"])
+            out.update(source_capacity=image["virtual-size"], upload_image=image)
         if desired["max_overcommit"] is not None:
             out["usage"] = pool_usage(self.lookup("pool", desired["pool"]))
         return out
@@ -373,7 +377,7 @@ class VolumeService(LibvirtService):
             else:
                 vol = target.createXML(xml, flags)
             if desired["upload"]:
-                self._upload(vol, desired["upload"], fmt)
+                self._upload(vol, desired["upload"], desired["upload_image"]["format"], fmt)
             # a clone or an upload comes at its source's size whatever the XML asked for
             if vol.info()[1] < capacity:
                 vol.resize(capacity, 0)
@@ -397,13 +401,13 @@ class VolumeService(LibvirtService):
                                                "changed" % (format_size(extra), desired["pool"], ratio,
                                                             format_size(usage["capacity"]), limit))
 
-    def _upload(self, vol, path, fmt):
-        """Stream the image into the volume, converted to the volume's format first when needed."""
-        image = qemu_img.info(path, "upload")
+    def _upload(self, vol, path, src_fmt, fmt):
+        """Stream the image (checked by qemu_img.source_info in resolve) into the volume,
+        converted to the volume's format first when needed."""
         with tempfile.TemporaryDirectory(prefix="virtcloud-upload-") as tmp:
-            if image["format"] != fmt:
+            if src_fmt != fmt:
                 converted = os.path.join(tmp, "image." + fmt)
-                qemu_img.run("convert", "-f", image["format"], "-O", fmt, path, converted)
+                qemu_img.run("convert", "-f", src_fmt, "-O", fmt, path, converted)
                 path = converted
             size = os.path.getsize(path)
             stream = self.conn.newStream(0)

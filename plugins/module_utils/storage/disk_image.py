@@ -41,10 +41,12 @@ class DiskImageService(Service):
         "format": Opt(choices=FORMATS),
         "size": Opt(type="raw"),
         "source": Opt(type="path"),
+        "source_format": Opt(choices=qemu_img.INPUT_FORMATS),
         "profile": Opt(choices=sorted(PROFILES)),
         "allow_shrink": Opt(type="bool", default=False),
         "force": Opt(type="bool", default=False),
     }
+    module_kwargs = {"required_by": {"source_format": "source"}}
 
     def desired(self):
         p = self.params
@@ -60,6 +62,7 @@ class DiskImageService(Service):
             if os.path.realpath(p["source"]) == os.path.realpath(p["path"]):
                 raise InputError("source", "is the output path itself; to change an image in place give "
                                            "only path with format or size")
+            d["source"] = os.path.abspath(p["source"])  # qemu-img reads no 'proto:' prefix in an absolute path
         profile = PROFILES.get(p["profile"])
         if profile:
             if p["format"] not in (None, profile["format"]):
@@ -79,7 +82,8 @@ class DiskImageService(Service):
         """The source image a conversion reads (format, size, when it last changed)."""
         if desired["state"] != "present" or not desired["source"]:
             return dict(desired, source_info=None)
-        return dict(desired, source_info=self._facts(qemu_img.info(desired["source"], "source"), desired["source"]))
+        data = qemu_img.source_info(desired["source"], "source", desired["source_format"])
+        return dict(desired, source_info=self._facts(data, desired["source"]))
 
     @staticmethod
     def _facts(data, path):

@@ -71,6 +71,37 @@ def info(path, option):
     return data
 
 
+# formats an input image may be given as (qemu-img's names; vpc is VHD)
+INPUT_FORMATS = ["raw", "qcow2", "qcow", "vmdk", "vpc", "vhdx", "vdi", "qed", "parallels", "dmg"]
+
+
+def source_info(path, option, fmt=None):
+    """qemu-img info of an image this run reads from (a conversion's source, an upload), checked to
+    read nothing but itself. The format is probed once, or taken as `fmt` (the user's word: a file
+    given as raw is copied byte for byte, whatever header it carries); every later qemu-img call
+    states it. An image that would make qemu-img read another file is refused, naming `option`: a
+    backing file (its content would land in the result), a qcow2 external data file, a VMDK
+    descriptor whose extents are other files."""
+    path = os.path.abspath(path)  # never a protocol prefix such as 'json:' or 'nbd:' for qemu-img
+    data = _info(path, option, fmt) if fmt else info(path, option)
+    outside = []
+    if data.get("backing-filename"):
+        outside.append("the backing file %s" % data.get("full-backing-filename", data["backing-filename"]))
+    specific = (data.get("format-specific") or {}).get("data") or {}
+    if specific.get("data-file"):
+        outside.append("the external data file %s" % specific["data-file"])
+    for extent in specific.get("extents") or []:
+        name = os.path.join(os.path.dirname(path), extent.get("filename") or "")
+        if os.path.realpath(name) != os.path.realpath(path):
+            outside.append("the extent file %s" % name)
+    if outside:
+        raise InputError(option, "%s is a %s image that reads %s; only self-contained images are taken (qemu-img "
+                                 "would copy that content into the result). Convert it to a standalone image first, "
+                                 "or give its format explicitly as raw to take the file's bytes as they are"
+                         % (path, data["format"], ", ".join(outside)))
+    return data
+
+
 def _info(path, option, fmt=None):
     # -U: reading the header of an image a running guest holds open is safe and should not fail
     argv = [_binary(), "info", "-U", "--output=json"] + (["-f", fmt] if fmt else []) + [path]
