@@ -16,6 +16,9 @@ description:
     is left alone; O(force=true) rewrites it anyway.
   - A new or rewritten image is written next to O(path) and moved over it at the end, so a failed
     conversion leaves the previous file untouched.
+  - An image that would make C(qemu-img) read other files (a backing file, an external data file,
+    VMDK extents elsewhere) is never converted, as O(source) or rewritten in place - their content
+    would land in the result; growing or shrinking such an image in place reads nothing and is allowed.
   - Fixed VHDs (which C(qemu-img) alone would take for raw files) are recognised by their footer.
 options:
   path:

@@ -84,3 +84,15 @@ def test_libvirt_volume_refuses_an_upload_that_reads_other_files(pool, tmp_path,
         assert result["msg"].startswith("upload: %s is a " % source) and host_file in result["msg"], result["msg"]
         assert sh("virsh", "vol-info", "--pool", pool_name, "up." + fmt, check=False).returncode != 0
     assert not any(_holds_secret(os.path.join(pool_dir, name)) for name in os.listdir(pool_dir))
+
+
+def test_disk_image_refuses_to_rewrite_an_image_that_reads_other_files(tmp_path, host_file):
+    """In place: a raw disk a guest wrote a qcow2 header into (with a backing file) must not be
+    'converted' by reading the host file; resizing such an overlay reads nothing and stays allowed."""
+    path = _hostile(tmp_path, "backing", host_file)
+    for fmt in ("raw", "vmdk"):
+        result = run_module("disk_image", path=path, format=fmt)
+        assert result.get("failed") is True and result["msg"].startswith("path: %s is a qcow2 image that reads "
+                                                                         "the backing file %s" % (path, host_file)), result
+    assert not _holds_secret(path)
+    assert run_module("disk_image", path=path, size="2MiB")["changed"] is True

@@ -89,7 +89,7 @@ class DiskImageService(Service):
     def _facts(data, path):
         return {"path": path, "format": data["format"], "subformat": data.get("subformat"),
                 "virtual_size": data["virtual-size"], "actual_size": data.get("actual-size"),
-                "mtime": os.stat(path).st_mtime}
+                "mtime": os.stat(path).st_mtime, "qemu": data}
 
     def plan(self, desired, observed):
         path = desired["path"]
@@ -144,6 +144,8 @@ class DiskImageService(Service):
             plan.step("resize image %s to %s" % (path, format_size(size)),
                       lambda: qemu_img.run("resize", "-f", fmt, *shrink, path, size))
         else:
+            # a rewrite reads the image: an overlay's backing file would be copied into it
+            qemu_img.refuse_outside(observed["qemu"], path, "path")
             plan.step("rewrite image %s as %s, %s" % (path, fmt, format_size(size)),
                       lambda: self._rebuild(path, observed, path, fmt, subformat, size))
         return plan
@@ -172,4 +174,4 @@ class DiskImageService(Service):
     def facts(self, state):
         if state is None:
             return None
-        return {k: v for k, v in state.items() if k != "mtime"}
+        return {k: v for k, v in state.items() if k not in ("mtime", "qemu")}  # qemu: qemu-img info, for plan

@@ -79,27 +79,38 @@ def source_info(path, option, fmt=None):
     """qemu-img info of an image this run reads from (a conversion's source, an upload), checked to
     read nothing but itself. The format is probed once, or taken as `fmt` (the user's word: a file
     given as raw is copied byte for byte, whatever header it carries); every later qemu-img call
-    states it. An image that would make qemu-img read another file is refused, naming `option`: a
-    backing file (its content would land in the result), a qcow2 external data file, a VMDK
-    descriptor whose extents are other files."""
+    states it."""
     path = os.path.abspath(path)  # never a protocol prefix such as 'json:' or 'nbd:' for qemu-img
     data = _info(path, option, fmt) if fmt else info(path, option)
-    outside = []
+    refuse_outside(data, path, option)
+    return data
+
+
+def outside(data, path):
+    """The other files qemu-img would read when it reads the image `data` describes: a backing
+    file, a qcow2 external data file, VMDK extents that are not the image itself."""
+    found = []
     if data.get("backing-filename"):
-        outside.append("the backing file %s" % data.get("full-backing-filename", data["backing-filename"]))
+        found.append("the backing file %s" % data.get("full-backing-filename", data["backing-filename"]))
     specific = (data.get("format-specific") or {}).get("data") or {}
     if specific.get("data-file"):
-        outside.append("the external data file %s" % specific["data-file"])
+        found.append("the external data file %s" % specific["data-file"])
     for extent in specific.get("extents") or []:
         name = os.path.join(os.path.dirname(path), extent.get("filename") or "")
         if os.path.realpath(name) != os.path.realpath(path):
-            outside.append("the extent file %s" % name)
-    if outside:
+            found.append("the extent file %s" % name)
+    return found
+
+
+def refuse_outside(data, path, option):
+    """InputError naming `option` when reading the image would read other files: qemu-img would
+    copy their content into whatever it writes."""
+    found = outside(data, path)
+    if found:
         raise InputError(option, "%s is a %s image that reads %s; only self-contained images are taken (qemu-img "
                                  "would copy that content into the result). Convert it to a standalone image first, "
                                  "or give its format explicitly as raw to take the file's bytes as they are"
-                         % (path, data["format"], ", ".join(outside)))
-    return data
+                         % (path, data["format"], ", ".join(found)))
 
 
 def _info(path, option, fmt=None):
