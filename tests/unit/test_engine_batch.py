@@ -223,3 +223,26 @@ def test_every_backend_shares_one_connection_across_a_batch(service_class):
     first.api = first.conn = object()
     other.share_connection(first)
     assert getattr(other, "api", None) is first.api or getattr(other, "conn", None) is first.conn
+
+
+def test_diff_is_top_level_per_changed_item_and_after_is_what_was_read_back():
+    """Issue 21: a batch's --diff printed nothing (the diffs sat inside results[]), and after a
+    real run diff.after was the prediction, not the object read back."""
+    execute_many(Batch(Counted, "things"), [params(name="a")])
+    Counted.db["a"]["size"] = 7  # the backend stores something else than predicted
+    predicted = execute_many(Batch(Counted, "things"), [params(name="a", size=3), params(name="b")],
+                             check_mode=True, diff=True)
+    assert [d["before_header"] for d in predicted["diff"]] == ["things[0]", "things[1]"]
+    assert predicted["diff"][0]["after"]["size"] == 3 and predicted["diff"][1]["before"] == {}
+
+    class Stubborn(Counted):
+        def _write(self, op, name, desired=None):
+            super()._write(op, name, desired)
+            if op == "update":
+                self.db[name]["size"] = 99  # e.g. rounded by the backend
+
+    applied = execute_many(Batch(Stubborn, "things"), [params(name="a", size=3), params(name="c")], diff=True)
+    assert applied["diff"][0]["after"]["size"] == 99 == applied["results"][0]["thing"]["size"]
+    assert [d["after_header"] for d in applied["diff"]] == ["things[0]", "things[1]"]
+    unchanged = execute_many(Batch(Counted, "things"), [params(name="c")], diff=True)
+    assert unchanged["diff"] == []

@@ -147,6 +147,9 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
         raise _item_error(failed[reported], labels[reported], results)
     out = {"changed": any(r["changed"] for r in results),
            "actions": [action for r in results for action in r["actions"]], "results": results}
+    if diff:  # what `ansible-playbook --diff` shows: one before/after per changed item, in list order
+        out["diff"] = [dict(r["diff"], before_header=label, after_header=label)
+                       for label, r in zip(labels, results) if r["changed"]]
     if any(r.get("restart_required") for r in results):
         out["restart_required"] = True
     if warnings:

@@ -401,10 +401,10 @@ def report(service, observed, plan, after, diff):
         result["restart_required"] = True
     if plan.warnings:
         result["warnings"] = list(plan.warnings)
-    if diff:
+    if diff:  # after: what was read back after a real run, the prediction in check mode
         result["diff"] = {
             "before": mask(service.facts(observed), secret_keys) if observed is not None else {},
-            "after": mask(service.facts(plan.after), secret_keys) if plan.after is not None else {},
+            "after": facts,
         }
     return result
 
