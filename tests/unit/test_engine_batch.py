@@ -232,7 +232,7 @@ def test_diff_is_top_level_per_changed_item_and_after_is_what_was_read_back():
     Counted.db["a"]["size"] = 7  # the backend stores something else than predicted
     predicted = execute_many(Batch(Counted, "things"), [params(name="a", size=3), params(name="b")],
                              check_mode=True, diff=True)
-    assert [d["before_header"] for d in predicted["diff"]] == ["things[0]", "things[1]"]
+    assert [d["before_header"] for d in predicted["diff"]] == ["things[0]: a", "things[1]: b"]
     assert predicted["diff"][0]["after"]["size"] == 3 and predicted["diff"][1]["before"] == {}
 
     class Stubborn(Counted):
@@ -243,6 +243,6 @@ def test_diff_is_top_level_per_changed_item_and_after_is_what_was_read_back():
 
     applied = execute_many(Batch(Stubborn, "things"), [params(name="a", size=3), params(name="c")], diff=True)
     assert applied["diff"][0]["after"]["size"] == 99 == applied["results"][0]["thing"]["size"]
-    assert [d["after_header"] for d in applied["diff"]] == ["things[0]", "things[1]"]
+    assert [d["after_header"] for d in applied["diff"]] == ["things[0]: a", "things[1]: c"]
     unchanged = execute_many(Batch(Counted, "things"), [params(name="c")], diff=True)
     assert unchanged["diff"] == []

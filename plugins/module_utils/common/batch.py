@@ -148,8 +148,10 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
     out = {"changed": any(r["changed"] for r in results),
            "actions": [action for r in results for action in r["actions"]], "results": results}
     if diff:  # what `ansible-playbook --diff` shows: one before/after per changed item, in list order
-        out["diff"] = [dict(r["diff"], before_header=label, after_header=label)
-                       for label, r in zip(labels, results) if r["changed"]]
+        headers = [label if desired.get("name") in label else "%s: %s" % (label, desired.get("name"))
+                   for label, desired in zip(labels, desireds)]
+        out["diff"] = [dict(r["diff"], before_header=header, after_header=header)
+                       for header, r in zip(headers, results) if r["changed"]]
     if any(r.get("restart_required") for r in results):
         out["restart_required"] = True
     if warnings:
