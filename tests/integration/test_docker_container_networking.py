@@ -81,7 +81,8 @@ def dual_stack(docker_daemon, unique):
     sh("docker", "network", "create", "--internal", "--ipv6", "--subnet", "198.19.%d.0/28" % (20 + n),
        "--subnet", "fd00:198:18:%x::/64" % n, name)
     yield name, n
-    sh("docker", "network", "rm", name, check=False)
+    sh("docker", "rm", "-f", unique, check=False)  # the `container` fixture's container, still attached
+    sh("docker", "network", "rm", name)
 
 
 def test_fixed_ipv6_address_on_a_network(httpd_image, container, dual_stack):

@@ -91,10 +91,12 @@ def network(libvirt_daemon, unique):
         handle.write(xml)
         handle.flush()
         virsh("net-define", handle.name)
-    virsh("net-start", name)
-    yield name
-    virsh("net-destroy", name, check=False)
-    virsh("net-undefine", name, check=False)
+    try:
+        virsh("net-start", name)
+        yield name
+    finally:  # also when the start failed: the definition is ours either way
+        virsh("net-destroy", name, check=False)
+        virsh("net-undefine", name, check=False)
 
 
 def tiny(name, workdir, **extra):
