@@ -36,7 +36,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.docker.client impor
     DockerService,
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.container import strings
-from ansible_collections.virtcloud.core.plugins.module_utils.docker.volume import labels_differ, own_labels
+from ansible_collections.virtcloud.core.plugins.module_utils.docker.volume import KEEP_OTHER_LABELS, own_labels
 
 try:
     from docker.types import IPAMConfig, IPAMPool
@@ -131,7 +131,7 @@ class NetworkService(DockerService):
         "attachable": Opt(type="bool", default=False, update="recreate"),
         "parent": Opt(update="recreate"),
         "driver_options": Opt(type="dict", update="recreate"),
-        "labels": Opt(type="dict"),  # compared by labels_differ: only the labels the task names
+        "labels": Opt(type="dict", update="recreate"),  # compared as KEEP_OTHER_LABELS says
         "connected": Opt(type="list", elements="str", compare="set", update="live"),
         "appends": Opt(type="bool", default=False),
         "state": state_opt(["present", "absent"]),
@@ -234,11 +234,9 @@ class NetworkService(DockerService):
         return plan
 
     def _changes(self, desired, observed):
-        changes = differences(self.options, dict(desired, connected=None), observed)
+        changes = differences(self.options, dict(desired, connected=None), observed, KEEP_OTHER_LABELS)
         if pools_differ(desired["ipam_config"], observed["ipam_config"]):
             changes.append(Change("ipam_config", observed["ipam_config"], desired["ipam_config"], "recreate"))
-        if labels_differ(desired["labels"], observed["labels"]):
-            changes.append(Change("labels", observed["labels"], desired["labels"], "recreate"))
         return changes
 
     def _replace(self, plan, observed, wanted):

@@ -14,7 +14,6 @@ from __future__ import annotations
 from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
-    Change,
     Opt,
     Plan,
     differences,
@@ -38,10 +37,9 @@ def own_labels(labels):
     return {k: v for k, v in (labels or {}).items() if k != MANAGED_LABEL}
 
 
-def labels_differ(want, have):
-    """Whether a label the task names (want; None: labels not managed) is missing or different
-    in `have`; labels the task does not name are no difference."""
-    return any((have or {}).get(key) != value for key, value in (want or {}).items())
+# labels the task does not name are no difference (as community.docker compares them), for
+# volumes and networks alike: Docker changes neither in place
+KEEP_OTHER_LABELS = {"labels": "allow_more_present"}
 
 
 def recreate_mode(value, option):
@@ -60,7 +58,7 @@ class VolumeService(DockerService):
         "name": name_opt(parse=names.volume),
         "driver": Opt(default="local", update="recreate"),
         "driver_options": Opt(type="dict", aliases=["driver_opts"], update="recreate", parse=strings),
-        "labels": Opt(type="dict", parse=strings),  # compared by labels_differ
+        "labels": Opt(type="dict", update="recreate", parse=strings),  # compared as KEEP_OTHER_LABELS says
         "state": state_opt(["present", "absent"]),
         "recreate": Opt(type="raw", default="never", parse=recreate_mode),
     }
@@ -78,9 +76,7 @@ class VolumeService(DockerService):
         if desired["state"] == "absent":
             return Plan.removal(observed, "remove volume %s" % name, lambda: self.api.remove_volume(name))
         plan = Plan(observed)
-        changes = [] if observed is None else differences(self.options, desired, observed)
-        if observed is not None and labels_differ(desired["labels"], observed["labels"]):
-            changes.append(Change("labels", observed["labels"], desired["labels"], "recreate"))
+        changes = [] if observed is None else differences(self.options, desired, observed, KEEP_OTHER_LABELS)
         if changes and desired["recreate"] == "never":
             change = changes[0]
             raise InputError(change.option, "volume %s has %r, the task asks for %r; Docker cannot change a "
