@@ -90,7 +90,10 @@ options:
         URI, the CPU really offers hardware virtualisation (inside a VM without nested
         virtualisation C(/dev/kvm) may exist but cannot run ordinary guests); otherwise V(qemu)
         (emulation, much slower) with a warning. With a C(xen://) URI it picks V(xen).
-      - For an existing guest V(auto) keeps the type it has.
+      - With V(auto), a C(type) given in O(xml) (C(<domain type='qemu'>)) is the type, at creation
+        and on every rerun alike; otherwise an existing guest keeps the type it has.
+      - A type the host cannot run (V(kvm) without usable KVM, V(xen) on a QEMU host) fails before
+        anything is defined, naming the option (O(virt_type) or O(xml)) to change.
     type: str
     default: auto
     choices: [auto, kvm, qemu, xen]
@@ -252,7 +255,19 @@ options:
       - Domain XML (a C(<domain>) document, complete or partial) for everything the options do not
         model. It is merged semantically with the definition; the options win where both say something.
       - Elements are matched by their identity (disks by target, NICs by MAC, controllers by type and
-        index, ...), so a second run with the same XML reports no change.
+        index, ...) as far as the XML gives it; what it leaves to libvirt (an input's bus, a serial
+        port's number, a controller's index, addresses) is matched with what libvirt filled in, and a
+        device without any identity (an RNG, a sound card) that the XML changes is changed, not
+        added a second time. So a second run with the same XML reports no change.
+      - Sizes in any unit, UUIDs and MACs in any letter case, CPU sets in any notation
+        (C(0,1) or C(0-1)) and attribute values that only restate libvirt's default
+        (C(cache='default')) compare equal to what libvirt stores.
+      - When libvirt drops or rewrites part of the definition anyway (an element it does not know,
+        C(<model type='default'/>) of a video device), the module warns once, naming the parts, and
+        records in the guest's C(<metadata>) (namespace C(urn:virtcloud:core)) that this input gave
+        this definition. Reruns with the same input then report no change; a changed input, or a
+        definition changed by something else, is compared and applied again.
+      - C(<description>) text is kept exactly as given, leading and trailing whitespace included.
     type: str
   state:
     description:

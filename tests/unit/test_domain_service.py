@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import libvirt
+from lxml import etree
 import pytest
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import Batch, execute_many, validate_items
@@ -156,8 +157,8 @@ class FakeConn:
     def __init__(self, kvm):
         self.kvm = kvm
 
-    def getDomainCapabilities(self, *args):
-        if not self.kvm:
+    def getDomainCapabilities(self, emulator, arch, machine, virttype):
+        if virttype == "kvm" and not self.kvm:
             raise libvirt.libvirtError("KVM is not supported by '/usr/bin/qemu-system-x86_64' on this host")
         return "<domainCapabilities/>"
 
@@ -349,3 +350,38 @@ def test_domain_info_skips_a_guest_undefined_between_listing_and_read(name, monk
     service.conn.lookupByName(name).undefine()  # gone after the listing call
     monkeypatch.setattr(domain_info, "guests", lambda conn: listing)
     assert service.observe(service.desired()) == []
+
+
+@pytest.mark.parametrize("host_runs_kvm", [True, False])
+def test_type_in_the_xml_decides_at_creation_and_on_reruns(monkeypatch, host_runs_kvm):
+    """<domain type='qemu'> on a host with KVM used to be defined as kvm (auto), then moved to TCG by
+    run 2; type='kvm' on a host without usable KVM the reverse. The XML's type is the type, every run."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain as module
+
+    monkeypatch.setattr(module, "kvm_usable_here", lambda: host_runs_kvm)
+    for kind in ("qemu", "kvm"):
+        service = DomainService(dict(params(name="x", memory=64), uri="qemu:///system",
+                                     xml="<domain type='%s'/>" % kind))
+        service.conn = FakeConn(host_runs_kvm)
+        if kind == "kvm" and not host_runs_kvm:
+            with pytest.raises(InputError) as info:
+                service.resolve(service.desired(), None)
+            assert info.value.option == "xml" and "cannot run kvm" in info.value.msg
+            continue
+        new = service.resolve(service.desired(), None)
+        defined = {"xml": etree.fromstring("<domain type='%s'/>" % kind)}
+        again = service.resolve(service.desired(), defined)
+        assert new["guest_type"] == again["guest_type"] == kind
+        assert not new["tcg_fallback"]
+
+
+def test_virt_type_option_wins_over_the_xml_and_is_checked():
+    service = DomainService(dict(params(name="x", memory=64), uri="qemu:///system", xml="<domain type='kvm'/>",
+                                 virt_type="qemu"))
+    service.conn = FakeConn(False)
+    assert service.resolve(service.desired(), None)["guest_type"] == "qemu"
+    service = DomainService(dict(params(name="x", memory=64), uri="qemu:///system", virt_type="kvm"))
+    service.conn = FakeConn(False)
+    with pytest.raises(InputError) as info:
+        service.resolve(service.desired(), None)
+    assert info.value.option == "virt_type"

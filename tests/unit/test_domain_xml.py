@@ -238,3 +238,51 @@ def test_canonical_form_ignores_representation_and_sees_data():
         assert not same(a, changed), (path, attr)
     nested = from_string("<disk type='file'><target dev='vda'/></disk>")
     assert dx.canonical(nested) == dx.canonical(copy.deepcopy(nested))
+
+
+def test_sizes_cpu_sets_uuids_and_dropped_defaults_are_normalised_everywhere():
+    given = from_string(
+        "<domain><uuid>6E59F82A-B8B1-4817-A402-8A701C2E450D</uuid><memtune><hard_limit unit='GiB'>1</hard_limit>"
+        "<soft_limit unit='b'>1000</soft_limit></memtune><numa><cell id='0' cpus='1,0' memory='1' unit='MiB'/></numa>"
+        "<cputune><vcpupin vcpu='0' cpuset='0-3,^2'/></cputune><devices><disk><driver cache='default'/>"
+        "<address type='drive' controller='0x0' unit='0x1'/></disk></devices></domain>")
+    stored = from_string(
+        "<domain><uuid>6e59f82a-b8b1-4817-a402-8a701c2e450d</uuid><memtune><hard_limit unit='KiB'>1048576</hard_limit>"
+        "<soft_limit unit='bytes'>1000</soft_limit></memtune><numa><cell id='0' cpus='0-1' memory='1024' unit='KiB'/>"
+        "</numa><cputune><vcpupin vcpu='0' cpuset='0-1,3'/></cputune><devices><disk><driver/>"
+        "<address type='drive' controller='0' unit='1'/></disk></devices></domain>")
+    assert dx.canonical(dx.normalise(given)) == dx.canonical(dx.normalise(stored))
+
+
+def test_description_text_is_kept_as_given():
+    root = dx.normalise(from_string("<domain><description>\n  two\n  lines\n</description><name> a </name></domain>"))
+    assert root.findtext("description") == "\n  two\n  lines\n" and root.findtext("name") == "a"
+
+
+@pytest.mark.parametrize("device, count", [
+    ("<input type='tablet'/>", 2), ("<serial type='pty'><target type='isa-serial'/></serial>", 1),
+    ("<controller type='usb' model='qemu-xhci'/>", 2),  # replaces the defined USB controller's model
+    ("<rng model='virtio'><backend model='random'>/dev/random</backend></rng>", 1),  # changed, not added
+    ("<input type='mouse' bus='usb'/>", 3),  # a USB mouse is another device than the PS/2 one
+])
+def test_devices_pair_with_what_libvirt_filled_in(device, count):
+    """`count`: how many devices of the kind the merged definition has."""
+    stored = dx.normalise(from_string(
+        "<domain><devices><input type='tablet' bus='usb'/><input type='mouse' bus='ps2'/>"
+        "<serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>"
+        "<controller type='usb' index='0' model='piix3-uhci'/><controller type='pci' index='0' model='pci-root'/>"
+        "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng></devices></domain>"))
+    want = from_string("<domain><devices>%s</devices></domain>" % device)
+    tag = want.find("devices")[0].tag
+    merged = dx.merge(copy.deepcopy(stored), want)
+    assert len(merged.findall("devices/" + tag)) == count
+    assert dx.contains(merged, want)
+
+
+def test_missing_names_what_libvirt_did_not_keep():
+    stored = from_string("<domain type='qemu'><vcpu>1</vcpu><devices><disk><driver name='qemu'/>"
+                         "<target dev='vda'/></disk></devices></domain>")
+    sent = from_string("<domain type='qemu'><vcpu>2</vcpu><devices><disk><driver name='qemu' cache='none'/>"
+                       "<target dev='vda'/></disk><tablet/></devices></domain>")
+    assert dx.missing(stored, sent) == ["vcpu text '2'", "devices/disk[vda]/driver/@cache='none'", "devices/tablet"]
+    assert dx.missing(stored, stored) == []

@@ -271,9 +271,11 @@ class DomainService(LibvirtService):
     def read(self, dom, state=None, autostart=None):
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
         root = dx.normalise(from_string(dom.XMLDesc(flags)))
+        record = dx.take_record(root)
         return {"xml": root,
                 "state": run_state(dom.state()[0]) if state is None else state,
-                "autostart": bool(dom.autostart()) if autostart is None else autostart}
+                "autostart": bool(dom.autostart()) if autostart is None else autostart,
+                "record": record}
 
     # ------------------------------------------------------------ resolved
     def resolve(self, desired, observed, batch=None):
@@ -291,7 +293,18 @@ class DomainService(LibvirtService):
                                  "--all); create it first" % n["network"])
         if desired.get("disks") is not None:
             out["disks"] = [self._resolve_disk(i, d, out["new_volumes"]) for i, d in enumerate(desired["disks"])]
-        if observed is None or desired["virt_type"] != "auto":  # auto keeps what a defined guest uses
+        # The hypervisor type: virt_type, else the type the user's XML names, else (auto) what the
+        # host runs best for a new guest; a defined guest keeps its own. Resolved the same way at
+        # creation and on every rerun, so that a run never undoes the previous one.
+        option = "virt_type" if desired["virt_type"] != "auto" else "xml"
+        explicit = desired["virt_type"] if option == "virt_type" else \
+            (desired["xml"].get("type") if desired["xml"] is not None else None)
+        out["explicit_type"] = explicit
+        if explicit:
+            if observed is None or observed["xml"].get("type") != explicit:
+                self.check_virt_type(option, explicit, desired)
+            out["guest_type"] = explicit
+        elif observed is None:
             out["guest_type"], out["tcg_fallback"] = self.resolve_virt_type(desired)
         out["machines"] = self._machines(caps) if self._names_machine(desired) else {}
         return out
@@ -338,6 +351,21 @@ class DomainService(LibvirtService):
             usable = False
         return ("kvm", False) if usable else ("qemu", True)
 
+    def check_virt_type(self, option, virt_type, desired):
+        """A hypervisor type the host cannot run is an input error, found before anything changes."""
+        if virt_type not in ("kvm", "qemu", "xen") or self.params["uri"].startswith("test"):
+            return
+        uri = self.params["uri"]
+        try:
+            self.conn.getDomainCapabilities(None, desired.get("arch"), desired.get("machine"), virt_type)
+        except libvirt.libvirtError as exc:
+            raise InputError(option, "this host cannot run %s guests (%s); use virt_type %s"
+                             % (virt_type, exc.get_error_message(), "qemu" if virt_type == "kvm" else "auto"))
+        if virt_type == "kvm" and _is_local(uri) and not kvm_usable_here():
+            raise InputError(option, "this host cannot run kvm guests: its CPU runs under a hypervisor that does "
+                                     "not pass hardware virtualisation on (no vmx/svm flag), and KVM guests hang "
+                                     "there; use virt_type qemu (emulation) or auto")
+
     def _machines(self, caps):
         """Machine alias -> canonical name ('pc' -> 'pc-i440fx-7.2'), from the host capabilities,
         read once per task (`caps` is shared by the items of a batch)."""
@@ -370,8 +398,11 @@ class DomainService(LibvirtService):
         if observed and desired.get("uuid") and observed["xml"].findtext("uuid") != desired["uuid"]:
             raise InputError("uuid", "guest %s exists with UUID %s; a UUID cannot change"
                              % (name, observed["xml"].findtext("uuid")))
-        merged = _fixups(dx.normalise(dx.merge(_copy(base), want)), desired, base)
-        xml_changed = observed is None or dx.canonical(merged) != dx.canonical(observed["xml"])
+        if self._settled(desired, observed):
+            merged, xml_changed = _copy(base), False
+        else:
+            merged = _fixups(dx.normalise(dx.merge(_copy(base), want)), desired, base)
+            xml_changed = observed is None or dx.canonical(merged) != dx.canonical(observed["xml"])
 
         state = observed["state"] if observed else SHUTDOWN
         active = state in (RUNNING, PAUSED)
@@ -387,8 +418,7 @@ class DomainService(LibvirtService):
                     and merged.find("bootloader") is None:
                 raise InputError("kernel", "a new Xen PV guest (os_type=xen) boots a kernel, or a "
                                            "<bootloader> given in xml; set kernel")
-            xml = dx.tostring(merged)
-            plan.step("define guest %s" % name, lambda: self.conn.defineXML(xml),
+            plan.step("define guest %s" % name, lambda: self._define(plan, desired, merged, want),
                       undo=lambda: ops().undefine(self.conn.lookupByName(name)))
         elif xml_changed and active:
             ops().plan_live(self, plan, desired, observed, merged)
@@ -422,15 +452,47 @@ class DomainService(LibvirtService):
 
     def plan_define(self, plan, desired, observed):
         old = dx.tostring(observed["xml"])
-        plan.step("redefine guest %s" % desired["name"], lambda: self._redefine(desired),
+        plan.step("redefine guest %s" % desired["name"], lambda: self._redefine(plan, desired),
                   undo=lambda: self.conn.defineXML(old))
 
-    def _redefine(self, desired):
+    def _redefine(self, plan, desired):
         """Merge onto the definition as it is *now* (a live attach may just have changed it)."""
         fresh = self.read(self.guest(desired["name"]))
-        merged = _fixups(dx.normalise(dx.merge(_copy(fresh["xml"]), self._want(desired))), desired, fresh["xml"])
+        want = self._want(desired)
+        merged = _fixups(dx.normalise(dx.merge(_copy(fresh["xml"]), want)), desired, fresh["xml"])
         if dx.canonical(merged) != dx.canonical(fresh["xml"]):
-            self.conn.defineXML(dx.tostring(merged))
+            self._define(plan, desired, merged, want)
+
+    # ------------------------------------------------------------ what libvirt made of the input
+    def _define(self, plan, desired, merged, want):
+        """Define `merged`, then read back what libvirt stored. Where it dropped or rewrote part of
+        the input (a default it does not write down, a value it canonicalises), comparing the
+        input with the definition would redefine the guest on every run; instead the guest's
+        metadata records that this input gave this definition, a warning names what libvirt
+        did not keep of what the user wrote, and the next run with the same input and an
+        untouched guest has nothing to do."""
+        dom = self.conn.defineXML(dx.tostring(merged))
+        stored = self.read(dom, state=SHUTDOWN, autostart=False)["xml"]
+        if not dx.missing(stored, merged):
+            return
+        lost = dx.missing(stored, want)
+        if lost:
+            plan.warnings.append("guest %s: libvirt did not store these parts of the definition as given: %s. It "
+                                 "ignored or rewrote them; the module takes this input as applied and does not "
+                                 "redefine the guest for them again" % (desired["name"], "; ".join(lost)))
+        dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                        dx.record_xml(self._input_digest(desired), dx.digest(stored)),
+                        "virtcloud", dx.VCT, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+
+    def _input_digest(self, desired):
+        """The input as a rerun sees it (a defined guest gets no new-guest defaults, its type is
+        the one the input names, if any)."""
+        return dx.digest(self._want(dict(desired, guest_type=desired.get("explicit_type")), new=False))
+
+    def _settled(self, desired, observed):
+        """The guest is what libvirt made of this very input, and nothing changed it since."""
+        record = observed and observed.get("record")
+        return bool(record) and record == (self._input_digest(desired), dx.digest(observed["xml"]))
 
     def _plan_state(self, plan, desired, state):
         name, want = desired["name"], desired["state"]

@@ -24,6 +24,7 @@ How a desired domain is compared with the defined one, without ever comparing te
 from __future__ import annotations
 
 import copy
+import hashlib
 
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import child, etree
 
@@ -31,7 +32,6 @@ VCT = "urn:virtcloud:core"
 MODE = "{%s}mode" % VCT    # 'replace' on elements built from options
 OWN = "{%s}own" % VCT      # space separated child tags whose list the spec owns
 
-MEMORY_TAGS = ("memory", "currentMemory", "maxMemory")
 KIB = {"b": 1.0 / 1024, "bytes": 1.0 / 1024, "k": 1, "kib": 1, "kb": 1000.0 / 1024, "m": 1024,
        "mib": 1024, "mb": 1e6 / 1024, "g": 1024 ** 2, "gib": 1024 ** 2, "gb": 1e9 / 1024,
        "t": 1024 ** 3, "tib": 1024 ** 3, "tb": 1e12 / 1024}
@@ -81,32 +81,98 @@ def disk_target(bus, index):
 
 
 # ---------------------------------------------------------------- normalise
+# Text kept exactly as the user wrote it (libvirt stores it verbatim); all other text is trimmed.
+FREE_TEXT = ("description",)
+
+# Attribute values that only restate libvirt's default: it stores them as no attribute at all, so
+# <driver cache='default'/> and <driver/> are the same definition. (What is not listed here is learned,
+# see DomainService._define.)
+DROPPED_DEFAULTS = {
+    "driver": {"cache": "default"},
+    "graphics": {"defaultMode": "any", "sharePolicy": "default"},
+    "target": {"tray": "closed"},
+}
+
+
 def normalise(root):
-    """Remove representational differences in place; returns root."""
+    """Remove representational differences in place; returns root:
+    sizes in one unit, hexadecimal numbers in decimal, UUIDs and MACs in lower case, attributes
+    that only restate libvirt's default dropped, layout whitespace gone."""
     for el in root.iter(etree.Element):
+        tag = el.tag
         if el.text is not None and not el.text.strip():
             el.text = None
-        elif el.text is not None:
+        elif el.text is not None and tag not in FREE_TEXT:
             el.text = el.text.strip()
         el.tail = None
-        if el.tag in MEMORY_TAGS and el.text:
-            factor = KIB.get((el.get("unit") or "KiB").lower())
-            if factor is not None and el.text.isdigit():
-                el.text = str(int(round(int(el.text) * factor)))
-                el.set("unit", "KiB")
-        elif el.tag == "vcpu" and el.get("current") == el.text:
+        if el.get("unit") and tag != "address":
+            _scaled(el)
+        if tag == "vcpu" and el.text is not None and el.get("current") == el.text:
             del el.attrib["current"]  # all vCPUs plugged: libvirt leaves `current` out
-        elif el.tag == "mac" and el.get("address"):
+        elif tag == "mac" and el.get("address"):
             el.set("address", el.get("address").lower())
-        elif el.tag == "address" and el.get("type") in ("pci", "drive", "virtio-serial", "usb", None):
-            for key in ("domain", "bus", "slot", "function", "controller", "target", "unit", "port"):
-                value = el.get(key)
-                if value is not None:
+        elif tag == "uuid" and el.text:
+            el.text = el.text.lower()
+        elif tag == "address":
+            for key, value in el.attrib.items():
+                if key != "type" and value[:1].isdigit():
                     try:
                         el.set(key, str(int(value, 0)))
                     except ValueError:
                         pass
+        for key, value in DROPPED_DEFAULTS.get(tag, {}).items():
+            if el.get(key) == value:
+                del el.attrib[key]
+        for key in CPU_SETS:
+            if key in el.attrib:
+                el.set(key, cpu_set(el.get(key)))
     return root
+
+
+CPU_SETS = ("cpuset", "nodeset", "cpus")  # attributes holding a set of CPUs or NUMA nodes
+
+
+def cpu_set(text):
+    """'1,0,2-3,^2' as libvirt writes the set: '0-1,3'; text that is no set is returned as is."""
+    members = set()
+    try:
+        for part in text.replace(" ", "").split(","):
+            negate = part.startswith("^")
+            bounds = part.lstrip("^").split("-", 1)
+            span = set(range(int(bounds[0]), int(bounds[-1]) + 1))
+            members = members - span if negate else members | span
+    except ValueError:
+        return text
+    runs, out = sorted(members), []
+    while runs:
+        end = 0
+        while end + 1 < len(runs) and runs[end + 1] == runs[end] + 1:
+            end += 1
+        out.append(str(runs[0]) if end == 0 else "%d-%d" % (runs[0], runs[end]))
+        runs = runs[end + 1:]
+    return ",".join(out)
+
+
+def _scaled(el):
+    """<x unit='GiB'>1</x> (or a size/memory attribute with a unit) as KiB, the unit libvirt
+    stores; a quantity that is not a whole number of KiB in bytes."""
+    factor = KIB.get(el.get("unit").lower())
+    if factor is None:
+        return
+    key = next((k for k in ("memory", "size") if k in el.attrib), None) if el.text is None else None
+    value = el.get(key) if key else el.text
+    if not value or not value.isdigit():
+        return
+    size = int(value) * factor * 1024
+    if abs(size - round(size)) > 1e-6:
+        return
+    size = int(round(size))
+    amount, unit = (str(size // 1024), "KiB") if size % 1024 == 0 else (str(size), "B")
+    if key:
+        el.set(key, amount)
+    else:
+        el.text = amount
+    el.set("unit", unit)
 
 
 def canonical(el):
@@ -144,29 +210,36 @@ def _c14n(el):
 
 # ---------------------------------------------------------------- matching
 def identity(el):
-    """What makes a repeated element the same one across definitions; None when unknown."""
+    """What makes a repeated element the same one across definitions: a tuple whose None parts
+    are what the element leaves to libvirt (a bus, a port, an index), or None when unknown."""
     tag = el.tag
     if tag == "disk":
         target = el.find("target")
-        return target.get("dev") if target is not None else None
+        return (target.get("dev"),) if target is not None else None
     if tag == "interface":
         mac = el.find("mac")
-        return mac.get("address").lower() if mac is not None and mac.get("address") else None
+        return (mac.get("address").lower(),) if mac is not None and mac.get("address") else None
     if tag == "controller":
-        return (el.get("type"), el.get("index", "0"))
+        return (el.get("type"), el.get("index"))
     if tag in ("serial", "console", "parallel", "channel"):
         target = el.find("target")
         if target is None:
             return None
         return (target.get("port"), target.get("name"), target.get("type") if tag == "channel" else None)
     if tag in ("graphics",):
-        return el.get("type")
+        return (el.get("type"),)
     if tag == "input":
         return (el.get("type"), el.get("bus"))
     if tag == "filesystem":
         target = el.find("target")
-        return target.get("dir") if target is not None else None
+        return (target.get("dir"),) if target is not None else None
     return None
+
+
+def _fits(key, other):
+    """Whether an element with identity `other` can be the one with identity `key`: every part
+    the key names is the same (the parts it leaves out are whatever libvirt filled in)."""
+    return other is not None and all(k is None or k == o for k, o in zip(key, other))
 
 
 # Under <devices>, an element without identity is a new device unless the defined domain has one
@@ -180,29 +253,56 @@ def _same_source(a, b):
         dict((sb if sb is not None else {}).items())
 
 
+def _likeness(base, overlay):
+    """How much of what overlay says base says too: matching attributes, recursively."""
+    score = sum(1 for k, v in overlay.attrib.items() if base.get(k) == v)
+    for oc in overlay:
+        if isinstance(oc.tag, str):
+            bc = base.find(oc.tag)
+            if bc is not None:
+                score += 1 + _likeness(bc, oc)
+    return score
+
+
 def match(base, overlay):
-    """Pair each child of overlay with a distinct child of base (or None)."""
+    """Pair each child of overlay with a distinct child of base (or None).
+
+    In order: by identity (the parts the overlay names), by containment (the defined element says
+    all the overlay's one says and more), and for a device without identity that is still
+    unpaired, the most alike unpaired device of the same kind: libvirt changed how it is written,
+    it is not a new one. Only what is left after that is new."""
     used = set()
     pairs = []
     candidates = [c for c in base if isinstance(c.tag, str)]
     in_devices = base.tag == "devices"
+    later = []
     for oc in overlay:
         if not isinstance(oc.tag, str):
             continue
         same = [c for c in candidates if c.tag == oc.tag and id(c) not in used]
         found = None
         key = identity(oc)
-        if key is not None:
-            found = next((c for c in same if identity(c) == key), None)
+        if key is not None and any(part is not None for part in key):
+            fitting = [c for c in same if _fits(key, identity(c))]
+            found = next((c for c in fitting if contains(c, oc)), fitting[0] if fitting else None)
         else:
             found = next((c for c in same if contains(c, oc)), None)
             if found is None and oc.tag == "interface":  # a NIC with a generated MAC: by what it plugs into
                 found = next((c for c in same if _same_source(c, oc)), None)
             if found is None and (not in_devices or oc.tag in SINGLE_DEVICES):
                 found = same[0] if same else None
+            if found is None and in_devices:
+                later.append(len(pairs))
         if found is not None:
             used.add(id(found))
         pairs.append((oc, found))
+    for index in later:
+        oc = pairs[index][0]
+        spare = [c for c in candidates if c.tag == oc.tag and id(c) not in used]
+        if spare:
+            found = max(spare, key=lambda c: _likeness(c, oc))
+            used.add(id(found))
+            pairs[index] = (oc, found)
     return pairs
 
 
@@ -215,7 +315,7 @@ def contains(base, overlay):
             continue
         if base.get(key) != value:
             return False
-    if (overlay.text or "").strip() and (overlay.text or "").strip() != (base.text or "").strip():
+    if (overlay.text or "").strip() and _text(overlay) != _text(base):
         return False
     for oc, bc in match(base, overlay):
         if bc is None or not contains(bc, oc):
@@ -228,6 +328,10 @@ def contains(base, overlay):
     return True
 
 
+def _text(el):
+    return el.text or "" if el.tag in FREE_TEXT else (el.text or "").strip()
+
+
 # ---------------------------------------------------------------- merge
 KEEP_ON_REPLACE = ("address", "mac", "alias")
 
@@ -238,7 +342,7 @@ def merge(base, overlay):
         if key not in (MODE, OWN):
             base.set(key, value)
     if (overlay.text or "").strip():
-        base.text = overlay.text.strip()
+        base.text = overlay.text if overlay.tag in FREE_TEXT else overlay.text.strip()
     keep = []  # the elements (not ids: lxml proxies may be recreated) the overlay accounts for
     for oc, bc in match(base, overlay):
         if bc is None:
@@ -519,3 +623,55 @@ def facts(root):
         "guest_agent": any(t.get("name") == "org.qemu.guest_agent.0"
                            for t in root.findall("devices/channel/target")),
     }
+
+
+# ---------------------------------------------------------------- what libvirt did with the input
+SETTLED = "{%s}settled" % VCT
+
+
+def take_record(root):
+    """Remove the module's record from a stored definition's <metadata> (it is no part of the
+    guest) and return it as (input digest, output digest), or None."""
+    meta = root.find("metadata")
+    record = meta.find(SETTLED) if meta is not None else None
+    if record is None:
+        return None
+    meta.remove(record)
+    if not len(meta):
+        root.remove(meta)
+    return record.get("input"), record.get("output")
+
+
+def record_xml(input_digest, output_digest):
+    """The record for virDomainSetMetadata: this input was applied and libvirt stored that output."""
+    return '<settled input="%s" output="%s"/>' % (input_digest, output_digest)  # libvirt sets the namespace
+
+
+def digest(root):
+    return hashlib.sha256(canonical(root)).hexdigest()[:32]
+
+
+def missing(base, overlay, path=None):
+    """What overlay says that base does not (dropped or changed by libvirt), as readable paths
+    like devices/disk[vda]/driver/@cache='none' (relative to the root)."""
+    here = "" if path is None else (path + "/" if path else "") + _step(overlay)
+    out = []
+    for key, value in overlay.attrib.items():
+        if key not in (MODE, OWN) and base.get(key) != value:
+            out.append("%s@%s=%r" % (here + "/" if here else "", etree.QName(key).localname, value))
+    if (overlay.text or "").strip() and _text(overlay) != _text(base):
+        out.append("%s text %r" % (here or "/", overlay.text))
+    for oc, bc in match(base, overlay):
+        if bc is None:
+            out.append((here + "/" if here else "") + _step(oc))
+        else:
+            out.extend(missing(bc, oc, here))
+    return out
+
+
+def _step(el):
+    key = identity(el)
+    name = etree.QName(el).localname
+    if key is None or not any(part is not None for part in key):
+        return name
+    return "%s[%s]" % (name, ",".join(str(part) for part in key if part is not None))
