@@ -179,7 +179,8 @@ def render(path, name, host):
 def test_corpus_domain(path, corpus_host, guest):
     xml = render(path, guest, corpus_host)
     given = devices_of(xml)
-    spec = {"name": guest, "uri": URI, "virt_type": "qemu", "state": "present", "xml": xml}
+    # no virt_type: the XML's <domain type='qemu'> decides, from the first run on
+    spec = {"name": guest, "uri": URI, "state": "present", "xml": xml}
 
     first = run_module("libvirt_domain", diff=True, **spec)
     assert first.get("failed") is not True and first.get("changed") is True, first
