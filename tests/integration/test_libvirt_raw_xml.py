@@ -83,8 +83,8 @@ def test_network_xml_defined_rerun_and_changed(network, unique):
 
 
 def test_xml_errors_name_the_option(network):
-    for xml, words in (("<pool/>", "root element must be <network>"), ("<network><name>other</name></network>",
-                                                                        "'other'"), ("<network", "well-formed")):
+    for xml, words in (("<pool/>", "root element must be <network>"),
+                       ("<network><name>other</name></network>", "'other'"), ("<network", "well-formed")):
         failed = run_module("libvirt_network", name=network, xml=xml)
         assert failed.get("failed") and failed["option"] == "xml" and words in failed["msg"], failed
     failed = run_module("libvirt_volume", name="v", pool="nonexistent", xml="<network/>")

@@ -593,7 +593,6 @@ class VolumeService(PermissionChecks, LibvirtService):
                                     % (desired["pool"], desired["name"],
                                        ", ".join("<%s>" % path for path in differ) or "its attributes"))
 
-
     def _plan_create(self, plan, desired):
         name, pool = desired["name"], desired["pool"]
         fmt = desired["format"] or "qcow2"
