@@ -144,6 +144,19 @@ options:
       - A restart briefly disconnects guests attached to the network.
     type: bool
     default: false
+  xml:
+    description:
+      - A C(<network>) definition of your own, for example one made with C(virsh net-dumpxml), managed as it is.
+      - It is merged onto the stored definition and compared semantically, never as text. An element it
+        gives that the stored one does not already contain replaces the stored element whole; lists of
+        entries it gives (C(<ip>), C(<route>), C(<portgroup>), DHCP ranges and hosts, DNS hosts, TXT and SRV
+        records, forwarders) are exactly its own. Elements it leaves out, such as the UUID, MAC address and
+        bridge libvirt generated, are kept.
+      - Options set as well (O(forward), O(address), O(dhcp_hosts), O(mtu), ...) are edited into it and win.
+      - Changed DHCP ranges and hosts, DNS hosts and port groups are applied live like the options'; any other
+        difference redefines the network (RV(restart_required), or a restart with O(restart=true)).
+      - A C(<name>) in it must be O(name); a C(<uuid>) must be the network's.
+    type: str
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
@@ -197,6 +210,23 @@ EXAMPLES = r"""
   virtcloud.core.libvirt_network:
     name: lab
     state: absent
+
+- name: A network defined by your own XML, kept as it is
+  virtcloud.core.libvirt_network:
+    name: labxml
+    xml: |
+      <network>
+        <forward mode='nat'/>
+        <dns>
+          <forwarder addr='198.18.0.53'/>
+        </dns>
+        <ip address='198.18.22.1' netmask='255.255.255.0'>
+          <dhcp>
+            <range start='198.18.22.100' end='198.18.22.199'/>
+            <host mac='52:54:00:22:00:10' name='db' ip='198.18.22.10'/>
+          </dhcp>
+        </ip>
+      </network>
 """
 
 RETURN = r"""

@@ -103,6 +103,47 @@ options:
         which must then be empty of volumes; the volume group of a V(logical) pool).
     type: bool
     default: false
+  owner:
+    description:
+      - Owner of the pool's target directory, a user name known on the host or a numeric uid (libvirt stores the number).
+      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
+        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
+        Not managed when omitted.
+    type: str
+  group:
+    description:
+      - Group of the pool's target directory, a group name known on the host or a numeric gid (libvirt stores the number).
+      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
+        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
+        Not managed when omitted.
+    type: str
+  mode:
+    description:
+      - Permission bits of the pool's target directory, an octal string from V('0') to V('07777'), for example V('0640').
+        Quote it; an unquoted YAML V(0640) is read as an octal number and taken as that mode.
+      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
+        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
+        Not managed when omitted.
+    type: raw
+  label:
+    description:
+      - SELinux label of the pool's target directory, for example V(system_u:object_r:svirt_image_t:s0).
+      - Only where libvirt's host has the SELinux security model (C(virsh capabilities)); elsewhere
+        libvirt neither applies nor reports labels, and the option is refused.
+      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
+        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
+        Not managed when omitted.
+    type: str
+  xml:
+    description:
+      - A C(<pool>) definition of your own, for example one made with C(virsh pool-dumpxml), managed as it is.
+      - Merged onto the stored definition and compared semantically like libvirt_domain's O(xml); what
+        libvirt reports (C(<capacity>), C(<allocation>), C(<available>)) and elements it leaves out are
+        ignored. A difference redefines the pool, applied when it restarts (RV(restart_required)); changed
+        C(<permissions>) are applied to its directory right away, like O(mode).
+      - Options set as well (O(path), O(source), O(mode), ...) win. Its type attribute is required and must
+        be the existing pool's type; a C(<name>) in it must be O(name).
+    type: str
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
@@ -146,6 +187,24 @@ EXAMPLES = r"""
     name: images
     state: absent
     delete_data: true
+
+- name: Pool directory owned by the qemu user, group readable
+  virtcloud.core.libvirt_pool:
+    name: guests
+    path: /var/lib/virtcloud/guests
+    owner: "0"
+    group: "0"
+    mode: "0750"
+
+- name: A pool defined by your own XML
+  virtcloud.core.libvirt_pool:
+    name: templates
+    xml: |
+      <pool type='dir'>
+        <target>
+          <path>/var/lib/virtcloud/templates</path>
+        </target>
+      </pool>
 """
 
 RETURN = r"""
@@ -175,6 +234,10 @@ pool:
     allocation: {description: "Bytes in use (null while inactive).", type: int, returned: when present}
     available: {description: "Free bytes (null while inactive).", type: int, returned: when present}
     volumes: {description: "Number of volumes (null while inactive).", type: int, returned: when present}
+    owner: {description: "Owner uid of the target directory, as libvirt reports it (null when not known).", type: int, returned: when present}
+    group: {description: "Group gid of the target directory, as libvirt reports it.", type: int, returned: when present}
+    mode: {description: "Permission bits of the target directory, an octal string such as 0755.", type: str, returned: when present}
+    label: {description: "SELinux label of the target directory (null without SELinux).", type: str, returned: when present}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

@@ -59,6 +59,10 @@ pools:
     source: {description: "Source (host, port, dir, devices, name, format, iqn, initiator).", type: dict, returned: always}
     active: {description: "Whether the pool runs.", type: bool, returned: always}
     autostart: {description: "Whether the pool starts at boot.", type: bool, returned: always}
+    owner: {description: "Owner uid of the target directory as libvirt reports it (null when not known).", type: int, returned: always}
+    group: {description: "Group gid of the target directory.", type: int, returned: always}
+    mode: {description: "Permission bits of the target directory, an octal string such as 0755.", type: str, returned: always}
+    label: {description: "SELinux label of the target directory (null without SELinux).", type: str, returned: always}
     capacity: {description: "Size in bytes.", type: int, returned: when active}
     allocation: {description: "Bytes in use.", type: int, returned: when active}
     available: {description: "Free bytes.", type: int, returned: when active}
@@ -78,6 +82,10 @@ pools:
         capacity: {description: "Virtual size in bytes.", type: int, returned: always}
         allocation: {description: "Bytes allocated on the host.", type: int, returned: always}
         provisioning: {description: "V(thick) when fully allocated, else V(thin).", type: str, returned: always}
+        owner: {description: "Owner uid of the volume's file, as libvirt reads it.", type: int, returned: always}
+        group: {description: "Group gid of the volume's file.", type: int, returned: always}
+        mode: {description: "Permission bits of the volume's file, an octal string such as 0600.", type: str, returned: always}
+        label: {description: "SELinux label (null without SELinux).", type: str, returned: always}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

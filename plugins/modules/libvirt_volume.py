@@ -93,6 +93,49 @@ options:
     description: With O(state=absent), overwrite the volume's data with zeros before deleting it.
     type: bool
     default: false
+  owner:
+    description:
+      - Owner of the volume's file, a user name known on the host or a numeric uid (libvirt stores the number).
+      - Set when the volume is created. An existing volume with others gets them on its file through
+        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
+        and the pool is refreshed. Not managed when omitted.
+    type: str
+  group:
+    description:
+      - Group of the volume's file, a group name known on the host or a numeric gid (libvirt stores the number).
+      - Set when the volume is created. An existing volume with others gets them on its file through
+        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
+        and the pool is refreshed. Not managed when omitted.
+    type: str
+  mode:
+    description:
+      - Permission bits of the volume's file, an octal string from V('0') to V('07777'), for example V('0640').
+        Quote it; an unquoted YAML V(0640) is read as an octal number and taken as that mode.
+      - Set when the volume is created. An existing volume with others gets them on its file through
+        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
+        and the pool is refreshed. Not managed when omitted.
+    type: raw
+  label:
+    description:
+      - SELinux label of the volume's file, for example V(system_u:object_r:svirt_image_t:s0).
+      - Only where libvirt's host has the SELinux security model (C(virsh capabilities)); elsewhere
+        libvirt neither applies nor reports labels, and the option is refused.
+      - Set when the volume is created. An existing volume with others gets them on its file through
+        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
+        and the pool is refreshed. Not managed when omitted.
+    type: str
+  xml:
+    description:
+      - A C(<volume>) definition of your own, for example one made with C(virsh vol-dumpxml); what libvirt
+        generates or reports (C(<key>), C(<allocation>), C(<physical>), the target path, timestamps) is ignored.
+      - A new volume is created from it; its C(<capacity>), format and C(<permissions>) count where
+        O(capacity), O(format), O(owner), O(group), O(mode), O(label) are not set (the options win).
+        The allocation of a new volume comes from O(preallocation).
+      - An existing volume is resized to its capacity and gets its permissions (as with O(mode)); libvirt
+        changes nothing else of a volume, so any other difference (a format, C(<compat>), features) is an
+        error naming O(xml), nothing changed. Delete the volume to recreate it.
+      - A C(<name>) in it must be O(name).
+    type: str
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
@@ -141,6 +184,30 @@ EXAMPLES = r"""
     name: db.raw
     state: absent
     wipe: true
+
+- name: Disk readable by a group, owned by a service user
+  virtcloud.core.libvirt_volume:
+    pool: images
+    name: shared.qcow2
+    capacity: 10GiB
+    owner: "0"
+    group: "0"
+    mode: "0640"
+
+- name: A volume from your own XML
+  virtcloud.core.libvirt_volume:
+    pool: images
+    name: scratch.qcow2
+    xml: |
+      <volume>
+        <capacity unit='G'>4</capacity>
+        <target>
+          <format type='qcow2'/>
+          <permissions>
+            <mode>0600</mode>
+          </permissions>
+        </target>
+      </volume>
 """
 
 RETURN = r"""
@@ -166,6 +233,10 @@ volume:
       description: V(thick) when the whole virtual size is allocated, else V(thin).
       type: str
       returned: when present
+    owner: {description: "Owner uid of the volume's file, as libvirt reads it (null when not known).", type: int, returned: when present}
+    group: {description: "Group gid of the volume's file.", type: int, returned: when present}
+    mode: {description: "Permission bits of the volume's file, an octal string such as 0600.", type: str, returned: when present}
+    label: {description: "SELinux label (null without SELinux).", type: str, returned: when present}
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

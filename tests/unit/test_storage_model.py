@@ -17,6 +17,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage imp
     VolumeService,
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import (
+    PERMISSION_KEYS,
     SOURCE_KEYS,
     parse_pool,
     render_pool,
@@ -98,7 +99,8 @@ def test_pool_parse_normalises():
 @pytest.mark.parametrize("odd", ["a&b", "<x>", "it's \"q\"", "]]>", "caf\u00e9 \u2603", " spaced "])
 def test_pool_odd_values_are_escaped(odd):
     state = {"name": "p" + odd, "uuid": None, "type": "netfs", "path": "/srv/" + odd,
-             "source": {"host": "nfs.example.com", "dir": "/export/" + odd, "format": "nfs"}}
+             "source": {"host": "nfs.example.com", "dir": "/export/" + odd, "format": "nfs"},
+             **dict.fromkeys(PERMISSION_KEYS)}
     assert parse_pool(render_pool(state)) == state
 
 

@@ -19,8 +19,15 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import network_xml as nx
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import xmlmerge
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.network_xml import entry_xml, parse, render, sort_entries
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import LXML_REQUIREMENT, persistent_xml
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
+    LXML_REQUIREMENT,
+    from_string,
+    persistent_xml,
+    to_string,
+)
 
 FORWARD_MODES = ["nat", "route", "open", "isolated", "bridge"]
 
@@ -73,7 +80,11 @@ class NetworkService(LibvirtService):
         "active": Opt(type="bool", default=True),
         "autostart": Opt(type="bool"),
         "restart": Opt(type="bool", default=False),
+        "xml": Opt(),  # compared by plan, as a merged tree
     }
+    # the options a user can set on top of their own xml, which then win
+    MODELLED = ("forward", "bridge", "openvswitch", "address", "dhcp_ranges", "dhcp_hosts", "dns_hosts",
+                "portgroups", "mtu")
 
     # ------------------------------------------------------------ desired
     def desired(self):
@@ -91,6 +102,7 @@ class NetworkService(LibvirtService):
         d["dhcp_hosts"] = self._dhcp_hosts(p["dhcp_hosts"], net)
         d["dns_hosts"] = self._dns_hosts(p["dns_hosts"])
         d["portgroups"] = self._portgroups(p["portgroups"], d["openvswitch"])
+        d["xml"] = self._xml(p["xml"], d) if p.get("xml") else None
         if d["forward"] == "bridge":
             if not d["bridge"]:
                 raise InputError("bridge", "forward=bridge needs the name of an existing host bridge")
@@ -101,9 +113,23 @@ class NetworkService(LibvirtService):
         else:
             if d["openvswitch"] and d["forward"] is not None:
                 raise InputError("openvswitch", "only with forward=bridge (an existing Open vSwitch bridge)")
-            if d["address"] is None and (d["dhcp_ranges"] or d["dhcp_hosts"]):
+            if d["address"] is None and d["xml"] is None and (d["dhcp_ranges"] or d["dhcp_hosts"]):
                 raise InputError("address", "required for DHCP (dhcp_ranges, dhcp_hosts)")
         return d
+
+    def _xml(self, text, d):
+        """The user's <network> with the options they also set edited in (the options win),
+        marked for xmlmerge.merge."""
+        root = xmlmerge.user_xml(text, "network", d["name"])
+        keys = [key for key in self.MODELLED if d[key] is not None]
+        if keys:
+            state = parse(to_string(root))
+            state.update((key, d[key]) for key in keys)
+            if state["address"] is None and (state["dhcp_ranges"] or state["dhcp_hosts"]):
+                raise InputError("address", "required for DHCP (dhcp_ranges, dhcp_hosts): set it, or an "
+                                            "<ip> in xml")
+            nx.overlay(root, state, keys)
+        return xmlmerge.mark(nx.normalise(root), nx.OWNED)
 
     @staticmethod
     def _address(value):
@@ -192,6 +218,8 @@ class NetworkService(LibvirtService):
         state["persistent"] = bool(net.isPersistent())
         # a redefined running network keeps its old definition until restarted
         state["restart_pending"] = state["active"] and _config(parse(net.XMLDesc(0))) != _config(state)
+        if desired.get("xml") is not None:
+            state["tree"] = nx.normalise(from_string(definition(net)))
         return state
 
     def net(self, name):
@@ -201,7 +229,7 @@ class NetworkService(LibvirtService):
         """Errors libvirt would only report after we had defined something, checked up front: the
         host bridge exists, the subnet overlaps no other libvirt network."""
         if desired["state"] == "present":
-            self._check_host(desired)
+            self._check_host(desired if desired["xml"] is None else parse(xmlmerge.tostring(desired["xml"])))
         return desired
 
     def _check_host(self, desired):
@@ -238,6 +266,14 @@ class NetworkService(LibvirtService):
                     plan.step("undefine network %s" % name, lambda: self.net(name).undefine())
             return plan
 
+        if observed is None and desired["xml"] is not None:
+            xml = xmlmerge.tostring(desired["xml"])
+            plan.after = dict(parse(xml), uuid=None, bridge=parse(xml)["bridge"], mac=None, active=False,
+                              autostart=False, persistent=True, restart_pending=False)
+            plan.step("define network %s" % name, lambda: self.conn.networkDefineXML(xml),
+                      undo=lambda: self.net(name).undefine())
+            self._plan_create_tail(plan, desired)
+            return plan
         if observed is None:
             # defaults apply to a new network only: on an existing one an omitted option is unmanaged
             desired = dict(desired, forward=desired["forward"] or "nat",
@@ -251,28 +287,13 @@ class NetworkService(LibvirtService):
             xml = render(plan.after)
             plan.step("define network %s" % name, lambda: self.conn.networkDefineXML(xml),
                       undo=lambda: self.net(name).undefine())
-            if desired["active"]:
-                plan.step("start network %s" % name, lambda: self.net(name).create(),
-                          undo=lambda: self.net(name).destroy())
-            plan.after["active"] = desired["active"]
-            self._plan_autostart(plan, desired, False)
+            self._plan_create_tail(plan, desired)
             return plan
 
-        plan.changes = differences(self.options, desired, observed)
-        plan.after = self._predict(desired, observed)
-        redefine = [c.option for c in plan.changes if c.update == "restart"]
-        live = [c for c in plan.changes if c.update == "live"]
-        # live updates change the running network and its config together (only the config of an
-        # inactive network). With a change that needs a redefine, the whole new definition goes in
-        # at once: live entries may not fit the old subnet, and a restart applies them anyway.
-        if not redefine:
-            for change in live:
-                self._plan_live(plan, name, change)
+        if desired["xml"] is not None:
+            redefine = self._plan_xml(plan, desired, observed)
         else:
-            after = plan.after
-            plan.step("redefine network %s (%s)" % (name, ", ".join(c.option for c in plan.changes)),
-                      lambda: self.conn.networkDefineXML(render(after, definition(self.net(name)))))
-            plan.after["restart_pending"] = observed["active"]
+            redefine = self._plan_options(plan, desired, observed)
         if plan.after["restart_pending"] and desired["active"]:
             if desired["restart"]:
                 plan.step("restart network %s" % name, lambda: self._restart(name))
@@ -292,6 +313,55 @@ class NetworkService(LibvirtService):
         self._plan_autostart(plan, desired, observed["autostart"])
         return plan
 
+    def _plan_create_tail(self, plan, desired):
+        name = desired["name"]
+        if desired["active"]:
+            plan.step("start network %s" % name, lambda: self.net(name).create(),
+                      undo=lambda: self.net(name).destroy())
+        plan.after["active"] = desired["active"]
+        self._plan_autostart(plan, desired, False)
+
+    def _plan_options(self, plan, desired, observed):
+        """Steps for the options that differ; returns those that need a redefine."""
+        name = desired["name"]
+        plan.changes = differences(self.options, desired, observed)
+        plan.after = self._predict(desired, observed)
+        redefine = [c.option for c in plan.changes if c.update == "restart"]
+        live = [c for c in plan.changes if c.update == "live"]
+        # live updates change the running network and its config together (only the config of an
+        # inactive network). With a change that needs a redefine, the whole new definition goes in
+        # at once: live entries may not fit the old subnet, and a restart applies them anyway.
+        if not redefine:
+            for change in live:
+                self._plan_live(plan, name, change)
+        else:
+            after = plan.after
+            plan.step("redefine network %s (%s)" % (name, ", ".join(c.option for c in plan.changes)),
+                      lambda: self.conn.networkDefineXML(render(after, definition(self.net(name)))))
+            plan.after["restart_pending"] = observed["active"]
+        return redefine
+
+    def _plan_xml(self, plan, desired, observed):
+        """Steps for the user's xml (with the options on it) merged onto the stored definition:
+        when only entries of the live sections differ they are updated live, like the options;
+        any other difference redefines the network. Returns what needs a redefine."""
+        name, stored = desired["name"], observed["tree"]
+        xmlmerge.uuid_check(desired["xml"], stored, "network %s" % name)
+        merged = xmlmerge.merge(stored, desired["xml"], nx.normalise)
+        plan.after = dict(observed, **parse(xmlmerge.tostring(merged)))
+        del plan.after["tree"]
+        if xmlmerge.same(merged, stored):
+            return []
+        if not xmlmerge.same(nx.without_live(merged), nx.without_live(stored)):
+            xml = xmlmerge.tostring(merged)
+            plan.step("redefine network %s (xml)" % name, lambda: self.conn.networkDefineXML(xml),
+                      undo=lambda old=xmlmerge.tostring(stored): self.conn.networkDefineXML(old))
+            plan.after["restart_pending"] = observed["active"]
+            return ["xml"]
+        for option in LIVE_SECTIONS:
+            self._plan_live_xml(plan, name, option, nx.live_entries(stored, option), nx.live_entries(merged, option))
+        return []
+
     def _predict(self, desired, observed):
         after = dict(observed)
         for key, opt in self.options.items():
@@ -304,20 +374,35 @@ class NetworkService(LibvirtService):
         return after
 
     def _plan_live(self, plan, name, change):
-        section = getattr(libvirt, LIVE_SECTIONS[change.option])
-        before = change.before or []
-        remove = [item for item in before if item not in change.after]
-        add = [item for item in change.after if item not in before]
-        delete, add_last = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
         # entries that changed are removed and added again; a failure puts the removed ones back
-        for item in remove:
-            plan.step("remove %s entry %s from network %s" % (change.option, _label(item), name),
-                      lambda x=entry_xml(change.option, item): self._update(name, delete, section, x),
-                      undo=lambda x=entry_xml(change.option, item): self._update(name, add_last, section, x))
-        for item in add:
-            plan.step("add %s entry %s to network %s" % (change.option, _label(item), name),
-                      lambda x=entry_xml(change.option, item): self._update(name, add_last, section, x),
-                      undo=lambda x=entry_xml(change.option, item): self._update(name, delete, section, x))
+        before = change.before or []
+        self._plan_entries(plan, name, change.option,
+                           [(entry_xml(change.option, item), _label(item), False)
+                            for item in before if item not in change.after] +
+                           [(entry_xml(change.option, item), _label(item), True)
+                            for item in change.after if item not in before])
+
+    def _plan_live_xml(self, plan, name, option, before, after):
+        """Live steps for one section from its entry elements before and after (compared canonically)."""
+        have = {xmlmerge.dx.canonical(el): el for el in before}
+        want = {xmlmerge.dx.canonical(el): el for el in after}
+        self._plan_entries(plan, name, option,
+                           [(nx.entry_string(el), _label(dict(el.attrib)), False)
+                            for key, el in have.items() if key not in want] +
+                           [(nx.entry_string(el), _label(dict(el.attrib)), True)
+                            for key, el in want.items() if key not in have])
+
+    def _plan_entries(self, plan, name, option, entries):
+        """One step per (entry XML, label, add?) of a live section; removals first, each undone by
+        its opposite."""
+        section = getattr(libvirt, LIVE_SECTIONS[option])
+        delete, add_last = libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
+        for xml, label, add in sorted(entries, key=lambda entry: entry[2]):
+            do, undo = (add_last, delete) if add else (delete, add_last)
+            plan.step(("add %s entry %s to network %s" if add else "remove %s entry %s from network %s")
+                      % (option, label, name),
+                      lambda x=xml, c=do: self._update(name, c, section, x),
+                      undo=lambda x=xml, c=undo: self._update(name, c, section, x))
 
     def _plan_autostart(self, plan, desired, current):
         name = desired["name"]
@@ -338,7 +423,7 @@ class NetworkService(LibvirtService):
         net.create()
 
     def facts(self, state):
-        return state
+        return {key: value for key, value in state.items() if key != "tree"} if state else state
 
 
 def _label(item):

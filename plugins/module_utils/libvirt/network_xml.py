@@ -10,8 +10,10 @@ element is built with lxml from values the service has validated; nothing is for
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     child,
     etree,
@@ -137,64 +139,132 @@ def render(state, base=None):
     """XML for `state`, edited into `base` (the inactive XML) so that what we do not manage —
     IPv6, DNS forwarders, domain, NAT port ranges, generated uuid/mac/bridge — is kept as it is."""
     root = from_string(base) if base else etree.Element("network")
+    overlay(root, state)
+    return to_string(root)
+
+
+def overlay(root, state, keys=None):
+    """Edit `state` into the <network> tree `root` in place: every option, or only `keys` (the
+    options a user set on top of their own `xml`)."""
+    def wanted(key):
+        return keys is None or key in keys
+
     child(root, "name").text = state["name"]
     if state.get("uuid"):
         child(root, "uuid").text = state["uuid"]
     mode = state["forward"]
     forward = root.find("forward")
-    if mode == "isolated":
-        if forward is not None:
-            root.remove(forward)
-    else:
-        if forward is None or forward.get("mode", "nat") != mode:
+    if wanted("forward"):
+        if mode == "isolated":
+            if forward is not None:
+                root.remove(forward)
+        elif forward is None or forward.get("mode", "nat") != mode:
             replace_children(root, "forward", [etree.Element("forward", mode=mode)])
     bridge = root.find("bridge")
-    if state.get("bridge"):
+    if state.get("bridge") and wanted("bridge"):
         if bridge is None:
             bridge = child(root, "bridge")
         bridge.set("name", state["bridge"])
-    if mode == "bridge":
+    if mode == "bridge" and wanted("forward"):
         # a host bridge: libvirt neither creates it nor runs STP, dnsmasq or a MAC on it
         for key in ("stp", "delay"):
             if bridge is not None:
                 bridge.attrib.pop(key, None)
         for node in root.findall("mac") + root.findall("ip") + root.findall("dns"):
             root.remove(node)
-    replace_children(root, "virtualport",
-                     [etree.Element("virtualport", type="openvswitch")] if state.get("openvswitch") else [])
-    replace_children(root, "mtu", [etree.Element("mtu", size=str(state["mtu"]))] if state.get("mtu") else [])
+    if wanted("openvswitch"):
+        replace_children(root, "virtualport",
+                         [etree.Element("virtualport", type="openvswitch")] if state.get("openvswitch") else [])
+    if wanted("mtu"):
+        replace_children(root, "mtu", [etree.Element("mtu", size=str(state["mtu"]))] if state.get("mtu") else [])
     if mode != "bridge":
-        _render_ip(root, state)
-        dns_hosts = _elements("dns_hosts", state.get("dns_hosts"))
-        dns = root.find("dns")
-        if dns is None and dns_hosts:
-            dns = child(root, "dns")
-        if dns is not None:
-            replace_children(dns, "host", dns_hosts)
-            if len(dns) == 0 and not dns.attrib:
-                root.remove(dns)
-    replace_children(root, "portgroup", _elements("portgroups", state.get("portgroups")))
-    return to_string(root)
+        _render_ip(root, state, wanted)
+        if wanted("dns_hosts"):
+            dns_hosts = _elements("dns_hosts", state.get("dns_hosts"))
+            dns = root.find("dns")
+            if dns is None and dns_hosts:
+                dns = child(root, "dns")
+            if dns is not None:
+                replace_children(dns, "host", dns_hosts)
+                if len(dns) == 0 and not dns.attrib:
+                    root.remove(dns)
+    if wanted("portgroups"):
+        replace_children(root, "portgroup", _elements("portgroups", state.get("portgroups")))
+    return root
 
 
-def _render_ip(root, state):
+def _render_ip(root, state, wanted):
     ips = [node for node in root.findall("ip") if node.get("family", "ipv4") == "ipv4"]
-    if not state.get("address"):
+    if wanted("address") and not state.get("address"):
         for node in ips:
             root.remove(node)
         return
-    iface = ipaddress.IPv4Interface(state["address"])
+    if not ips and not state.get("address"):
+        return
     ip = ips[0] if ips else child(root, "ip")
-    ip.attrib.pop("netmask", None)
-    ip.set("address", str(iface.ip))
-    ip.set("prefix", str(iface.network.prefixlen))
+    if wanted("address"):
+        iface = ipaddress.IPv4Interface(state["address"])
+        ip.attrib.pop("netmask", None)
+        ip.set("address", str(iface.ip))
+        ip.set("prefix", str(iface.network.prefixlen))
     dhcp = ip.find("dhcp")
-    ranges = _elements("dhcp_ranges", state.get("dhcp_ranges"))
-    hosts = _elements("dhcp_hosts", state.get("dhcp_hosts"))
-    if dhcp is None and (ranges or hosts):
-        dhcp = child(ip, "dhcp")
-    if dhcp is not None:
-        replace_children(dhcp, "range", ranges)
-        replace_children(dhcp, "host", hosts)
-        if len(dhcp) == 0:
-            ip.remove(dhcp)
+    for key, tag in (("dhcp_ranges", "range"), ("dhcp_hosts", "host")):
+        if not wanted(key):
+            continue
+        entries = _elements(key, state.get(key))
+        if dhcp is None and entries:
+            dhcp = child(ip, "dhcp")
+        if dhcp is not None:
+            replace_children(dhcp, tag, entries)
+    if dhcp is not None and len(dhcp) == 0:
+        ip.remove(dhcp)
+
+
+# ---------------------------------------------------------------- the `xml` option
+# Entry lists a user's <network> owns: a stored entry the XML no longer lists is dropped.
+OWNED = {"network": ("ip", "route", "portgroup"), "ip": ("dhcp", "tftp"), "dhcp": ("range", "host"),
+         "dns": ("host", "txt", "srv", "forwarder")}
+# Entries libvirt changes on a running network (virNetworkUpdate): option -> path from the root,
+# under the first IPv4 <ip> for DHCP.
+LIVE_PATHS = {"dhcp_ranges": "dhcp/range", "dhcp_hosts": "dhcp/host", "dns_hosts": "dns/host",
+              "portgroups": "portgroup"}
+
+
+def normalise(root):
+    """domain_xml's normalisation, and MAC addresses of DHCP hosts in lower case (as libvirt keeps them)."""
+    dx.normalise(root)
+    for host in root.iterfind("ip/dhcp/host"):
+        if host.get("mac"):
+            host.set("mac", host.get("mac").lower())
+    return root
+
+
+def _ipv4(root):
+    return next((node for node in root.findall("ip") if node.get("family", "ipv4") == "ipv4"), None)
+
+
+def live_entries(root, option):
+    """The elements of one live section of a <network> tree."""
+    path = LIVE_PATHS[option]
+    if path.startswith("dhcp/"):
+        ip = _ipv4(root)
+        return ip.findall(path) if ip is not None else []
+    return root.findall(path)
+
+
+def without_live(root):
+    """A copy of the tree without the entries of the live sections (and the <dhcp>/<dns> they
+    leave empty): what only a redefine can change."""
+    rest = copy.deepcopy(root)
+    for option in LIVE_PATHS:
+        for el in live_entries(rest, option):
+            el.getparent().remove(el)
+    for el in list(rest.iterfind("ip/dhcp")) + list(rest.iterfind("dns")):
+        if len(el) == 0 and not {k for k in el.attrib if not k.startswith("{")}:
+            el.getparent().remove(el)
+    return rest
+
+
+def entry_string(el):
+    """One entry element as virNetworkUpdate takes it (the marks of `xmlmerge` removed)."""
+    return dx.tostring(el)

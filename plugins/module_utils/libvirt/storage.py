@@ -7,6 +7,7 @@ guard; the XML model is storage_xml."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import (
@@ -20,8 +21,14 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import storage_xml as sx
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import xmlmerge
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import parse_pool, render_pool, volume_xml
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import LXML_REQUIREMENT, persistent_xml, volume_format
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
+    LXML_REQUIREMENT,
+    from_string,
+    persistent_xml,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
 POOL_TYPES = ["dir", "logical", "netfs", "iscsi"]
@@ -44,6 +51,15 @@ SOURCE_FIELDS = {
     "netfs": (("host", "dir"), ("format", "port")),
     "iscsi": (("host", "iqn"), ("port", "initiator")),
 }
+# <target><permissions> of a pool's directory or a volume's file
+PERMISSIONS = {
+    "owner": Opt(update="live"),
+    "group": Opt(update="live"),
+    "mode": Opt(type="raw", update="live"),
+    "label": Opt(update="live"),
+}
+# pools whose directory and volumes are local files the module can chown/chmod
+FILE_POOLS = ("dir", "fs", "netfs")
 VOLUME_FORMATS = ["qcow2", "raw"]
 PREALLOCATION = ["none", "metadata", "falloc", "full"]
 SECTOR = 512
@@ -62,11 +78,112 @@ def pool_usage(pool):
 
 def volume_facts(vol, pool_name):
     capacity, allocation = vol.info()[1:]
-    return {"name": vol.name(), "pool": pool_name, "path": vol.path(), "key": vol.key(),
-            "format": volume_format(vol),
-            "capacity": capacity, "allocation": allocation,
-            # a fully allocated volume behaves as thick whatever made it so
-            "provisioning": "thick" if capacity and allocation >= capacity else "thin"}
+    root = from_string(vol.XMLDesc(0))
+    fmt = root.find("target/format")
+    out = {"name": vol.name(), "pool": pool_name, "path": vol.path(), "key": vol.key(),
+           "format": fmt.get("type") if fmt is not None else None,
+           "capacity": capacity, "allocation": allocation,
+           # a fully allocated volume behaves as thick whatever made it so
+           "provisioning": "thick" if capacity and allocation >= capacity else "thin"}
+    out.update(sx.permissions(root.find("target")))  # libvirt reads them from the file each time
+    return out
+
+
+# ---------------------------------------------------------------- permissions
+def parse_permissions(params):
+    """{mode, owner, group, label} from the options (None where not set): mode as libvirt's
+    4-digit octal string, owner and group as the numbers libvirt stores (names resolved here)."""
+    out = dict.fromkeys(sx.PERMISSION_KEYS)
+    mode = params.get("mode")
+    if mode is not None:
+        if isinstance(mode, bool) or not isinstance(mode, (int, str)):
+            raise InputError("mode", "expected an octal string such as '0640', got %r" % (mode,))
+        # YAML reads an unquoted 0640 as the number 416: that number is the mode
+        value = mode if isinstance(mode, int) else (int(mode.strip(), 8) if re.match(r"^\s*0?[0-7]{1,4}\s*$", mode)
+                                                    else None)
+        if value is None or not 0 <= value <= 0o7777:
+            raise InputError("mode", "%r is not an octal mode 0 to 07777; quote it, e.g. '0640'" % (mode,))
+        out["mode"] = "%04o" % value
+    for key, lookup in (("owner", _uid), ("group", _gid)):
+        value = params.get(key)
+        if value is not None:
+            value = str(value).strip()
+            out[key] = int(value) if value.isdigit() else lookup(key, value)
+    if params.get("label") is not None:
+        if not params["label"].strip() or "\n" in params["label"]:
+            raise InputError("label", "must be a non-empty SELinux context on one line, e.g. "
+                                      "'system_u:object_r:svirt_image_t:s0'")
+        out["label"] = params["label"].strip()
+    return out
+
+
+def _uid(option, name):
+    import pwd
+
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        raise InputError(option, "no user %r on this host; give a user name known here or a numeric uid" % name)
+
+
+def _gid(option, name):
+    import grp
+
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise InputError(option, "no group %r on this host; give a group name known here or a numeric gid" % name)
+
+
+def permission_changes(want, have):
+    """The permissions set in `want` that differ from `have`: {key: value}."""
+    return {key: value for key, value in want.items() if value is not None and (have or {}).get(key) != value}
+
+
+def describe(perms):
+    return ", ".join("%s %s" % (key, perms[key]) for key in sx.PERMISSION_KEYS if key in perms)
+
+
+def set_file_permissions(path, perms):
+    """Apply permissions to a local file or directory: libvirt has no call that changes them on an
+    existing volume or pool directory (virStorageVol has no update; a pool's are applied by build)."""
+    if perms.get("owner") is not None or perms.get("group") is not None:
+        os.chown(path, perms.get("owner", -1) if perms.get("owner") is not None else -1,
+                 perms.get("group", -1) if perms.get("group") is not None else -1)
+    if perms.get("mode") is not None:
+        os.chmod(path, int(perms["mode"], 8))
+    if perms.get("label") is not None:
+        os.setxattr(path, "security.selinux", perms["label"].encode() + b"\0")
+
+
+def local_uri(uri):
+    """Whether libvirt runs on this host (the module can reach its files)."""
+    return "://" in uri and uri.split("://", 1)[1].split("/", 1)[0].split("@")[-1] in ("", "localhost")
+
+
+class PermissionChecks:
+    """Checks shared by pools and volumes before permissions are applied."""
+
+    def check_label(self, perms):
+        """A label needs SELinux, which libvirt names in the host capabilities: without it libvirt
+        neither applies nor reports labels, so a label could never converge."""
+        if perms.get("label") is None:
+            return
+        models = {m.text for m in from_string(self.conn.getCapabilities()).iterfind("host/secmodel/model")}
+        if "selinux" not in models:
+            raise InputError("label", "libvirt on this host has no SELinux security model (it has %s); it "
+                                      "neither applies nor reports labels" % ", ".join(sorted(models)) or "none")
+
+    def check_changeable(self, option_names, kind, pool_type, what):
+        """Changing permissions of an existing file means chown/chmod here: a local file-backed pool."""
+        if not local_uri(self.params["uri"]):
+            raise InputError(option_names[0], "%s exists with other permissions; libvirt cannot change them, and "
+                                              "the module only can on the host it runs on (uri %s is remote)"
+                                              % (what, self.params["uri"]))
+        if pool_type not in FILE_POOLS:
+            raise InputError(option_names[0], "%s exists with other permissions; libvirt cannot change them, and "
+                                              "the module only can for files of dir, fs and netfs pools, not %s %s"
+                                              % (what, kind, pool_type))
 
 
 def _source(params):
@@ -74,7 +191,7 @@ def _source(params):
 
 
 # ---------------------------------------------------------------- pool service
-class StoragePoolService(LibvirtService):
+class StoragePoolService(PermissionChecks, LibvirtService):
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "pool"
     options = {
@@ -88,7 +205,10 @@ class StoragePoolService(LibvirtService):
         "autostart": Opt(type="bool"),
         "refresh": Opt(type="bool", default=False),
         "delete_data": Opt(type="bool", default=False),
+        **PERMISSIONS,
+        "xml": Opt(),  # compared by plan, as a merged tree
     }
+    MODELLED = ("type", "path", "source") + sx.PERMISSION_KEYS
 
     def desired(self):
         p = self.params
@@ -96,6 +216,7 @@ class StoragePoolService(LibvirtService):
         self.check_name(d["name"])
         if p["state"] == "absent":
             return d
+        d.update(parse_permissions(p))
         d["source"] = _source(p["source"])
         if d["path"] is not None:
             if not os.path.isabs(d["path"]):
@@ -103,7 +224,22 @@ class StoragePoolService(LibvirtService):
             d["path"] = os.path.normpath(d["path"])
         if p["type"] is not None:
             self.complete(d, p["type"], creating=False)
+        if p.get("xml"):
+            d["xml"] = self._xml(p["xml"], d)
         return d
+
+    def _xml(self, text, d):
+        """The user's <pool> with the options they also set edited in (the options win), without
+        what libvirt reports rather than keeps (capacity, allocation, available), marked for
+        xmlmerge.merge."""
+        root = sx.strip(xmlmerge.user_xml(text, "pool", d["name"]), sx.POOL_GENERATED)
+        if not root.get("type"):
+            raise InputError("xml", "<pool> needs its type attribute, e.g. <pool type='dir'>")
+        keys = [key for key in self.MODELLED if d[key] is not None]
+        if keys:
+            state = dict(parse_pool(xmlmerge.tostring(root)), **{key: d[key] for key in keys})
+            sx.overlay_pool(root, state, keys)
+        return xmlmerge.mark(root, sx.POOL_OWNED)
 
     def pool(self, name):
         return self.lookup("pool", name)
@@ -142,6 +278,8 @@ class StoragePoolService(LibvirtService):
         state = parse_pool(persistent_xml(pool, libvirt.VIR_STORAGE_XML_INACTIVE))
         state["active"] = bool(pool.isActive())
         state["autostart"] = bool(pool.autostart())
+        if desired.get("xml") is not None:
+            state["tree"] = xmlmerge.dx.normalise(from_string(persistent_xml(pool, libvirt.VIR_STORAGE_XML_INACTIVE)))
         if state["active"] and desired.get("refresh"):
             # a rescan, not a change: volumes made outside libvirt become visible
             pool.refresh(0)
@@ -152,6 +290,9 @@ class StoragePoolService(LibvirtService):
         """The pool type (an existing pool keeps its own) and the defaults that type fills in."""
         if desired["state"] == "absent":
             return desired
+        self.check_label(desired)
+        if desired.get("xml") is not None:
+            return dict(desired, type=desired["xml"].get("type"))
         kind = desired["type"] or (observed["type"] if observed else "dir")
         out = dict(desired, type=kind, source=dict(desired["source"]) if desired["source"] else None)
         self.complete(out, kind, creating=observed is None)
@@ -182,11 +323,16 @@ class StoragePoolService(LibvirtService):
             return plan
 
         if observed is None:
-            plan.after = {"name": name, "uuid": None, "type": desired["type"], "path": desired["path"],
-                          "source": desired["source"], "active": desired["active"], "autostart": False,
-                          "capacity": None, "allocation": None, "available": None,
-                          "volumes": 0 if desired["active"] else None}
-            xml = render_pool(plan.after)
+            if desired.get("xml") is not None:
+                xml = xmlmerge.tostring(desired["xml"])
+                plan.after = parse_pool(xml)
+            else:
+                plan.after = {"name": name, "uuid": None, "type": desired["type"], "path": desired["path"],
+                              "source": desired["source"],
+                              **{key: desired[key] for key in sx.PERMISSION_KEYS}}
+                xml = render_pool(plan.after)
+            plan.after.update(active=desired["active"], autostart=False, capacity=None, allocation=None,
+                              available=None, volumes=0 if desired["active"] else None)
             plan.step("define pool %s" % name, lambda: self.conn.storagePoolDefineXML(xml, 0),
                       undo=lambda: self.pool(name).undefine())
             # building a dir/netfs pool only makes its directory; building a logical one formats
@@ -200,16 +346,24 @@ class StoragePoolService(LibvirtService):
             return plan
 
         if desired["type"] != observed["type"]:
-            raise InputError("type", "pool %s exists as a %s pool; remove it first to make it %s"
-                                     % (name, observed["type"], desired["type"]))
-        plan.changes = differences(self.options, desired, observed)
-        plan.after = dict(observed)
-        redefine = [c.option for c in plan.changes]
-        if redefine:
+            raise InputError("xml" if desired.get("xml") is not None and self.params["type"] is None else "type",
+                             "pool %s exists as a %s pool; remove it first to make it %s"
+                             % (name, observed["type"], desired["type"]))
+        if desired.get("xml") is not None:
+            redefine, perms = self._plan_xml(plan, desired, observed)
+        else:
+            plan.changes = differences(self.options, desired, observed)
+            plan.after = dict(observed)
             plan.after.update((c.option, c.after) for c in plan.changes)
-            xml = render_pool(plan.after)
-            plan.step("redefine pool %s (%s)" % (name, ", ".join(redefine)),
-                      lambda: self.conn.storagePoolDefineXML(xml, 0))
+            redefine = [c.option for c in plan.changes if c.update == "restart"]
+            perms = {c.option: c.after for c in plan.changes if c.update == "live"}
+            if plan.changes:
+                xml = render_pool(plan.after)
+                plan.step("redefine pool %s (%s)" % (name, ", ".join(c.option for c in plan.changes)),
+                          lambda: self.conn.storagePoolDefineXML(xml, 0))
+        if perms:
+            self._plan_permissions(plan, desired, observed, perms)
+        if redefine:
             if observed["active"] and desired["active"]:
                 plan.restart_required = True
                 plan.warnings.append("pool %s: %s applies when the pool is restarted (virsh pool-destroy + "
@@ -224,14 +378,48 @@ class StoragePoolService(LibvirtService):
         self._plan_autostart(plan, desired, observed["autostart"])
         return plan
 
+    def _plan_xml(self, plan, desired, observed):
+        """The user's xml merged onto the stored definition: one redefine when it differs.
+        Returns (what needs a restart, the permissions that change)."""
+        name, stored = desired["name"], observed["tree"]
+        xmlmerge.uuid_check(desired["xml"], stored, "pool %s" % name)
+        merged = xmlmerge.merge(stored, desired["xml"])
+        plan.after = dict(observed, **parse_pool(xmlmerge.tostring(merged)))
+        del plan.after["tree"]
+        if xmlmerge.same(merged, stored):
+            return [], {}
+        xml = xmlmerge.tostring(merged)
+        plan.step("redefine pool %s (xml)" % name, lambda: self.conn.storagePoolDefineXML(xml, 0))
+        perms = permission_changes(sx.permissions(merged.find("target")), sx.permissions(stored.find("target")))
+        rest = ("target/permissions",)
+        return ([] if xmlmerge.same(sx.strip(merged, rest), sx.strip(stored, rest)) else ["xml"]), perms
+
+    def _plan_permissions(self, plan, desired, observed, perms):
+        """A redefine keeps new permissions for the next build; the existing directory gets them
+        now, and an active pool is refreshed so that libvirt reads them back."""
+        name, path = desired["name"], plan.after["path"]
+        self.check_changeable(sorted(perms), "pool", observed["type"], "the directory of pool %s" % name)
+
+        def apply():
+            if os.path.isdir(path):
+                set_file_permissions(path, perms)
+            pool = self.pool(name)
+            if pool.isActive():
+                pool.refresh(0)
+
+        plan.step("set %s of the directory of pool %s" % (describe(perms), name), apply)
+
     def _plan_autostart(self, plan, desired, current):
         name = desired["name"]
         plan.after["autostart"] = self.plan_autostart(plan, desired["autostart"], current, "pool %s" % name,
                                                       lambda: self.pool(name))
 
+    def facts(self, state):
+        return {key: value for key, value in state.items() if key != "tree"} if state else state
+
 
 # ---------------------------------------------------------------- volume service
-class VolumeService(LibvirtService):
+class VolumeService(PermissionChecks, LibvirtService):
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     result_key = "volume"
     options = {
@@ -247,6 +435,8 @@ class VolumeService(LibvirtService):
         "upload_format": Opt(choices=qemu_img.INPUT_FORMATS),
         "max_overcommit": Opt(type="float"),
         "wipe": Opt(type="bool", default=False),
+        **PERMISSIONS,
+        "xml": Opt(),  # a new volume's definition; an existing one must match it (capacity aside)
     }
     module_kwargs = {"mutually_exclusive": [("clone_from", "upload")], "required_by": {"upload_format": "upload"}}
 
@@ -256,7 +446,10 @@ class VolumeService(LibvirtService):
         self.check_name(d["name"], limit=255)
         if p["state"] == "absent":
             return d
+        d.update(parse_permissions(p))
         d["capacity"] = parse_size(p["capacity"], "capacity")
+        if p.get("xml"):
+            d["xml"] = self._xml(p["xml"], d)
         if d["capacity"] is not None:
             if d["capacity"] == 0:
                 raise InputError("capacity", "must be more than 0 bytes")
@@ -264,7 +457,7 @@ class VolumeService(LibvirtService):
             d["capacity"] = -(-d["capacity"] // SECTOR) * SECTOR
         if p["max_overcommit"] is not None and p["max_overcommit"] <= 0:
             raise InputError("max_overcommit", "must be a positive ratio such as 1.0 or 2.5")
-        fmt = p["format"] or "qcow2"
+        fmt = d["format"] or "qcow2"
         if p["preallocation"] == "metadata" and fmt != "qcow2":
             raise InputError("preallocation", "metadata preallocation exists for qcow2 only; use falloc or "
                                               "full for %s" % fmt)
@@ -277,9 +470,29 @@ class VolumeService(LibvirtService):
             d["upload"] = os.path.abspath(p["upload"])  # qemu-img reads no 'proto:' prefix in an absolute path
         return d
 
+    @staticmethod
+    def _xml(text, d):
+        """The user's <volume> without what libvirt generates or reports (key, path, allocation,
+        timestamps); its capacity, format and permissions are what the options leave unset."""
+        root = sx.strip(xmlmerge.user_xml(text, "volume", d["name"]), sx.VOLUME_GENERATED)
+        if d["capacity"] is None:
+            d["capacity"] = sx.volume_capacity(root)
+        fmt = root.find("target/format")
+        if d["format"] is None and fmt is not None:
+            d["format"] = fmt.get("type")
+        for key, value in sx.permissions(root.find("target")).items():
+            if d[key] is None:
+                d[key] = value
+        return root
+
     def observe(self, desired, batch=None):
         vol = self.volume(desired["pool"], desired["name"])
-        return None if vol is None else volume_facts(vol, desired["pool"])
+        if vol is None:
+            return None
+        state = volume_facts(vol, desired["pool"])
+        if desired.get("xml") is not None:
+            state["tree"] = xmlmerge.dx.normalise(from_string(vol.XMLDesc(0)))
+        return state
 
     def volume(self, pool_name, name):
         """The volume, or None; the pool must exist and be active (else an InputError on `pool`)."""
@@ -300,7 +513,9 @@ class VolumeService(LibvirtService):
         image it uploads, and the pool's usage when max_overcommit guards it."""
         if desired["state"] == "absent":
             return desired
-        out = dict(desired, source_capacity=None, usage=None)
+        self.check_label(desired)
+        pool = self.lookup("pool", desired["pool"])
+        out = dict(desired, source_capacity=None, usage=None, pool_type=from_string(pool.XMLDesc(0)).get("type"))
         if observed is None and desired["clone_from"]:
             source = self.volume(desired["pool"], desired["clone_from"])
             if source is None:
@@ -330,7 +545,10 @@ class VolumeService(LibvirtService):
             raise InputError("format", "volume %s/%s exists as %s; it is not converted in place (delete it, or "
                                        "convert a copy with virtcloud.core.disk_image)"
                                        % (pool, name, observed["format"], ))
+        if desired.get("xml") is not None:
+            self._check_xml(desired, observed)
         plan.after = dict(observed)
+        plan.after.pop("tree", None)
         want, have = desired["capacity"], observed["capacity"]
         if want is not None and want != have:
             if want < have and not desired["allow_shrink"]:
@@ -346,7 +564,34 @@ class VolumeService(LibvirtService):
                                                  format_size(want)),
                       lambda: self.volume(pool, name).resize(want, flags))
             plan.after.update(capacity=want, allocation=None)
+        perms = permission_changes({key: desired[key] for key in sx.PERMISSION_KEYS}, observed)
+        if perms:
+            self.check_changeable(sorted(perms), "pool", desired["pool_type"], "volume %s/%s" % (pool, name))
+
+            def apply():
+                set_file_permissions(self.volume(pool, name).path(), perms)
+                self.lookup("pool", pool).refresh(0)  # libvirt reads the file's permissions back
+
+            plan.step("set %s of volume %s/%s" % (describe(perms), pool, name), apply)
+            plan.after.update(perms)
         return plan
+
+    @staticmethod
+    def _check_xml(desired, observed):
+        """An existing volume must already be what the user's XML says, apart from its capacity
+        (resized), format (checked like the option) and permissions (set on the file): libvirt
+        changes nothing else of a volume."""
+        merged = xmlmerge.merge(observed["tree"], desired["xml"])
+        have = sx.volume_rest(observed["tree"])
+        if not xmlmerge.same(sx.volume_rest(merged), have):
+            differ = [path for path in _paths(sx.volume_rest(desired["xml"]))
+                      if have.find(path) is None or not xmlmerge.dx.contains(have.find(path),
+                                                                             desired["xml"].find(path))]
+            raise InputError("xml", "volume %s/%s exists, and differs from xml in %s; libvirt can only resize "
+                                    "an existing volume (and the module set its permissions), so delete it "
+                                    "(state=absent) and create it again to change that"
+                                    % (desired["pool"], desired["name"],
+                                       ", ".join("<%s>" % path for path in differ) or "its attributes"))
 
     def _plan_create(self, plan, desired):
         name, pool = desired["name"], desired["pool"]
@@ -363,12 +608,14 @@ class VolumeService(LibvirtService):
         # libvirt turns qemu-img's preallocation on with this flag: metadata when allocation is
         # below capacity, falloc when it equals it
         flags = libvirt.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA if fmt == "qcow2" and prealloc != "none" else 0
-        xml = volume_xml(name, capacity, fmt, allocation)
+        xml = volume_xml(name, capacity, fmt, allocation, {key: desired[key] for key in sx.PERMISSION_KEYS},
+                         desired.get("xml"))
         how = "clone of %s" % desired["clone_from"] if desired["clone_from"] else (
             "upload of %s" % desired["upload"] if desired["upload"] else "%s, %s" % (format_size(capacity), prealloc))
         plan.after = {"name": name, "pool": pool, "path": None, "key": None, "format": fmt,
                       "capacity": capacity, "allocation": None,
-                      "provisioning": "thick" if allocation else "thin"}
+                      "provisioning": "thick" if allocation else "thin",
+                      **{key: desired[key] for key in sx.PERMISSION_KEYS}}
 
         def create():
             target = self.lookup("pool", pool)
@@ -388,6 +635,9 @@ class VolumeService(LibvirtService):
         plan.step("create volume %s/%s (%s)" % (pool, name, how), create,
                   undo=lambda: self.volume(pool, name).delete(0))
         return plan
+
+    def facts(self, state):
+        return {key: value for key, value in state.items() if key != "tree"} if state else state
 
     def _guard(self, desired, extra):
         limit = desired["max_overcommit"]
@@ -415,6 +665,16 @@ class VolumeService(LibvirtService):
             with open(path, "rb") as src:
                 stream.sendAll(lambda _stream, nbytes, f: f.read(nbytes), src)
             stream.finish()
+
+
+def _paths(root):
+    """Paths of the elements under a <volume> and its <target>, to name what differs."""
+    for el in root:
+        if el.tag == "target":
+            for sub in el:
+                yield "target/" + sub.tag
+        elif isinstance(el.tag, str):
+            yield el.tag
 
 
 # ---------------------------------------------------------------- storage_info
