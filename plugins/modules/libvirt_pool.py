@@ -103,37 +103,6 @@ options:
         which must then be empty of volumes; the volume group of a V(logical) pool).
     type: bool
     default: false
-  owner:
-    description:
-      - Owner of the pool's target directory, a user name known on the host or a numeric uid (libvirt stores the number).
-      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
-        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
-        Not managed when omitted.
-    type: str
-  group:
-    description:
-      - Group of the pool's target directory, a group name known on the host or a numeric gid (libvirt stores the number).
-      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
-        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
-        Not managed when omitted.
-    type: str
-  mode:
-    description:
-      - Permission bits of the pool's target directory, an octal string from V('0') to V('07777'), for example V('0640').
-        Quote it; an unquoted YAML V(0640) is read as an octal number and taken as that mode.
-      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
-        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
-        Not managed when omitted.
-    type: raw
-  label:
-    description:
-      - SELinux label of the pool's target directory, for example V(system_u:object_r:svirt_image_t:s0).
-      - Only where libvirt's host has the SELinux security model (C(virsh capabilities)); elsewhere
-        libvirt neither applies nor reports labels, and the option is refused.
-      - Applied when the pool is built (created); on an existing pool it is redefined and the directory
-        changed with chown/chmod, which libvirt has no call for (local V(dir), V(fs), V(netfs) pools only).
-        Not managed when omitted.
-    type: str
   xml:
     description:
       - A C(<pool>) definition of your own, for example one made with C(virsh pool-dumpxml), managed as it is.
@@ -146,6 +115,7 @@ options:
     type: str
 extends_documentation_fragment:
   - virtcloud.core.libvirt
+  - virtcloud.core.libvirt.permissions
   - virtcloud.core.attributes
 author:
   - virtcloud.core contributors (@virtcloud)

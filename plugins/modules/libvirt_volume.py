@@ -93,37 +93,6 @@ options:
     description: With O(state=absent), overwrite the volume's data with zeros before deleting it.
     type: bool
     default: false
-  owner:
-    description:
-      - Owner of the volume's file, a user name known on the host or a numeric uid (libvirt stores the number).
-      - Set when the volume is created. An existing volume with others gets them on its file through
-        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
-        and the pool is refreshed. Not managed when omitted.
-    type: str
-  group:
-    description:
-      - Group of the volume's file, a group name known on the host or a numeric gid (libvirt stores the number).
-      - Set when the volume is created. An existing volume with others gets them on its file through
-        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
-        and the pool is refreshed. Not managed when omitted.
-    type: str
-  mode:
-    description:
-      - Permission bits of the volume's file, an octal string from V('0') to V('07777'), for example V('0640').
-        Quote it; an unquoted YAML V(0640) is read as an octal number and taken as that mode.
-      - Set when the volume is created. An existing volume with others gets them on its file through
-        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
-        and the pool is refreshed. Not managed when omitted.
-    type: raw
-  label:
-    description:
-      - SELinux label of the volume's file, for example V(system_u:object_r:svirt_image_t:s0).
-      - Only where libvirt's host has the SELinux security model (C(virsh capabilities)); elsewhere
-        libvirt neither applies nor reports labels, and the option is refused.
-      - Set when the volume is created. An existing volume with others gets them on its file through
-        chown/chmod (libvirt has no call to change them), for local V(dir), V(fs) and V(netfs) pools only,
-        and the pool is refreshed. Not managed when omitted.
-    type: str
   xml:
     description:
       - A C(<volume>) definition of your own, for example one made with C(virsh vol-dumpxml); what libvirt
@@ -138,6 +107,7 @@ options:
     type: str
 extends_documentation_fragment:
   - virtcloud.core.libvirt
+  - virtcloud.core.libvirt.permissions
   - virtcloud.core.attributes
 author:
   - virtcloud.core contributors (@virtcloud)

@@ -172,7 +172,7 @@ class PermissionChecks:
         models = {m.text for m in from_string(self.conn.getCapabilities()).iterfind("host/secmodel/model")}
         if "selinux" not in models:
             raise InputError("label", "libvirt on this host has no SELinux security model (it has %s); it "
-                                      "neither applies nor reports labels" % ", ".join(sorted(models)) or "none")
+                                      "neither applies nor reports labels" % (", ".join(sorted(models)) or "none"))
 
     def check_changeable(self, option_names, kind, pool_type, what):
         """Changing permissions of an existing file means chown/chmod here: a local file-backed pool."""
