@@ -23,10 +23,12 @@ options:
     type: list
     elements: str
   state:
-    description: Only guests in one of these run states.
+    description:
+      - Only guests in one of these run states. V(crashed) - its kernel panicked and libvirt kept it
+        (C(<on_crash>preserve</on_crash>)). V(pmsuspended) - it suspended itself to RAM (S3).
     type: list
     elements: str
-    choices: [running, paused, shutdown]
+    choices: [running, paused, shutdown, crashed, pmsuspended]
 extends_documentation_fragment:
   - virtcloud.core.libvirt
 attributes:
@@ -53,6 +55,11 @@ EXAMPLES = r"""
 - name: Print them
   ansible.builtin.debug:
     msg: "VNC {{ web1.domains[0].graphics[0].port }}, IPs {{ web1.domains[0].nics | map(attribute='addresses') | flatten }}"
+
+- name: Guests whose kernel panicked (kept by on_crash=preserve) or that suspended themselves
+  virtcloud.core.libvirt_domain_info:
+    state: [crashed, pmsuspended]
+  register: stuck
 """
 
 RETURN = r"""
@@ -74,7 +81,7 @@ domains:
     name: {description: Guest name., type: str}
     uuid: {description: UUID., type: str}
     id: {description: Hypervisor ID of a running guest; null when shut off., type: int}
-    state: {description: "running, paused or shutdown.", type: str}
+    state: {description: "running, paused, shutdown, crashed or pmsuspended (see O(state)).", type: str}
     persistent: {description: Whether the guest has a persistent definition., type: bool}
     autostart: {description: Whether libvirtd starts the guest., type: bool}
     title: {description: Title., type: str}

@@ -9,7 +9,12 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService, guests
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import (
+    CRASHED,
+    PMSUSPENDED,
+    DomainService,
+    guests,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_xml import PAUSED, RUNNING, SHUTDOWN
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import from_string
 
@@ -21,7 +26,7 @@ class DomainInfoService(InfoService, LibvirtService):
     requirements = DomainService.requirements
     options = {
         "name": Opt(type="list", elements="str"),
-        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN]),
+        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN, CRASHED, PMSUSPENDED]),
     }
 
     def observe(self, desired, batch=None):
