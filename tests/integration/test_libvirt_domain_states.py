@@ -2,7 +2,7 @@
 kernel panicked and that libvirt kept (on_crash=preserve), and one that suspended itself to RAM (S3).
 libvirt_domain brings both to every state, libvirt_domain_info reports and filters them; virsh is the
 independent path. The tiny test guest panics on an NMI and suspends itself on its kernel command line
-(see tests/lib/guest.py)."""
+(see tests/lib/guest.py). Also libvirt_domain_info's XML, which never holds the VNC password."""
 
 from __future__ import annotations
 
@@ -48,9 +48,18 @@ def crash(name, log):
 
 def test_a_crashed_guest_is_powered_off_and_started_again(guest, workdir):
     log = os.path.join(workdir, "console.log")
-    spec = states_guest(guest, workdir, "unknown_nmi_panic")
+    spec = states_guest(guest, workdir, "unknown_nmi_panic", graphics={"type": "vnc", "password": "s3cr3t"})
     run_module("libvirt_domain", state="running", **spec)
     first = booted(guest, log)
+
+    # libvirt_domain_info returns the definition, live or inactive, never with the VNC password
+    assert "passwd='s3cr3t'" in virsh("dumpxml", "--security-info", guest).stdout  # libvirt has it
+    live = run_module("libvirt_domain_info", uri=URI, name=[guest], xml="live")["domains"][0]
+    inactive = run_module("libvirt_domain_info", uri=URI, name=[guest], xml="inactive")["domains"][0]
+    port = live["graphics"][0]["port"]
+    assert port >= 5900 and "port='%d'" % port in live["xml"] and "id='%s'" % first in live["xml"]
+    assert "port='-1'" in inactive["xml"] and "<on_crash>preserve</on_crash>" in inactive["xml"]
+    assert "s3cr3t" not in live["xml"] + inactive["xml"] and "passwd" not in live["xml"] + inactive["xml"]
 
     crash(guest, log)
     found = run_module("libvirt_domain_info", uri=URI, name=[guest], state=["crashed"])["domains"]

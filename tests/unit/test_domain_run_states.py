@@ -1,4 +1,4 @@
-"""Run states a guest gets into by itself (crashed, pmsuspended), on libvirt's
+"""Run states a guest gets into by itself (crashed, pmsuspended) and domain_info's XML, on libvirt's
 test:///default driver. The test driver cannot crash or suspend a guest, so the state libvirt reports
 is replaced with the real libvirt codes; tests/integration/test_libvirt_domain_states.py makes a real
 guest panic and suspend itself."""
@@ -159,7 +159,7 @@ def test_domain_info_reports_and_filters_the_real_state(name, reported):
     try:
         def info(**kw):
             return execute(DomainInfoService({"uri": URI, "name": [name, name + "b"], "state": None,
-                                              **kw}))["domains"]
+                                              "xml": None, **kw}))["domains"]
 
         assert [(d["name"], d["state"]) for d in info()] == [(name, "crashed"), (name + "b", "pmsuspended")]
         assert [d["name"] for d in info(state=["crashed"])] == [name]
@@ -168,6 +168,25 @@ def test_domain_info_reports_and_filters_the_real_state(name, reported):
         assert all(d["id"] for d in info())  # both still have their process
     finally:
         execute(domain(name=name + "b", state="absent"))
+
+
+VNC = "<devices><graphics type='vnc' port='-1' autoport='yes' passwd='s3cr3t'/></devices>"
+
+
+def test_domain_info_returns_the_xml_without_secrets(name):
+    execute(domain(name=name, memory=64, state="running", xml="<domain>%s</domain>" % VNC))
+    conn = libvirt.open(URI)
+    dom = conn.lookupByName(name)
+    assert "s3cr3t" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)  # libvirt has it: the check can fail
+
+    def info(**kw):
+        return execute(DomainInfoService({"uri": URI, "name": [name], "state": None, **kw}))["domains"][0]
+
+    assert "xml" not in info(xml=None)
+    inactive, live = info(xml="inactive")["xml"], info(xml="live")["xml"]
+    assert inactive == dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert live == dom.XMLDesc(0) and "id='%d'" % dom.ID() in live and "id=" not in inactive.split(">")[0]
+    assert "s3cr3t" not in inactive + live and "passwd" not in inactive + live
 
 
 def test_a_woken_guest_gets_its_power_button_pressed_again(monkeypatch):
