@@ -277,6 +277,13 @@ options:
       - V(paused) - defined and paused (started paused when it was off).
       - V(rebooted) - shut down (as for V(shutdown)) and started again, which also applies changes
         that needed a restart. Always reports a change.
+      - A guest can also be in a run state of its own making, reported as RV(domain.state).
+        C(crashed) - its kernel panicked and libvirt kept it (C(<on_crash>preserve</on_crash>)); its
+        kernel is dead, so V(running), V(paused), V(shutdown) and V(rebooted) first power it off (as
+        C(virsh destroy) does), then start it as from shut off.
+        C(pmsuspended) - it suspended itself to RAM (S3); V(running) wakes it up (C(virsh dompmwakeup)) and
+        waits until it runs, V(paused) wakes it up and pauses it, V(shutdown) and V(rebooted) wake it up
+        before the graceful shutdown. V(present) keeps either state.
       - V(absent) - powered off and undefined, with its NVRAM, managed save image and snapshot and
         checkpoint metadata. Its storage is kept unless O(remove_storage=true).
     type: str
@@ -427,7 +434,10 @@ domain:
     uuid: {description: UUID (null for a guest still to be defined in check mode)., type: str, returned: when present}
     title: {description: Title., type: str, returned: when present}
     description: {description: Description., type: str, returned: when present}
-    state: {description: "Run state: running, paused or shutdown.", type: str, returned: when present}
+    state:
+      description: "Run state: running, paused or shutdown; crashed or pmsuspended for a guest left in one of those (see O(state))."
+      type: str
+      returned: when present
     autostart: {description: Whether libvirtd starts the guest., type: bool, returned: when present}
     virt_type: {description: "Hypervisor type (kvm, qemu, xen)", type: str, returned: when present}
     os_type: {description: "hvm, or xen for a Xen PV guest.", type: str, returned: when present}

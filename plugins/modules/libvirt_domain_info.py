@@ -23,10 +23,23 @@ options:
     type: list
     elements: str
   state:
-    description: Only guests in one of these run states.
+    description:
+      - Only guests in one of these run states. V(crashed) - its kernel panicked and libvirt kept it
+        (C(<on_crash>preserve</on_crash>)). V(pmsuspended) - it suspended itself to RAM (S3).
     type: list
     elements: str
-    choices: [running, paused, shutdown]
+    choices: [running, paused, shutdown, crashed, pmsuspended]
+  xml:
+    description:
+      - Also return each guest's domain XML, as libvirt gives it, in RV(domains[].xml).
+      - V(inactive) - the persistent definition (what the guest gets when it is next started, what
+        M(virtcloud.core.libvirt_domain) compares with). V(live) - the definition of the running guest
+        (real VNC/SPICE ports, hot-plugged devices); for a guest that is not running, its definition.
+      - Graphics passwords are never included (libvirt leaves them out unless it is asked for secure
+        details, which this module never does).
+      - Omitted, no XML is returned.
+    type: str
+    choices: [inactive, live]
 extends_documentation_fragment:
   - virtcloud.core.libvirt
 attributes:
@@ -53,6 +66,24 @@ EXAMPLES = r"""
 - name: Print them
   ansible.builtin.debug:
     msg: "VNC {{ web1.domains[0].graphics[0].port }}, IPs {{ web1.domains[0].nics | map(attribute='addresses') | flatten }}"
+
+- name: Keep a copy of web1's definition
+  virtcloud.core.libvirt_domain_info:
+    name: [web1]
+    xml: inactive
+  register: web1_def
+
+- name: Write it to a file
+  ansible.builtin.copy:
+    content: "{{ web1_def.domains[0].xml }}"
+    dest: /var/backups/web1.xml
+    mode: "0600"
+  when: web1_def.domains | length > 0
+
+- name: Guests whose kernel panicked (kept by on_crash=preserve) or that suspended themselves
+  virtcloud.core.libvirt_domain_info:
+    state: [crashed, pmsuspended]
+  register: stuck
 """
 
 RETURN = r"""
@@ -74,7 +105,7 @@ domains:
     name: {description: Guest name., type: str}
     uuid: {description: UUID., type: str}
     id: {description: Hypervisor ID of a running guest; null when shut off., type: int}
-    state: {description: "running, paused or shutdown.", type: str}
+    state: {description: "running, paused, shutdown, crashed or pmsuspended (see O(state)).", type: str}
     persistent: {description: Whether the guest has a persistent definition., type: bool}
     autostart: {description: Whether libvirtd starts the guest., type: bool}
     title: {description: Title., type: str}
@@ -112,6 +143,10 @@ domains:
       type: list
       elements: dict
     guest_agent: {description: Whether the guest agent channel is present., type: bool}
+    xml:
+      description: The domain XML (see O(xml)), without graphics passwords.
+      type: str
+      returned: when O(xml) is set
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

@@ -9,12 +9,24 @@ its serial console (ttyS0):
 - ``VCT-LEASE <nic> <ip>`` for each NIC that got (and configured) a DHCP lease; every NIC,
   hot-plugged ones too, asks once.
 
+Run states a test can make the guest get into by itself, switched on by its kernel command line:
+
+- ``vct.suspend``: once userspace runs, the guest suspends itself to RAM (S3; the domain needs
+  ``<pm><suspend-to-mem enabled='yes'/></pm>``), so libvirt reports it pmsuspended. Woken up, it
+  prints ``VCT-RESUMED`` and goes on as usual.
+- ``unknown_nmi_panic`` (a kernel parameter): an NMI (``virsh inject-nmi``) panics the kernel, and
+  the pvpanic driver tells QEMU (the domain needs ``<panic model='isa'/>``); with
+  ``<on_crash>preserve</on_crash>`` libvirt keeps the guest, crashed. Only on demand, so the same
+  guest started again runs normally.
+
 The virtio and ACPI button modules are loaded by the init (they are modules in Debian's cloud kernel), so
 hot-plugged virtio disks and NICs show up without udev, and an
 ACPI power button press (graceful shutdown) powers the guest off.
 
-Assets are cached under ``ASSET_DIR`` and built once per machine; concurrent builders are
-serialised by a lock file and publish atomically (rename), so parallel test runs are safe.
+Assets are cached under ``ASSET_DIR`` and built once per machine, in a directory named after a hash
+of what goes into them (kernel package, modules, init): a changed recipe builds anew, and never uses
+an older build. Concurrent builders are serialised by a lock file and publish atomically (rename),
+so parallel test runs are safe.
 
     from lib.guest import guest_assets
     kernel, initrd = guest_assets()
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
@@ -46,6 +59,8 @@ MODULES = [
     "drivers/net/virtio_net.ko",
     "drivers/input/evdev.ko",    # the ACPI power button reaches acpid through evdev
     "drivers/acpi/button.ko",
+    "drivers/misc/pvpanic/pvpanic.ko",       # a kernel panic tells QEMU (the guest's <panic model='isa'/>)
+    "drivers/misc/pvpanic/pvpanic-mmio.ko",
 ]
 
 INIT = """#!/bin/busybox sh
@@ -60,6 +75,11 @@ printf '#!/bin/sh\necho VCT-POWEROFF\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod +x /etc/acpi/PWRF/00000080
 acpid -c /etc/acpi -l /dev/null
 echo %(marker)s
+if grep -qw vct.suspend /proc/cmdline; then
+  # suspend to RAM (S3) once; the guest goes on here when it is woken up
+  echo mem > /sys/power/state
+  echo VCT-RESUMED
+fi
 printf '#!/bin/sh\n[ "$1" = bound ] && echo "VCT-LEASE $interface $ip" >/dev/console && ip addr add $ip/$mask dev $interface\nexit 0\n' > /bin/lease.sh
 chmod +x /bin/lease.sh
 while true; do
@@ -121,7 +141,8 @@ def _build(target):
 
 def guest_assets():
     """(kernel path, initrd path), building them on first use."""
-    final = os.path.join(ASSET_DIR, "guest-v5")
+    recipe = "\n".join([KERNEL_PACKAGE, *MODULES, INIT])
+    final = os.path.join(ASSET_DIR, "guest-" + hashlib.sha256(recipe.encode()).hexdigest()[:12])
     kernel, initrd = os.path.join(final, "vmlinuz"), os.path.join(final, "initrd.gz")
     if os.path.exists(initrd):
         return kernel, initrd

@@ -60,14 +60,23 @@ SERIAL_OPTIONS = {
 }
 
 
-# dom.state() codes -> the words of the `state` option
+# Run states a guest gets into by itself, and that no `state` choice asks for: its kernel panicked
+# and libvirt kept it (on_crash=preserve), or it suspended itself to RAM (S3). Both are active.
+CRASHED, PMSUSPENDED = "crashed", "pmsuspended"
+
+
+# dom.state() codes -> the words of the `state` option, and the two above
 def run_state(code):
     if libvirt is None:
         return None
     if code in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED, libvirt.VIR_DOMAIN_SHUTDOWN):
         return RUNNING
-    if code in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
+    if code == libvirt.VIR_DOMAIN_PAUSED:
         return PAUSED
+    if code == libvirt.VIR_DOMAIN_CRASHED:
+        return CRASHED
+    if code == libvirt.VIR_DOMAIN_PMSUSPENDED:
+        return PMSUSPENDED
     return SHUTDOWN
 
 
@@ -496,6 +505,17 @@ class DomainService(LibvirtService):
 
     def _plan_state(self, plan, desired, state):
         name, want = desired["name"], desired["state"]
+        if want == "present":
+            return state  # present keeps the run state, also crashed or pmsuspended
+        if state == CRASHED:
+            # The guest's kernel is dead: resuming it would run the panic on, and nothing in it
+            # answers the power button. Power it off, then go on from shut off.
+            plan.step("power off crashed guest %s" % name, lambda: ops().power_off(self.guest(name)))
+            state = SHUTDOWN
+        elif state == PMSUSPENDED and want in ("running", "paused"):
+            # (shutdown and rebooted wake it up inside the graceful shutdown)
+            plan.step("wake up guest %s" % name, lambda: ops().wake_up(self.guest(name)))
+            state = RUNNING
         if want == "running":
             if state == SHUTDOWN:
                 plan.step("start guest %s" % name, lambda: self.guest(name).create())
@@ -513,13 +533,11 @@ class DomainService(LibvirtService):
             if state != SHUTDOWN:
                 plan.step("shut down guest %s" % name, lambda: ops().shutdown(self, self.guest(name)))
             return SHUTDOWN
-        if want == "rebooted":
-            # Off and on again, not a guest reboot: only a new QEMU process picks up changed config.
-            if state != SHUTDOWN:
-                plan.step("shut down guest %s" % name, lambda: ops().shutdown(self, self.guest(name)))
-            plan.step("start guest %s" % name, lambda: self.guest(name).create())
-            return RUNNING
-        return state  # present keeps the run state
+        # rebooted: off and on again, not a guest reboot: only a new QEMU process picks up changed config
+        if state != SHUTDOWN:
+            plan.step("shut down guest %s" % name, lambda: ops().shutdown(self, self.guest(name)))
+        plan.step("start guest %s" % name, lambda: self.guest(name).create())
+        return RUNNING
 
     # ------------------------------------------------------------ report
     def facts(self, state):

@@ -9,7 +9,12 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService, guests
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import (
+    CRASHED,
+    PMSUSPENDED,
+    DomainService,
+    guests,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_xml import PAUSED, RUNNING, SHUTDOWN
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import from_string
 
@@ -21,7 +26,8 @@ class DomainInfoService(InfoService, LibvirtService):
     requirements = DomainService.requirements
     options = {
         "name": Opt(type="list", elements="str"),
-        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN]),
+        "state": Opt(type="list", elements="str", choices=[RUNNING, PAUSED, SHUTDOWN, CRASHED, PMSUSPENDED]),
+        "xml": Opt(choices=["inactive", "live"]),
     }
 
     def observe(self, desired, batch=None):
@@ -40,7 +46,8 @@ class DomainInfoService(InfoService, LibvirtService):
 
     def _describe(self, dom, state, autostart):
         # The live XML of a running guest: real VNC ports, the devices it has right now.
-        root = dx.normalise(from_string(dom.XMLDesc(0)))
+        live = dom.XMLDesc(0)
+        root = dx.normalise(from_string(live))
         out = dx.facts(root)
         out.update(state=state, id=dom.ID() if state != SHUTDOWN else None,
                    autostart=autostart, persistent=bool(dom.isPersistent()))
@@ -56,6 +63,9 @@ class DomainInfoService(InfoService, LibvirtService):
         addresses = self._addresses(dom, state, out["guest_agent"])
         for nic in out["nics"]:
             nic["addresses"] = addresses.get((nic["mac"] or "").lower(), [])
+        if self.params.get("xml"):
+            # Never VIR_DOMAIN_XML_SECURE: without it libvirt leaves graphics passwords out.
+            out["xml"] = live if self.params["xml"] == "live" else dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
         return out
 
     @staticmethod

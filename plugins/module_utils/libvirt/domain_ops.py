@@ -11,6 +11,7 @@ all the code it imports, and the common runs (nothing to do, define, start) need
 from __future__ import annotations
 
 import copy
+import time
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
@@ -87,21 +88,70 @@ def shutdown(service, dom):
     if not dom.isActive():
         return
     timeout = service.params["shutdown_timeout"]
-    if dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+    state = dom.state()[0]
+    if state == libvirt.VIR_DOMAIN_CRASHED:
+        dom.destroy()  # a crashed guest has nothing left to shut down gracefully
+        return
+    if state == libvirt.VIR_DOMAIN_PAUSED:
         dom.resume()  # a paused guest cannot see the power button
+    elif state == libvirt.VIR_DOMAIN_PMSUSPENDED:
+        wake_up(dom)  # nor can a sleeping one
+    probe = _pressing_again(dom, PRESS_AGAIN if state == libvirt.VIR_DOMAIN_PMSUSPENDED else None)
     try:
         dom.shutdown()
     except libvirt.libvirtError:
         if not service.params["force"]:
             raise
     try:
-        wait_for(lambda: dom.state()[0], lambda state: state == libvirt.VIR_DOMAIN_SHUTOFF, timeout,
+        wait_for(probe, lambda state: state == libvirt.VIR_DOMAIN_SHUTOFF, timeout,
                  "guest %s to shut down (shutdown_timeout)" % dom.name(), describe=_state_name)
     except WaitTimeout as exc:
         if not service.params["force"]:
             raise BackendError("%s; does it handle ACPI power button events? Set force=true to power it off"
                                % exc.msg)
         dom.destroy()
+
+
+def power_off(dom):
+    """Pull the plug (virsh destroy), if there is anything left to pull."""
+    if dom.isActive():
+        dom.destroy()
+
+
+# seconds: QEMU resumes a guest from S3 at once; libvirt says so when the guest runs again
+WAKE_UP_TIMEOUT = 30
+
+
+def wake_up(dom):
+    """Wake a guest that suspended itself to RAM (S3) up and wait until it runs."""
+    dom.pMWakeup(0)
+    awake = (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED)
+    wait_for(lambda: dom.state()[0], lambda state: state in awake, WAKE_UP_TIMEOUT,
+             "guest %s to wake up" % dom.name(), describe=_state_name,
+             fail=lambda state: None if state == libvirt.VIR_DOMAIN_PMSUSPENDED else
+             "guest %s did not wake up: it is %s" % (dom.name(), _state_name(state)))
+
+
+# seconds between power button presses for a guest that has just woken up
+PRESS_AGAIN = 5
+
+
+def _pressing_again(dom, every):
+    """A probe of the run state of `dom` that presses its power button again every `every` seconds
+    (None: never). A woken guest needs it: libvirt says it runs as soon as QEMU resumes it, while
+    its kernel is still resuming its devices, and Linux drops a power button press seen meanwhile."""
+    pressed = [time.monotonic()]
+
+    def probe():
+        state = dom.state()[0]
+        if every is not None and state != libvirt.VIR_DOMAIN_SHUTOFF and time.monotonic() - pressed[0] >= every:
+            pressed[0] = time.monotonic()
+            try:
+                dom.shutdown()
+            except libvirt.libvirtError:
+                pass  # it went off meanwhile; the next look says so
+        return state
+    return probe
 
 
 # virDomainState, in the order of its values
