@@ -220,3 +220,16 @@ def test_a_woken_guest_gets_its_power_button_pressed_again(monkeypatch):
     dom = Dom()
     domain_ops.shutdown(Service(), dom)
     assert (dom.code, dom.presses) == (libvirt.VIR_DOMAIN_SHUTOFF, 2)
+
+
+@pytest.mark.parametrize("code, want, restart", [
+    (PMSUSPENDED, "present", True), (PMSUSPENDED, "running", True), (PMSUSPENDED, "shutdown", False),
+    (CRASHED, "present", True), (CRASHED, "running", False), (CRASHED, "shutdown", False),
+])
+def test_changed_definition_of_a_crashed_or_suspended_guest_says_when_it_applies(name, reported, code, want, restart):
+    """Such a guest still has its QEMU process: a new definition applies once it is started again."""
+    execute(domain(name=name, memory=64, state="running"))
+    reported[name] = code
+    result = execute(domain(name=name, memory=96, state=want, shutdown_timeout=1, force=True), check_mode=True)
+    assert "redefine guest %s" % name in result["actions"]
+    assert bool(result.get("restart_required")) is restart, result

@@ -433,6 +433,9 @@ class DomainService(LibvirtService):
             ops().plan_live(self, plan, desired, observed, merged)
         elif xml_changed:
             self.plan_define(plan, desired, observed)
+            # a guest woken from S3, or kept after a crash, runs the old definition until restarted
+            plan.restart_required = (state == PMSUSPENDED and desired["state"] != "shutdown") or \
+                (state == CRASHED and desired["state"] == "present")
 
         autostart = self.plan_autostart(plan, desired.get("autostart"), bool(observed and observed["autostart"]),
                                         name, lambda: self.guest(name))
