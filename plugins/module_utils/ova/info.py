@@ -65,7 +65,7 @@ class OvfInfoService(InfoService):
             except OSError as exc:
                 raise InputError("src", "cannot read the manifest %s: %s" % (source.manifest_name, exc))
             entries = mf.parse(raw, "src", "manifest %s" % source.manifest_name)
-            manifest["algorithm"] = ",".join(sorted({algorithm for algorithm, _ in entries.values()})) or None
+            manifest["algorithm"] = ",".join(sorted({entry[0] for entry in entries.values()})) or None
             manifest["unlisted"] = [name for name in package if name not in entries]
             manifest.update(check_manifest(source, entries, desired["verify_manifest"]))
             if manifest["missing"]:
