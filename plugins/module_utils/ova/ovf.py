@@ -273,8 +273,8 @@ def references(data, option="src"):
 
 
 def parse(data, option="src"):
-    """The facts of an OVF descriptor (bytes); see the module docstring and the contract in
-    docs/design.md. Any descriptor that is not a usable OVF Envelope is an InputError naming `option`."""
+    """The facts of an OVF descriptor (bytes), described in the module docstring. Any descriptor that
+    is not a usable OVF Envelope is an InputError naming `option`."""
     root, warnings = safe_tree(data, option)
     if _local(root) != "Envelope" or _ns(root) not in OVF_VERSIONS:
         raise InputError(option, "the descriptor is XML but not an OVF descriptor: its root element is %s, "
