@@ -113,6 +113,12 @@ def refuse_outside(data, path, option):
                          % (path, data["format"], ", ".join(found)))
 
 
+def image_info(source, option, fmt):
+    """qemu-img info of `source` read as format `fmt` (never probed): a path, or a json: source such
+    as a member of an archive read where it lies."""
+    return _info(source, option, fmt)
+
+
 def _info(path, option, fmt=None):
     # -U: reading the header of an image a running guest holds open is safe and should not fail
     argv = [_binary(), "info", "-U", "--output=json"] + (["-f", fmt] if fmt else []) + [path]
