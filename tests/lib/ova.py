@@ -46,7 +46,10 @@ from typing import Callable, NamedTuple
 
 from lxml import etree
 
-from lib.guest import ASSET_DIR, GUEST_MARKER, guest_assets
+try:
+    from lib.guest import ASSET_DIR, GUEST_MARKER, guest_assets
+except ImportError:      # run as a script: python tests/lib/ova.py ...
+    from guest import ASSET_DIR, GUEST_MARKER, guest_assets  # type: ignore[no-redef]
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -322,6 +325,8 @@ def _descriptor(flavour, ovf_version, name, disks, nics, firmware, cpus, memory_
     else:
         controller = w.item(hardware, {"Address": 0, "Description": "IDE Controller",
                                        "ElementName": "ideController0", "ResourceType": 5})
+    if flavour == "vmware":    # before the disks and NICs: OVF 2.0 wants plain Items first
+        w.item(hardware, {"AutomaticAllocation": "false", "ElementName": "video", "ResourceType": 24})
     disk_items, nic_items = [], []
     for unit, disk in enumerate(disks):
         href = ("/disk/%s" if flavour == "virtualbox" and ovf_version == "2.0" else "ovf:/disk/%s") % disk.disk_id
@@ -352,14 +357,9 @@ def _descriptor(flavour, ovf_version, name, disks, nics, firmware, cpus, memory_
         w.item(hardware, {"AddressOnParent": 0, "AutomaticAllocation": "false", "ElementName": "cdrom0",
                           "Parent": controller, "ResourceType": 15}, kind="StorageItem")
     if flavour == "vmware":
-        w.item(hardware, {"AutomaticAllocation": "false", "ElementName": "video", "ResourceType": 24})
         if firmware == "efi":
             w.sub(hardware, _q("vmw", "Config"), **{o("required"): "false", _q("vmw", "key"): "firmware",
                                                     _q("vmw", "value"): "efi"})
-    elif firmware == "efi" and flavour == "generic":
-        raise ValueError("a generic OVF has no way to say 'efi' (use flavour vmware or virtualbox)")
-    if firmware not in ("bios", "efi"):
-        raise ValueError("firmware must be 'bios' or 'efi'")
 
     if extra.get("product"):
         product = extra["product"]
@@ -479,7 +479,8 @@ def write_tar(dest, parts, truncate=None):
 
 
 def _gzip_file(src, dest):
-    with open(src, "rb") as handle, gzip_module.open(dest, "wb", compresslevel=1, mtime=0) as out:
+    with open(src, "rb") as handle, open(dest, "wb") as raw, \
+            gzip_module.GzipFile(os.path.basename(src), "wb", 6, raw, mtime=0) as out:
         shutil.copyfileobj(handle, out, MiB)
 
 
@@ -527,8 +528,13 @@ def _package(workdir, name, flavour, ovf_version, manifest, gzip, chunk_size, di
              cpus, memory_mib, extra, mutate=None):
     """Prepare descriptor and disk members (files in workdir). ``mutate(descriptor bytes) -> bytes``
     lets hostile builders change the descriptor before the manifest is computed."""
+    if flavour not in FLAVOURS:
+        raise ValueError("flavour must be one of %s" % (FLAVOURS,))
     if manifest not in ("sha1", "sha256", "sha512", None):
         raise ValueError("manifest must be sha1, sha256, sha512 or None")
+    if firmware not in ("bios", "efi") or (firmware == "efi" and flavour == "generic"):
+        raise ValueError("firmware must be 'bios' or 'efi'; a generic OVF has no way to say 'efi' "
+                         "(use flavour vmware or virtualbox)")
     sources = disk if isinstance(disk, (list, tuple)) else [disk]
     nics = [{"network": n} if isinstance(n, str) else dict(n)
             for n in (DEFAULT_NICS[flavour] if nics is None else nics)]
@@ -626,9 +632,10 @@ def build_ova(dest, flavour="generic", ovf_version="1.0", manifest="sha256", gzi
                 if part.data is not None:
                     with open(target, "wb") as handle:
                         handle.write(part.data)
-                else:
-                    shutil.move(part.path, target)
-                    parts[parts.index(part)] = part._replace(path=target)
+                elif os.path.dirname(part.path) == workdir:
+                    os.rename(part.path, target)
+                else:           # a cached disk: copied, never moved out of the cache
+                    shutil.copyfile(part.path, target)
         else:
             raise ValueError("layout must be 'ova' or 'directory'")
         return {
@@ -639,8 +646,7 @@ def build_ova(dest, flavour="generic", ovf_version="1.0", manifest="sha256", gzi
                        "members": [p.name for p in pkg.disk_parts if p.name.startswith(d.href)]}
                       for d in pkg.disks],
             "descriptor": pkg.descriptor,
-            "digests": {p.name: p.digest(manifest) for p in parts if manifest and p.name != pkg.mf_name}
-            if layout == "directory" else _digests_from(pkg, parts),
+            "digests": _digests_from(pkg, parts),
             "flavour": flavour, "ovf_version": ovf_version, "name": name, "firmware": firmware,
             "nics": [{"network": n} if isinstance(n, str) else n
                      for n in (DEFAULT_NICS[flavour] if nics is None else nics)],
@@ -701,7 +707,8 @@ def _h_special(kind, linkname=""):
     def build(dest, workdir):
         pkg = _base(dest, workdir)
         name = pkg.disk_parts[0].name
-        write_tar(dest, _members(pkg._replace(disk_parts=[Part(name, kind=kind, linkname=linkname)])))
+        manifest = _members(pkg)[1].data       # the digests of the real disk: only the member type is wrong
+        write_tar(dest, _members(pkg._replace(disk_parts=[Part(name, kind=kind, linkname=linkname)]), manifest))
     return build
 
 
@@ -1015,5 +1022,27 @@ def boot_and_wait(disk, name, workdir, uri="qemu:///system", bus="ide", fmt=None
         subprocess.run(virsh + ["undefine", name], capture_output=True, check=False)
 
 
+def main(argv=None):
+    """Command line, for the demo and by hand: build an OVA and print its description as JSON."""
+    import argparse
+    parser = argparse.ArgumentParser(description="Write a fixture OVA (tests/lib/ova.py build_ova).")
+    parser.add_argument("dest")
+    parser.add_argument("--flavour", default="generic", choices=FLAVOURS)
+    parser.add_argument("--ovf-version", default="1.0", choices=("1.0", "2.0"))
+    parser.add_argument("--manifest", default="sha256", choices=("sha1", "sha256", "sha512", "none"))
+    parser.add_argument("--name", default="vct-tiny")
+    parser.add_argument("--network", action="append", help="a NIC on this OVF network (repeatable)")
+    parser.add_argument("--hostile", choices=HOSTILE_IDS, help="write this hostile case instead")
+    args = parser.parse_args(argv)
+    if args.hostile:
+        case = hostile_ova(args.dest, args.hostile)
+        print(json.dumps({"path": args.dest, "case": case.id, "expect": case.expect, "stage": case.stage}))
+        return
+    info = build_ova(args.dest, flavour=args.flavour, ovf_version=args.ovf_version, name=args.name,
+                     manifest=None if args.manifest == "none" else args.manifest, nics=args.network)
+    info["descriptor"] = info["descriptor"].decode()
+    print(json.dumps(info, indent=1))
+
+
 if __name__ == "__main__":
-    print(boot_disk(), boot_vmdk())
+    main()
