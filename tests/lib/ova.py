@@ -41,7 +41,6 @@ import tarfile
 import tempfile
 import time
 import uuid
-import zlib
 from typing import Callable, NamedTuple
 
 from lxml import etree
@@ -246,8 +245,8 @@ class _Writer:
         for key in keys:
             self.sub(node, "{%s}%s" % (ns, key), fields[key])
         for key, value in vendor:
-            self.sub(node, _q("vmw", "Config"), **{self.o("required"): "false", _q("vmw", "key"): key,
-                                                  _q("vmw", "value"): value})
+            attrs = {self.o("required"): "false", _q("vmw", "key"): key, _q("vmw", "value"): value}
+            self.sub(node, _q("vmw", "Config"), **attrs)
         return fields["InstanceID"]
 
 
@@ -831,8 +830,7 @@ def _h_gzip_bomb(dest, workdir):
     path = pkg.disk_parts[0].path
     block = gzip_module.compress(bytes(16 * MiB), compresslevel=9, mtime=0)
     with open(path, "ab") as handle:
-        for _ in range(GZIP_BOMB_EXPANDS // (16 * MiB)):
-            handle.write(block)
+        handle.write(block * (GZIP_BOMB_EXPANDS // (16 * MiB)))
     size = os.path.getsize(path)
     pkg = pkg._replace(descriptor=pkg.descriptor.replace(
         b'ovf:size="%d"' % pkg.disks[0].size, b'ovf:size="%d"' % size))
