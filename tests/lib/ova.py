@@ -663,10 +663,12 @@ def _digests_from(pkg, parts):
 
 # ---------------------------------------------------------------- hostile archives
 class Hostile(NamedTuple):
-    """One hostile case: ``expect`` is a fragment of the importer's error message (case-insensitive
-    match advised); ``stage`` says which layer must refuse it: "archive" (archive.Source.open),
-    "ovf" (ovf.parse), "manifest" (manifest check), "disk" (the disk image probe before conversion),
-    "capacity" (the size checks before anything is written)."""
+    """One hostile case: ``expect`` is a fragment of the error message that refuses it (match it
+    case-insensitively); ``stage`` says which layer refuses it: "archive" (archive.Source.open),
+    "ovf" (ovf.parse), "manifest" (the manifest check), "disk" (the image probe before conversion,
+    storage.qemu_img.source_info), "capacity" (ova_import's size checks, before anything is
+    written). For every stage but "capacity" the fragments are those of the collection's messages
+    today (tests/unit/test_ova_fixtures.py checks it); the capacity ones are for ova_import."""
     id: str
     expect: str
     stage: str
@@ -805,10 +807,26 @@ def _h_qcow2_backing(dest, workdir):
     child = os.path.join(workdir, "child.qcow2")
     # -u: the backing file is recorded, never opened (nothing outside dest's directory is read)
     _run(["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", "raw", "-b", "/etc/hostname", child, "1M"])
-    pkg = _base(dest, workdir)
-    name = "hostile-disk1.qcow2"
-    pkg = _rename_member(pkg, name)
-    pkg = pkg._replace(disk_parts=[Part(name, path=child)],
+    _qcow2_member(dest, workdir, child)
+
+
+def _h_qcow2_data_file(dest, workdir):
+    child = os.path.join(workdir, "child.qcow2")
+    # created with a data file in workdir under a name as long as "/etc/hostname", then renamed in
+    # the header: qemu-img would create (and write) the data file it is given
+    _run(["qemu-img", "create", "-q", "-f", "qcow2", "-o", "data_file=abcdefghi.raw,data_file_raw=on", "child.qcow2",
+          "1M"], cwd=workdir)
+    with open(child, "r+b") as handle:
+        header = handle.read(65536)
+        at = header.index(b"DATA\x00\x00\x00\x0dabcdefghi.raw") + 8
+        handle.seek(at)
+        handle.write(b"/etc/hostname")
+    _qcow2_member(dest, workdir, child)
+
+
+def _qcow2_member(dest, workdir, image):
+    pkg = _rename_member(_base(dest, workdir), "hostile-disk1.qcow2")
+    pkg = pkg._replace(disk_parts=[Part("hostile-disk1.qcow2", path=image)],
                        descriptor=pkg.descriptor.replace(FORMAT_STREAM.encode(), FORMAT_QCOW2.encode()))
     write_tar(dest, _members(pkg))
 
@@ -871,11 +889,11 @@ def _h_two_ovf(dest, workdir):
 
 
 HOSTILE_CASES = [
-    Hostile("member-dotdot", "member name", "archive", _h_member_name("../hostile-disk1.vmdk"),
+    Hostile("member-dotdot", "outside", "archive", _h_member_name("../hostile-disk1.vmdk"),
             "a member (and its href) named ../hostile-disk1.vmdk"),
-    Hostile("member-dotdot-inner", "member name", "archive", _h_member_name("sub/../../hostile-disk1.vmdk"),
+    Hostile("member-dotdot-inner", "outside", "archive", _h_member_name("sub/../../hostile-disk1.vmdk"),
             "a member named sub/../../hostile-disk1.vmdk"),
-    Hostile("member-absolute", "member name", "archive", _h_member_name("/tmp/hostile-disk1.vmdk"),
+    Hostile("member-absolute", "absolute path", "archive", _h_member_name("/tmp/hostile-disk1.vmdk"),
             "a member named /tmp/hostile-disk1.vmdk"),
     Hostile("member-symlink", "symlink", "archive", _h_special(tarfile.SYMTYPE, "/etc/hostname"),
             "the disk member is a symlink to /etc/hostname"),
@@ -896,27 +914,29 @@ HOSTILE_CASES = [
             _h_xml('<!DOCTYPE Envelope SYSTEM "http://198.18.0.1/x.dtd">'),
             "an external DTD at http://198.18.0.1/x.dtd (never to be fetched)"),
     Hostile("href-parent", "outside", "ovf", _h_href("../hostile-disk1.vmdk"), "File href ../hostile-disk1.vmdk"),
-    Hostile("href-absolute", "outside", "ovf", _h_href("/etc/hostname"), "File href /etc/hostname"),
-    Hostile("href-url", "outside", "ovf", _h_href("http://198.18.0.1/hostile-disk1.vmdk"),
+    Hostile("href-absolute", "absolute path", "ovf", _h_href("/etc/hostname"), "File href /etc/hostname"),
+    Hostile("href-url", "URL", "ovf", _h_href("http://198.18.0.1/hostile-disk1.vmdk"),
             "File href http://198.18.0.1/hostile-disk1.vmdk"),
-    Hostile("href-file-url", "outside", "ovf", _h_href("file:///etc/hostname"), "File href file:///etc/hostname"),
+    Hostile("href-file-url", "URL", "ovf", _h_href("file:///etc/hostname"), "File href file:///etc/hostname"),
     Hostile("vmdk-flat-extent", "extent", "disk", _h_flat_extent,
             "the disk member is a monolithicFlat VMDK text descriptor whose extent is /etc/hostname"),
     Hostile("vmdk-backing", "backing", "disk", _h_vmdk_backing,
             "a streamOptimized VMDK with a parent (parentFileNameHint=/etc/hostname)"),
     Hostile("qcow2-backing", "backing", "disk", _h_qcow2_backing,
             "a qcow2 disk (oVirt's format URL) whose backing file is /etc/hostname (raw)"),
+    Hostile("qcow2-data-file", "data file", "disk", _h_qcow2_data_file,
+            "a qcow2 disk whose external data file (raw) is /etc/hostname"),
     Hostile("capacity-petabyte", "capacity", "capacity", _h_capacity,
             "ovf:capacity 1 * 2^50 bytes (1 PiB) declared for a 1 MiB disk"),
     Hostile("gzip-bomb", "expands", "capacity", _h_gzip_bomb,
             "a gzip disk member (~4 MB) that expands to > 4 GiB (VMDK, then zeros) for a 1 MiB disk"),
     Hostile("manifest-mismatch", "manifest", "manifest", _h_manifest_mismatch,
             "the manifest's SHA256 of the disk is wrong (all zeros)"),
-    Hostile("manifest-missing-file", "manifest", "manifest", _h_manifest_extra,
+    Hostile("manifest-missing-file", "hostile-disk2.vmdk", "manifest", _h_manifest_extra,
             "the manifest lists hostile-disk2.vmdk, which is not in the archive"),
     Hostile("tar-truncated", "truncated", "archive", _h_truncated, "the archive ends inside the disk member"),
     Hostile("not-ovf", "not an OVF", "ovf", _h_not_ovf, "the .ovf member is XHTML, not an OVF Envelope"),
-    Hostile("two-ovf", "more than one", "archive", _h_two_ovf, "a second .ovf member at the end"),
+    Hostile("two-ovf", "exactly one", "archive", _h_two_ovf, "a second .ovf member at the end"),
 ]
 HOSTILE_IDS = [case.id for case in HOSTILE_CASES]
 

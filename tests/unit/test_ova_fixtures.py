@@ -20,6 +20,9 @@ import tarfile
 import pytest
 from lxml import etree
 
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.ova import archive, manifest, ovf
+from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 from lib import ova
 from lib.guest import GUEST_MARKER
 
@@ -244,6 +247,13 @@ def _backing(fmt):
     return check
 
 
+def _data_file(path, tmp_path):
+    disk = tmp_path / "probe"
+    disk.write_bytes(member_data(path, "hostile-disk1.qcow2"))
+    info = ova.image_info(str(disk))
+    assert info["format-specific"]["data"]["data-file"] == "/etc/hostname"
+
+
 def _check_gzip_bomb(path):
     assert os.path.getsize(path) < 8 << 20
     data = member_data(path, "hostile-disk1.vmdk.gz")
@@ -304,6 +314,7 @@ CHECKS = {
                                    and b'FLAT "/etc/hostname"' in member_data(p, "hostile-disk1.vmdk")) or pytest.fail(),
     "vmdk-backing": _backing("vmdk"),
     "qcow2-backing": _backing("qcow2"),
+    "qcow2-data-file": _data_file,
     "capacity-petabyte": lambda p: b'ovf:capacity="1" ovf:capacityAllocationUnits="byte * 2^50"' in _ovf(p) or pytest.fail(),
     "gzip-bomb": _check_gzip_bomb,
     "manifest-mismatch": lambda p: _check_manifest(p) == "hostile-disk1.vmdk" or pytest.fail(),
@@ -336,6 +347,34 @@ def test_hostile_case(tmp_path, case):
         check(str(dest))
     if case.stage not in ("archive",):               # the archive itself is sound: only its content is hostile
         assert members_prefix(str(dest))[0] == "hostile.ovf"
+
+
+@pytest.mark.parametrize("case", [c for c in ova.HOSTILE_CASES if c.stage != "capacity"],
+                         ids=[c.id for c in ova.HOSTILE_CASES if c.stage != "capacity"])
+def test_hostile_case_expectation_matches_the_collection(tmp_path, case):
+    """Each case's `expect` is what the collection's own checks say today: the archive reader, the
+    OVF parser, the manifest and the image probe (storage.qemu_img) refuse it naming src. (The
+    capacity cases belong to ova_import's space checks.)"""
+    path = str(tmp_path / (case.id + ".ova"))
+    ova.hostile_ova(path, case)
+    with pytest.raises(InputError) as refused:
+        source = archive.Source.open(path)
+        ovf.parse(source.descriptor)
+        member = source.member(source.manifest_name)
+        with open(member.path, "rb") as handle:
+            handle.seek(member.offset)
+            entries = manifest.parse(handle.read(member.size).decode())
+        for name, (algorithm, digest) in entries.items():
+            if manifest.hash_member(source.member(name), algorithm) != digest:
+                raise InputError("src", "%s does not match the manifest" % name)
+        disk = next(m for m in source.members() if m.name.startswith("hostile-disk1"))
+        probe = tmp_path / disk.name
+        with open(disk.path, "rb") as handle:
+            handle.seek(disk.offset)
+            probe.write_bytes(handle.read(disk.size))
+        qemu_img.source_info(str(probe), "src")
+    assert refused.value.option == "src"
+    assert case.expect.lower() in str(refused.value).lower(), str(refused.value)
 
 
 # ---------------------------------------------------------------- benchmark fixture
