@@ -26,8 +26,11 @@ from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu
 from lib import ova
 from lib.guest import GUEST_MARKER
 
-SCHEMAS = {"1.0": "/work/shared/ovf-schemas/ovf-1.1.1/dsp8023_1.1.1.xsd",
-           "2.0": "/work/shared/ovf-schemas/ovf-2.0.1/dsp8023_2.0.1.xsd"}
+# the DMTF schemas: a copy in the repository if there is one, else the development machine's
+_SCHEMA_DIR = next((d for d in (os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "ovf-schemas"),
+                                "/work/shared/ovf-schemas") if os.path.isdir(d)), "/work/shared/ovf-schemas")
+SCHEMAS = {"1.0": os.path.join(_SCHEMA_DIR, "ovf-1.1.1", "dsp8023_1.1.1.xsd"),
+           "2.0": os.path.join(_SCHEMA_DIR, "ovf-2.0.1", "dsp8023_2.0.1.xsd")}
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 LAYOUTS = [(flavour, version) for flavour in ova.FLAVOURS for version in ("1.0", "2.0")]
 
