@@ -189,7 +189,7 @@ class OvaExportService(LibvirtService):
                               stat=[st.st_size, st.st_mtime_ns, st.st_ino],
                               href="%s-disk%d.vmdk" % (base, len(disks) + 1), size=None, populated_size=None,
                               adapter="ide" if bus == "ide" else "lsilogic", target=label))
-        nics = [{"network": nic["source"] or "default", "model": nic["model"], "mac": nic["mac"]}
+        nics = [{"network": nic["source"] or nic["type"], "model": nic["model"], "mac": nic["mac"]}
                 for nic in facts["nics"]]
         cim, vmw, description = os_type(root, facts["arch"])
         return {"name": name, "base": base, "description": facts["description"],
