@@ -80,7 +80,7 @@ def test_bench_ova_export(big_guest):
         os.remove(vmdk)
 
     times = {"qemu-img convert + tar": [], "ova_export": []}
-    for _ in range(2):
+    for _round in range(2):
         times["qemu-img convert + tar"].append(timed(theirs))
         times["ova_export"].append(timed(ours))
     peer, mine = min(times["qemu-img convert + tar"]), min(times["ova_export"])
@@ -89,6 +89,6 @@ def test_bench_ova_export(big_guest):
     for label, values in times.items():
         print("  %-24s %s s (best %.2f)" % (label, ", ".join("%.2f" % v for v in values), min(values)))
     print("  %-24s %.2f s" % ("ova_export rerun (no-op)", rerun))
-    print("  OVA sizes: ours %d MiB, peer %d MiB" % (os.path.getsize(dest) >> 20,
-                                                      os.path.getsize(os.path.join(work, "peer.ova")) >> 20))
+    sizes = (os.path.getsize(dest) >> 20, os.path.getsize(os.path.join(work, "peer.ova")) >> 20)
+    print("  OVA sizes: ours %d MiB, peer %d MiB" % sizes)
     print("  ratio ova_export / (qemu-img convert + tar): %.2f (goal <= 1.2)" % (mine / peer))

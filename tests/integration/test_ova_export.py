@@ -142,9 +142,9 @@ def test_export_guest(guest, workdir):
     # member order: descriptor, manifest, disks in the guest's order; tar's own view of the sizes
     listing = members(dest)
     base = name
-    assert [m for m, _ in listing] == [base + ".ovf", base + ".mf", base + "-disk1.vmdk", base + "-disk2.vmdk"]
+    assert [m for m, _size in listing] == [base + ".ovf", base + ".mf", base + "-disk1.vmdk", base + "-disk2.vmdk"]
     folder = extract(dest, tempfile.mkdtemp(dir=workdir))
-    assert sorted(check_manifest(folder, base + ".mf")) == sorted(m for m, _ in listing if not m.endswith(".mf"))
+    assert sorted(check_manifest(folder, base + ".mf")) == sorted(m for m, _size in listing if not m.endswith(".mf"))
 
     doc = validate(os.path.join(folder, base + ".ovf"), "1.0")
     ns = {"ovf": "http://schemas.dmtf.org/ovf/envelope/1",

@@ -67,7 +67,7 @@ class FileReader:
     """A raw image: its bytes are the guest's."""
 
     def __init__(self, path):
-        self.handle = open(path, "rb")  # pylint: disable=consider-using-with  (closed by close())
+        self.handle = open(path, "rb")  # pylint: disable=consider-using-with
 
     def read(self, offset, length):
         data = os.pread(self.handle.fileno(), length, offset)
@@ -101,7 +101,7 @@ class NbdReader:
                                "Fedora/RHEL: qemu-img); it reads %s images" % fmt)
         self.dir = tempfile.mkdtemp(prefix="virtcloud-nbd-")
         sock_path = os.path.join(self.dir, "sock")
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with  (ended by close())
+        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
             [binary, "--read-only", "--format", fmt, "--socket", sock_path, "--shared", "1",
              os.path.abspath(path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -109,7 +109,9 @@ def _controllers(hw, devices):
 def build(spec):
     """The descriptor as bytes (UTF-8, with an XML declaration)."""
     ovf = ENVELOPE[spec["ovf_version"]]
-    q = lambda tag: "{%s}%s" % (ovf, tag)  # noqa: E731
+
+    def q(tag):
+        return "{%s}%s" % (ovf, tag)
     nsmap = {None: ovf, "ovf": ovf, "rasd": RASD, "vssd": VSSD, "cim": CIM, "vmw": VMW, "vct": VCT}
     env = etree.Element(q("Envelope"), nsmap=nsmap)
     record = spec.get("record") or {}
