@@ -157,3 +157,22 @@ def test_read_ova_of_foreign_files(tmp_path):
     junk.write_bytes(b"hello")
     assert export.read_ova(str(junk)) == {"path": str(junk), "ovf_version": None, "digest": None, "size": 5,
                                           "complete": False}
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_parser_reads_what_we_write(version):
+    """ova/ovf.py (what ovf_info and ova_import read) gets back the hardware we described."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.ova import ovf
+
+    parsed = ovf.parse(ovf_write.build(spec(version)))
+    assert (parsed["version"], parsed["name"], parsed["cpus"], parsed["memory"], parsed["firmware"]) == \
+        (version, "web <&> 1", 4, 1536 * MIB, "efi")
+    assert parsed["os"]["id"] == 96 and parsed["os"]["type"] == "debian10_64Guest"
+    assert [(d["bus"], d["unit"], d["capacity"], d["format"]) for d in parsed["disks"]] == [
+        ("virtio", 0, 1 << 30, "streamOptimized"), ("scsi", 1, 3 * MIB, "streamOptimized"),
+        ("ide", 0, MIB, "streamOptimized"), ("sata", 2, MIB, "streamOptimized")]
+    assert parsed["disks"][1]["controller_model"] == "virtio-scsi"
+    assert [c["bus"] for c in parsed["cdroms"]] == ["ide"]
+    assert [(n["network"], n["model"], n["mac"]) for n in parsed["nics"]] == [
+        ("lan", "virtio", "52:54:00:00:00:01"), ("lan", "e1000e", None), ("dmz", None, None)]
+    assert parsed["warnings"] == [] and parsed["foreign"] == []
