@@ -88,6 +88,15 @@ options:
         imported volumes deleted).
     type: bool
     default: false
+  domain:
+    description:
+      - Options of M(virtcloud.core.libvirt_domain) set on top of what the OVF describes, when the guest is
+        imported - V(title), V(description), V(memory), V(vcpus), V(cpu_mode), V(machine), V(graphics),
+        V(serial), V(autostart), V(guest_agent), V(boot).
+      - For example a VNC console for virt-manager, or a serial console written to a file. Later changes
+        to an imported guest are made with M(virtcloud.core.libvirt_domain).
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
@@ -107,6 +116,9 @@ EXAMPLES = r"""
     pool: vc-images
     network_map:
       "VM Network": vc-hostonly
+    domain:
+      graphics: {type: vnc, listen: 127.0.0.1}
+      serial: {type: file, path: /var/log/tiny1-console.log}
     start: true
 
 - name: A VirtualBox export, its NAT network on a Linux bridge, raw preallocated disks

@@ -163,3 +163,18 @@ def test_bad_input_is_refused_before_anything_is_written(place, unique, change, 
         result = run_module("ova_import", check=check, **{**spec(place, ova, name), **change})
         assert result.get("failed") and result["msg"].startswith(option + ":") and words in result["msg"], result
     assert volumes(place) == [] and virsh("dominfo", name, check=False).returncode != 0
+
+
+def test_domain_options_on_top_of_the_ovf(place, unique):
+    ova = build(place["dir"], unique)[0]
+    name = unique + "g"
+    log = os.path.join(place["dir"], "console.log")
+    result = run_module("ova_import", **spec(place, ova, name, domain={
+        "memory": "256MiB", "serial": {"type": "file", "path": log}, "graphics": {"type": "vnc"}}))
+    assert result["changed"], result
+    root = etree.fromstring(virsh("dumpxml", "--inactive", name).stdout.encode())
+    assert root.findtext("memory") == str(256 * 1024)
+    assert root.find("devices/serial/source").get("path") == log
+    assert root.find("devices/graphics").get("listen") == "127.0.0.1"
+    refused = run_module("ova_import", **spec(place, ova, unique + "h", domain={"disks": []}))
+    assert refused.get("failed") and refused["msg"].startswith("domain:") and "disks" in refused["msg"], refused

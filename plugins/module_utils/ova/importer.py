@@ -75,7 +75,11 @@ class OvaImportService(LibvirtService):
         "virt_type": Opt(default="auto", choices=["auto", "kvm", "qemu"]),
         "start": Opt(type="bool", default=False),
         "force": Opt(type="bool", default=False),
+        "domain": Opt(type="dict", default={}),
     }
+    # what `domain` may set on top of the OVF's hardware: options of libvirt_domain
+    DOMAIN_OVERRIDES = ("title", "description", "memory", "vcpus", "cpu_mode", "machine", "graphics", "serial",
+                        "autostart", "guest_agent", "boot")
 
     # ------------------------------------------------------------ desired: the archive, checked
     def desired(self):
@@ -97,8 +101,10 @@ class OvaImportService(LibvirtService):
         warnings = list(source.warnings) + list(descriptor.get("warnings") or [])
         digests = self._manifest(source, warnings)
         disks = self._disks(source, descriptor, name)
-        return {"name": name, "source": source, "ovf": descriptor, "networks": networks, "disks": disks,
-                "manifest": digests, "warnings": warnings, "identity": self._identity(source)}
+        out = {"name": name, "source": source, "ovf": descriptor, "networks": networks, "disks": disks,
+               "manifest": digests, "warnings": warnings, "identity": self._identity(source)}
+        self._guest(out)  # the mapped guest is valid input for the guest service, or an error now
+        return out
 
     def _manifest(self, source, warnings):
         """{member name: (algorithm, digest)} to check, or None when nothing is checked."""
@@ -310,7 +316,13 @@ class OvaImportService(LibvirtService):
                   "firmware": "uefi" if descriptor.get("firmware") == "efi" else "bios",
                   "description": descriptor.get("description") or None, "xml": self._extra_xml(desired),
                   "state": "present"}
-        validated = validate_items(DomainService, [params], "ova")[0]
+        extra = self.params.get("domain") or {}
+        unknown = sorted(set(extra) - set(self.DOMAIN_OVERRIDES))
+        if unknown:
+            raise InputError("domain", "%s cannot be set here; it takes %s (options of libvirt_domain)"
+                             % (", ".join(unknown), ", ".join(self.DOMAIN_OVERRIDES)))
+        params.update(extra)
+        validated = validate_items(DomainService, [params], "domain")[0]
         return dict(validated, uri=self.params["uri"])
 
     def _extra_xml(self, desired):
