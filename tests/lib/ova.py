@@ -67,7 +67,7 @@ NS = {
     "vbox": "http://www.virtualbox.org/ovf/machine",
 }
 # VirtualBox's OVF 2.0 export names the SASD/EPASD namespaces with a ".xsd" suffix (as its real
-# descriptors do, /work/shared/ovf-samples/virtualbox-ubuntu.2.0.ovf); an importer must cope.
+# descriptors do, tests/data/ovf-samples/virtualbox-ubuntu.2.0.ovf); an importer must cope.
 VBOX_SASD = NS["sasd"] + ".xsd"
 VBOX_EPASD = NS["epasd"] + ".xsd"
 FORMAT_STREAM = "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"

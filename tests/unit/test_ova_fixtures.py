@@ -26,9 +26,8 @@ from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu
 from lib import ova
 from lib.guest import GUEST_MARKER
 
-# the DMTF schemas: a copy in the repository if there is one, else the development machine's
-_SCHEMA_DIR = next((d for d in (os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "ovf-schemas"),
-                                "/work/shared/ovf-schemas") if os.path.isdir(d)), "/work/shared/ovf-schemas")
+# the DMTF schemas, kept in the repository (tests/data/ovf-schemas, README there)
+_SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "ovf-schemas")
 SCHEMAS = {"1.0": os.path.join(_SCHEMA_DIR, "ovf-1.1.1", "dsp8023_1.1.1.xsd"),
            "2.0": os.path.join(_SCHEMA_DIR, "ovf-2.0.1", "dsp8023_2.0.1.xsd")}
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)

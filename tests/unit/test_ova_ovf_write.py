@@ -13,7 +13,7 @@ from lxml import etree
 
 from ansible_collections.virtcloud.core.plugins.module_utils.ova import export, ovf_write
 
-SCHEMAS = "/work/shared/ovf-schemas"
+SCHEMAS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "ovf-schemas")
 XSD = {"1.0": "ovf-1.1.1/dsp8023_1.1.1.xsd", "2.0": "ovf-2.0.1/dsp8023_2.0.1.xsd"}
 MIB = 1 << 20
 

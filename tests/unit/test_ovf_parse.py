@@ -1,4 +1,4 @@
-"""The OVF descriptor parser over real descriptors (/work/shared/ovf-samples, see SOURCES.tsv there):
+"""The OVF descriptor parser over real descriptors (tests/data/ovf-samples, copied from the project's shared data; SOURCES.tsv there names each file's origin):
 every value asserted here was read from the files by hand."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.ova import ovf
 
-SAMPLES = "/work/shared/ovf-samples"
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "ovf-samples")
 GiB, MiB = 1 << 30, 1 << 20
 ALL = sorted(f for f in os.listdir(SAMPLES) if f.endswith(".ovf")) if os.path.isdir(SAMPLES) else []
 
