@@ -18,3 +18,15 @@ attributes:
     support: full
     description: Returns the normalised object before and after the change.
 """
+
+    # the read-only *_info modules
+    INFO = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Reads only; there is nothing to diff.
+"""

@@ -17,14 +17,8 @@ options:
     description: Report only this network (an error when it does not exist).
     type: str
 extends_documentation_fragment:
+  - virtcloud.core.attributes.info
   - virtcloud.core.libvirt
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only; there is nothing to diff.
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -22,14 +22,8 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - virtcloud.core.attributes.info
   - virtcloud.core.libvirt
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only; there is nothing to diff.
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -35,18 +35,13 @@ options:
       - This reads every byte of every disk, so it is off by default.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only; there is nothing to diff.
 notes:
   - A VirtualSystemCollection (several virtual systems in one package) is described by its first
     virtual system at the top level, with a warning; RV(systems) has every system.
   - Allocation units such as C(byte * 2^20) and C(MegaBytes) are converted to bytes; KB, MB and GB
     are powers of 1024, as the tools that write them mean them.
+extends_documentation_fragment:
+  - virtcloud.core.attributes.info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -5,46 +5,18 @@ guest panic and suspend itself."""
 
 from __future__ import annotations
 
-import uuid
 
 import libvirt
 import pytest
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import Batch, execute_many, validate_items
+from ansible_collections.virtcloud.core.plugins.module_utils.common.batch import Batch, execute_many
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import execute
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_ops
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService, run_state
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_info import DomainInfoService
+from test_domain_service import URI, domain, held_test_driver, name, params  # noqa: F401 pylint: disable=unused-import
 
-URI = "test:///default"
 CRASHED, PMSUSPENDED = libvirt.VIR_DOMAIN_CRASHED, libvirt.VIR_DOMAIN_PMSUSPENDED
-
-
-def params(**kw):
-    return dict(validate_items(DomainService, [kw], "spec")[0], uri=URI)
-
-
-def domain(**kw):
-    return DomainService(params(**kw))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def held_test_driver(test_driver):
-    return test_driver
-
-
-@pytest.fixture
-def name():
-    name = "vct" + uuid.uuid4().hex[:8]
-    yield name
-    conn = libvirt.open(URI)
-    try:
-        dom = conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return
-    if dom.isActive():
-        dom.destroy()
-    dom.undefine()
 
 
 @pytest.fixture
