@@ -116,10 +116,11 @@ def safe_tree(data, option="src", what="the OVF descriptor"):
                          % (what, len(data), MAX_DESCRIPTOR))
     _refuse_doctype(data, option)
     warnings = []
+    parser = _parser()
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        errors = list(exc.error_log)
+        errors = list(parser.error_log)  # this parse's own messages (exc.error_log holds the thread's earlier ones)
         if not errors or any(e.type_name != "WAR_NS_URI" for e in errors):
             raise InputError(option, "%s is not well-formed XML: %s" % (what, exc))
         root = etree.fromstring(data, _parser(recover=True))
