@@ -388,7 +388,9 @@ class OvaImportService(LibvirtService):
                 src = temp
             else:
                 src = member_source(spec["members"][0], fmt)
-            argv = ["qemu-img", "convert", "-n", "-f", fmt, "-O", self.params["disk_format"], src, target]
+            # the volume was created by this run and reads as zeros: qemu-img need not write the zeros
+            argv = ["qemu-img", "convert", "-n", "--target-is-zero", "-f", fmt, "-O", self.params["disk_format"],
+                    src, target]
             if self.params["preallocation"] in ("falloc", "full") and self.params["disk_format"] == "raw":
                 argv[2:2] = ["-S", "0"]  # every byte written: the volume stays fully allocated
             hashing = None
