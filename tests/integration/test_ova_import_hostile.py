@@ -11,7 +11,8 @@ import pytest
 
 from conftest import run_module
 from lib.ova import HOSTILE_CASES, hostile_ova
-from test_ova_import import place, spec, virsh  # noqa: F401  (place is a fixture)
+# place: the fixture (pool + network) of test_ova_import, used by name
+from test_ova_import import place, spec, virsh  # noqa: F401 pylint: disable=unused-import
 
 # the option first; in a real run a check made while copying fails its step, which the engine names
 # first ("copy disk ... failed: src: ...") and whose volume it rolls back

@@ -16,7 +16,8 @@ from lxml import etree
 from conftest import converge, run_module, sh
 from lib.guest import GUEST_MARKER
 from lib.ova import build_ova, boot_disk, manifest_text, Part, write_tar
-from test_ova_import import place, virsh  # noqa: F401  (place is a fixture)
+# place: the fixture (pool + network) of test_ova_import, used by name
+from test_ova_import import place, virsh  # noqa: F401 pylint: disable=unused-import
 
 MIB = 1 << 20
 # what each flavour's descriptor says, and what the guest must get: disk bus, NIC model, OVF network
