@@ -96,6 +96,8 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
         return {"changed": False, "actions": [], "results": []}
     labels = ["%s[%d]" % (option, index) for index in range(len(params_list))]
     services = [cls(params) for params in params_list]
+    for service in services:
+        service.check_mode = check_mode
     services[0].check_requirements()
     desireds = [batch.adjust(_per_item(label, service.desired)) for label, service in zip(labels, services)]
     _refuse_duplicates(desireds, labels)
@@ -108,6 +110,8 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
         common = {name: first.params[name] for name in cls.connection}
         params = validate_items(cls, extra, "extra")
         more = [cls(dict(p, **common)) for p in params]
+        for service in more:
+            service.check_mode = check_mode
         labels = ["%s (not listed)" % d["name"] for d in params] + labels
         desireds = [service.desired() for service in more] + desireds
         services = more + services

@@ -235,6 +235,10 @@ class Service:
     requirements = ()     # (library, pip requirement, ImportError or None)
     module_kwargs = {}    # mutually_exclusive, required_if, ... for AnsibleModule
     batch_workers = 1     # batch modules (common/batch.py): how many items are applied at a time
+    # set by the engine before `desired`: True when the run only predicts. A service whose steps
+    # check what they read (digests computed while copying) makes the same checks in `resolve`
+    # then, so that check mode predicts their failure too
+    check_mode = False
 
     def __init__(self, params):
         self.params = params
@@ -347,6 +351,7 @@ def _rollback(done):
 def execute(service, check_mode=False, diff=False):
     """Run one service through desired -> observed -> plan -> apply -> report; return the result."""
     service.check_requirements()
+    service.check_mode = check_mode
     desired = service.desired()
     with translated(service):
         service.connect()

@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import threading
+import zlib
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, execute
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
@@ -41,6 +42,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu
 
 RECORD = "{%s}ova" % VCT
 CHUNK = 1 << 20
+EXPAND_SLACK = 64 << 20  # what a disk image file may hold beyond its virtual size (metadata)
 # OVF NIC models libvirt/QEMU emulate under the same name; others become e1000, which every OS drives
 NIC_MODELS = {"e1000": "e1000", "e1000e": "e1000e", "vmxnet3": "vmxnet3", "virtio": "virtio", "pcnet": "pcnet",
               "pcnet32": "pcnet", "rtl8139": "rtl8139", "ne2k_pci": "ne2k_pci"}
@@ -214,17 +216,28 @@ class OvaImportService(LibvirtService):
                                  "remove it or choose another name" % (spec["volume"], self.params["pool"]))
         self._check_room(pool, desired)
         self._verify_rest(desired)
+        if self.check_mode:
+            self._predict_copies(desired)
         return dict(desired, pool_path=from_string(pool.XMLDesc(0)).findtext("target/path"))
+
+    def _predict_copies(self, desired):
+        """Check mode: what the copy steps would check while they read, checked by reading alone
+        (the disks' digests; a compressed or chunked disk expanded into nothing, bounded the same
+        way), so that the prediction fails where the run would."""
+        for spec in desired["disks"]:
+            if spec["compression"] or len(spec["members"]) > 1:
+                self._expand(desired, spec, None)
+            elif spec["members"] and desired["manifest"] and spec["members"][0].name in desired["manifest"]:
+                member = spec["members"][0]
+                self._verify(desired, member, manifest.hash_member(member, desired["manifest"][member.name][0]))
 
     def _image_info(self, member, spec):
         """qemu-img info of a disk where it lies in the archive, refused unless it is a self-contained
         image of a format an OVF disk may have (VMDK; qcow2 and raw where the OVF says so)."""
         fmt = _qemu_format(spec["ovf"])
+        _check_padding(member)
         data = qemu_img.image_info(member_source(member, fmt), "src", fmt)
-        found = _reads_outside(data, member)
-        if found:
-            raise InputError("src", "disk %s (%s) is an image that reads %s; an OVA's disk must be self-contained"
-                             % (spec["ovf"].get("id"), member.name, ", ".join(found)))
+        _refuse_outside(spec, member.name, _reads_outside(data, member))
         return data
 
     @staticmethod
@@ -245,7 +258,8 @@ class OvaImportService(LibvirtService):
         limit, what = (available, "has %s free" % format_size(available)) if thick else \
             (capacity, "holds %s in all" % format_size(capacity))
         if declared > limit:
-            raise InputError("src", "the OVF's disks declare %s, and pool %s %s; refusing before writing anything"
+            raise InputError("src", "the OVF's disks declare a capacity of %s, and pool %s %s; refusing before "
+                                    "writing anything"
                              % (format_size(declared), self.params["pool"], what))
         stored = sum(m.size for spec in desired["disks"] for m in spec["members"])
         if stored > available:
@@ -366,11 +380,17 @@ class OvaImportService(LibvirtService):
         try:
             if spec["compression"] or len(spec["members"]) > 1:
                 temp = target + ".ova-part"
-                self._expand(desired, spec, temp)
+                with open(temp, "wb") as out:
+                    self._expand(desired, spec, out)
+                # only now is the image readable: the same check as for a disk read in place
+                _refuse_outside(spec, spec["members"][0].name,
+                                qemu_img.outside(qemu_img.image_info(temp, "src", fmt), temp))
                 src = temp
             else:
                 src = member_source(spec["members"][0], fmt)
-            argv = ["qemu-img", "convert", "-n", "-f", fmt, "-O", self.params["disk_format"], src, target]
+            # the volume was created by this run and reads as zeros: qemu-img need not write the zeros
+            argv = ["qemu-img", "convert", "-n", "--target-is-zero", "-f", fmt, "-O", self.params["disk_format"],
+                    src, target]
             if self.params["preallocation"] in ("falloc", "full") and self.params["disk_format"] == "raw":
                 argv[2:2] = ["-S", "0"]  # every byte written: the volume stays fully allocated
             hashing = None
@@ -388,41 +408,33 @@ class OvaImportService(LibvirtService):
             if temp is not None and os.path.exists(temp):
                 os.unlink(temp)
 
-    def _expand(self, desired, spec, temp):
-        """Concatenate chunks and gunzip into `temp`, hashing each member as it is read, never writing
-        more than the disk can hold (a gzip bomb stops there)."""
-        import zlib
-
-        limit = (spec["capacity"] or 0) + (64 << 20)
+    def _expand(self, desired, spec, out):
+        """Concatenate chunks and gunzip into the file `out` (None: only count), hashing each member
+        as it is read, never expanding more than the disk can hold (a gzip bomb stops there, with at
+        most that much written)."""
+        limit = (spec["capacity"] or 0) + EXPAND_SLACK
         written = 0
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if spec["compression"] == "gzip" else None
-        with open(temp, "wb") as out:
-            for member in spec["members"]:
-                algorithm = desired["manifest"][member.name][0] if desired["manifest"] and \
-                    member.name in desired["manifest"] else None
-                digest = manifest.hasher(algorithm) if algorithm else None
-                with open(member.path, "rb") as handle:
-                    handle.seek(member.offset)
-                    left = member.size
-                    while left:
-                        block = handle.read(min(CHUNK, left))
-                        if not block:
-                            raise InputError("src", "%s ends early: the archive is truncated" % member.name)
-                        left -= len(block)
-                        if digest:
-                            digest.update(block)
-                        data = inflate.decompress(block, CHUNK * 64) if inflate else block
-                        while True:
-                            written += len(data)
-                            if written > limit:
-                                raise InputError("src", "disk %s expands beyond the %s its OVF declares; refused"
-                                                 % (spec["ovf"].get("id"), format_size(spec["capacity"] or 0)))
-                            out.write(data)
-                            if not inflate or not inflate.unconsumed_tail:
-                                break
-                            data = inflate.decompress(inflate.unconsumed_tail, CHUNK * 64)
+        inflate = _Gunzip(spec) if spec["compression"] == "gzip" else None
+        for member in spec["members"]:
+            algorithm = desired["manifest"][member.name][0] if desired["manifest"] and \
+                member.name in desired["manifest"] else None
+            digest = manifest.hasher(algorithm) if algorithm else None
+            for block in _blocks(member):
                 if digest:
-                    self._verify(desired, member, digest.hexdigest())
+                    digest.update(block)
+                for data in inflate.feed(block) if inflate else (block,):
+                    written += len(data)
+                    if written > limit:
+                        raise InputError("src", "disk %s expands beyond the capacity of %s its OVF declares "
+                                                "(and the %s a disk image may add); refused"
+                                         % (spec["ovf"].get("id"), format_size(spec["capacity"] or 0),
+                                            format_size(EXPAND_SLACK)))
+                    if out is not None:
+                        out.write(data)
+            if digest:
+                self._verify(desired, member, digest.hexdigest())
+        if inflate:
+            inflate.finish()
 
     @staticmethod
     def _verify(desired, member, digest):
@@ -488,6 +500,67 @@ class _Hasher(threading.Thread):
         return self.digest
 
 
+def _blocks(member):
+    """The member's bytes, CHUNK at a time."""
+    with open(member.path, "rb") as handle:
+        handle.seek(member.offset)
+        left = member.size
+        while left:
+            block = handle.read(min(CHUNK, left))
+            if not block:
+                raise InputError("src", "%s ends early: the archive is truncated" % member.name)
+            left -= len(block)
+            yield block
+
+
+class _Gunzip:
+    """gunzip as a filter, bounded: each output piece is at most CHUNK * 4 bytes, so that the caller
+    can stop a bomb before it expands. Concatenated gzip members are one stream, as for gunzip."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.fresh = True  # no input yet since the last member ended
+
+    def feed(self, data):
+        while data:
+            try:
+                out = self.inflate.decompress(data, CHUNK * 4)
+            except zlib.error as exc:
+                raise InputError("src", "disk %s is not valid gzip data (%s)" % (self.spec["ovf"].get("id"), exc))
+            self.fresh = False
+            if out:
+                yield out
+            if self.inflate.eof:
+                data = self.inflate.unused_data
+                self.inflate, self.fresh = zlib.decompressobj(16 + zlib.MAX_WBITS), True
+            else:
+                data = self.inflate.unconsumed_tail
+
+    def finish(self):
+        if not self.fresh:
+            raise InputError("src", "disk %s ends inside its gzip data: the file is truncated"
+                             % self.spec["ovf"].get("id"))
+
+
+def _refuse_outside(spec, name, found):
+    if found:
+        raise InputError("src", "disk %s (%s) is an image that reads %s; an OVA's disk must be self-contained"
+                         % (spec["ovf"].get("id"), name, ", ".join(found)))
+
+
+def _check_padding(member):
+    """qemu reads a member in whole 512-byte sectors: the tar's padding after it must be zeros (it is
+    part of no file, and no manifest covers it)."""
+    pad = -member.size % 512
+    if pad and member.offset + member.size < os.path.getsize(member.path):
+        with open(member.path, "rb") as handle:
+            handle.seek(member.offset + member.size)
+            if handle.read(pad).strip(b"\0"):
+                raise InputError("src", "the tar padding after %s is not zeros; the archive was altered"
+                                 % member.name)
+
+
 def _reads_outside(data, member):
     """qemu_img.outside for an image read out of an archive: its only extent is the member itself."""
     found = []
@@ -512,10 +585,13 @@ def _qemu_format(disk):
 
 
 def member_source(member, fmt):
-    """A qemu-img source reading `member` where it lies in its file (the tar), as image format `fmt`."""
-    return "json:" + json.dumps({"driver": fmt, "file": {"driver": "raw", "offset": member.offset,
-                                                         "size": member.size,
-                                                         "file": {"driver": "file", "filename": member.path}}})
+    """A qemu-img source reading `member` where it lies in its file (the tar), as image format `fmt`.
+    qemu takes a range of whole 512-byte sectors: a member inside a tar is read with the tar's zero
+    padding (_check_padding), one that ends its file (a directory-form package) to the file's end."""
+    window = {"driver": "raw", "offset": member.offset, "file": {"driver": "file", "filename": member.path}}
+    if member.offset + member.size < os.path.getsize(member.path):
+        window["size"] = member.size + (-member.size % 512)
+    return "json:" + json.dumps({"driver": fmt, "file": window})
 
 
 def _attr(text):
