@@ -31,8 +31,19 @@ options:
   src:
     description:
       - Path of the C(.ova) (a tar archive) or of the C(.ovf) descriptor with its files in the same directory.
-    type: path
+      - Or an C(http://) or C(https://) URL of an C(.ova), fetched once into O(cache_dir) (written under a temporary
+        name, renamed when complete) and used from there by later runs; its manifest is checked like any OVA's.
+        Check mode fetches it too - the cache is the only thing it writes.
+    type: str
     required: true
+  cache_dir:
+    description: Where OVAs given by URL are kept. Delete a cached file to fetch it again.
+    type: path
+    default: /var/cache/virtcloud/ova
+  validate_certs:
+    description: Verify the server's TLS certificate when O(src) is an C(https://) URL.
+    type: bool
+    default: true
   name:
     description:
       - Name of the guest. Default - the name of the OVF's virtual system.

@@ -178,3 +178,37 @@ def test_domain_options_on_top_of_the_ovf(place, unique):
     assert root.find("devices/graphics").get("listen") == "127.0.0.1"
     refused = run_module("ova_import", **spec(place, ova, unique + "h", domain={"disks": []}))
     assert refused.get("failed") and refused["msg"].startswith("domain:") and "disks" in refused["msg"], refused
+
+
+def test_src_url_is_fetched_once_into_the_cache(place, unique):
+    """An OVA served over HTTP (on 127.0.0.1 by the test) is downloaded once, whole, then used from the cache."""
+    import functools
+    import http.server
+    import threading
+
+    ova = build(place["dir"], unique)[0]
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=place["dir"]))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/%s" % (server.server_address[1], os.path.basename(ova))
+        cache = os.path.join(place["dir"], "cache")
+        name = unique + "g"
+        result = converge("ova_import", **spec(place, url, name, cache_dir=cache))
+        assert result["actions"][-1] == "define guest %s" % name
+        cached = os.listdir(cache)
+        assert len(cached) == 1 and cached[0].endswith(os.path.basename(ova)), cached
+        with open(os.path.join(cache, cached[0]), "rb") as mine, open(ova, "rb") as theirs:
+            assert mine.read() == theirs.read()
+        assert len(requests) == 1, requests  # four runs, one download
+        missing = run_module("ova_import", **spec(place, url + ".nope", unique + "h", cache_dir=cache))
+        assert missing.get("failed") and missing["msg"].startswith("src: cannot fetch"), missing
+        assert os.listdir(cache) == cached  # no partial download left
+    finally:
+        server.shutdown()
+        server.server_close()

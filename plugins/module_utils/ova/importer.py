@@ -37,7 +37,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit imp
     LXML_REQUIREMENT,
     from_string,
 )
-from ansible_collections.virtcloud.core.plugins.module_utils.ova import archive, manifest, ovf
+from ansible_collections.virtcloud.core.plugins.module_utils.ova import archive, fetch, manifest, ovf
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
 RECORD = "{%s}ova" % VCT
@@ -66,7 +66,9 @@ class OvaImportService(LibvirtService):
     result_key = "domain"
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     options = {
-        "src": Opt(type="path", required=True),
+        "src": Opt(required=True),
+        "cache_dir": Opt(type="path", default="/var/cache/virtcloud/ova"),
+        "validate_certs": Opt(type="bool", default=True),
         "name": Opt(),
         "pool": Opt(default="default"),
         "network_map": Opt(type="dict", default={}),
@@ -89,7 +91,12 @@ class OvaImportService(LibvirtService):
         if p["disk_format"] == "raw" and p["preallocation"] == "metadata":
             raise InputError("preallocation", "metadata preallocation is a qcow2 feature; use off, falloc or full "
                                               "with disk_format raw")
-        source = archive.Source.open(p["src"], "src")
+        src = p["src"]
+        if fetch.is_url(src):
+            src = fetch.fetch(src, p["cache_dir"], p["validate_certs"])
+        else:
+            src = os.path.abspath(os.path.expanduser(src))
+        source = archive.Source.open(src, "src")
         descriptor = ovf.parse(source.descriptor, "src")
         name = self.check_name(p.get("name") or descriptor["name"] or "", "name")
         networks = {}
