@@ -286,3 +286,15 @@ def test_missing_names_what_libvirt_did_not_keep():
                        "<target dev='vda'/></disk><tablet/></devices></domain>")
     assert dx.missing(stored, sent) == ["vcpu text '2'", "devices/disk[vda]/driver/@cache='none'", "devices/tablet"]
     assert dx.missing(stored, stored) == []
+
+
+def test_canonical_form_of_a_guest_with_metadata_in_our_namespace():
+    """ova_import records the OVA in <metadata> in the urn:virtcloud:core namespace: data, not a mark
+    of build(), so canonical() keeps it (and does not recurse forever looking for marks to strip)."""
+    xml = ("<domain type='qemu'><name>g</name><metadata><virtcloud:ova xmlns:virtcloud='%s' identity='%s'/>"
+           "</metadata><devices><disk type='file' device='disk'><target dev='sda' bus='scsi'/></disk></devices>"
+           "</domain>")
+    a, b = from_string(xml % (dx.VCT, "1" * 64)), from_string(xml % (dx.VCT, "2" * 64))
+    dx.replaceable(a.find("devices/disk"))
+    assert dx.canonical(a) == dx.canonical(from_string(xml % (dx.VCT, "1" * 64)))
+    assert dx.canonical(a) != dx.canonical(b)

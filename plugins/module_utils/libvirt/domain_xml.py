@@ -196,12 +196,18 @@ def canonical(el):
                 out = _c14n(el) + _c14n(shell) + b"".join(kids)
             finally:
                 el.insert(position, devices)
-    if VCT.encode() in out:  # marks of build(): no part of the data
+    if VCT.encode() in out and _marked(el):  # marks of build(): no part of the data
         clean = copy.deepcopy(el)
         etree.strip_attributes(clean, MODE, OWN)
         etree.cleanup_namespaces(clean)
         return canonical(clean)
     return out
+
+
+def _marked(el):
+    """Whether build()'s marks are on el or below it (our namespace may also hold data, such as the
+    record ova_import keeps in <metadata>)."""
+    return any(node.get(MODE) is not None or node.get(OWN) is not None for node in el.iter())
 
 
 def _c14n(el):
