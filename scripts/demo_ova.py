@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the demo's OVA: the tiny test guest (tests/lib/guest.py) as a VMware-style appliance.
 
     python scripts/demo_ova.py /var/tmp/virtcloud-demo/tiny.ova [--network "VM Network"] [--name tiny]
