@@ -207,7 +207,7 @@ def canonical(el):
 def _marked(el):
     """Whether build()'s marks are on el or below it (our namespace may also hold data, such as the
     record ova_import keeps in <metadata>)."""
-    return any(node.get(MODE) is not None or node.get(OWN) is not None for node in el.iter())
+    return any(node.get(MODE) is not None or node.get(OWN) is not None for node in el.iter(etree.Element))
 
 
 def _c14n(el):
