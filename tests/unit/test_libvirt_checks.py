@@ -85,3 +85,25 @@ def test_shutdown_timeout_with_force_powers_off(clock):
     guest = Guest(polls=None)
     shutdown(guest, force=True)
     assert guest.calls == ["shutdown", "destroy"]
+
+
+def test_objects_gone_between_listing_and_reading_are_skipped():
+    """Another task removed a network while this one read the listing: it is not there, no failure
+    ("Network not found" used to fail libvirt_network's overlap check and the info modules)."""
+    import libvirt
+
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import listed
+
+    def gone(code):
+        exc = libvirt.libvirtError("gone")
+        exc.get_error_code = lambda: code
+        return exc
+
+    def read(obj):
+        if isinstance(obj, Exception):
+            raise obj
+        return obj * 2
+
+    assert listed([1, gone(libvirt.VIR_ERR_NO_NETWORK), 2, gone(libvirt.VIR_ERR_NO_DOMAIN)], read) == [2, 4]
+    with pytest.raises(libvirt.libvirtError):
+        listed([gone(libvirt.VIR_ERR_INTERNAL_ERROR)], read)

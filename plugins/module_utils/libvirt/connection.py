@@ -26,6 +26,22 @@ CONNECTION = {
     "uri": Opt(default="qemu:///system", fallback=(env_fallback, ["LIBVIRT_DEFAULT_URI"])),
 }
 
+def listed(objects, read):
+    """read(obj) for every object of a listing call, skipping those removed between the listing and
+    the read (another task, another host): a listing is a snapshot, the objects in it may be gone."""
+    out = []
+    for obj in objects:
+        try:
+            out.append(read(obj))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() not in _GONE:
+                raise
+    return out
+
+
+_GONE = () if libvirt is None else (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_NO_NETWORK,
+                                    libvirt.VIR_ERR_NO_STORAGE_POOL, libvirt.VIR_ERR_NO_STORAGE_VOL)
+
 # lookup kind -> (connection method, libvirt error code meaning "no such object")
 _LOOKUPS = {
     "domain": ("lookupByName", "VIR_ERR_NO_DOMAIN"),

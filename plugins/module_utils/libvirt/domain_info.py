@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt, listed
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import (
     CRASHED,
     PMSUSPENDED,
@@ -32,17 +32,9 @@ class DomainInfoService(InfoService, LibvirtService):
 
     def observe(self, desired, batch=None):
         names, states = self.params.get("name"), self.params.get("state")
-        out = []
-        for name, (dom, state, autostart) in sorted(guests(self.conn).items()):
-            if (names and name not in names) or (states and state not in states):
-                continue
-            try:
-                out.append(self._describe(dom, state, autostart))
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-                    raise
-                # undefined by someone else between the listing and this read: it is not there
-        return out
+        wanted = [found for name, found in sorted(guests(self.conn).items())
+                  if (not names or name in names) and (not states or found[1] in states)]
+        return listed(wanted, lambda found: self._describe(*found))
 
     def _describe(self, dom, state, autostart):
         # The live XML of a running guest: real VNC ports, the devices it has right now.

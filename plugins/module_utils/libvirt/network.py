@@ -18,7 +18,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
     state_opt,
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt, listed
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import network_xml as nx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import xmlmerge
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.network_xml import entry_xml, parse, render, sort_entries
@@ -245,13 +245,11 @@ class NetworkService(LibvirtService):
         mine = subnet(desired["address"])
         if mine is None:
             return
-        for other in self.conn.listAllNetworks():
-            if other.name() == desired["name"]:
-                continue
-            theirs = subnet(parse(definition(other))["address"])
+        others = [net for net in self.conn.listAllNetworks() if net.name() != desired["name"]]
+        for name, theirs in listed(others, lambda net: (net.name(), subnet(parse(definition(net))["address"]))):
             if theirs is not None and mine.overlaps(theirs):
                 raise InputError("address", "%s overlaps %s of libvirt network %r; choose a free subnet"
-                                            % (mine, theirs, other.name()))
+                                            % (mine, theirs, name))
 
     # ------------------------------------------------------------ plan
     def plan(self, desired, observed):
@@ -442,17 +440,17 @@ class NetworkInfoService(InfoService, LibvirtService):
     options = {"name": Opt()}
 
     def observe(self, desired, batch=None):
-        networks = []
-        # one listing call for all networks, active and inactive
-        for net in self.conn.listAllNetworks(0):
-            if desired["name"] and net.name() != desired["name"]:
-                continue
+        def read(net):
             state = parse(definition(net))
             state["active"] = bool(net.isActive())
             state["autostart"] = bool(net.autostart())
             state["persistent"] = bool(net.isPersistent())
             state["leases"] = _leases(net) if state["active"] else []
-            networks.append(state)
+            return state
+
+        # one listing call for all networks, active and inactive
+        networks = listed([net for net in self.conn.listAllNetworks(0)
+                           if not desired["name"] or net.name() == desired["name"]], read)
         if desired["name"] and not networks:
             raise InputError("name", "libvirt network %r does not exist" % desired["name"])
         return sorted(networks, key=lambda n: n["name"])
