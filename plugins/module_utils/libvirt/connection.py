@@ -26,6 +26,7 @@ CONNECTION = {
     "uri": Opt(default="qemu:///system", fallback=(env_fallback, ["LIBVIRT_DEFAULT_URI"])),
 }
 
+
 def listed(objects, read):
     """read(obj) for every object of a listing call, skipping those removed between the listing and
     the read (another task, another host): a listing is a snapshot, the objects in it may be gone."""
