@@ -40,8 +40,7 @@ def drop_pool(name):
 def image(path, size):
     """A raw image of `size` bytes that does not compress to nothing (tmpfs stores every byte)."""
     with open(path, "wb") as out:
-        for _ in range(size // MIB):
-            out.write(os.urandom(MIB))
+        out.write(os.urandom(size))
     return str(path)
 
 
