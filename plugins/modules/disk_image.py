@@ -14,8 +14,10 @@ description:
   - Without O(source) and O(size) it only reports the image (format, virtual and actual size).
   - An image that already has the wanted format, subformat and size, and is newer than its O(source),
     is left alone; O(force=true) rewrites it anyway.
-  - A new or rewritten image is written next to O(path) and moved over it at the end, so a failed
-    conversion leaves the previous file untouched.
+  - A new or rewritten image is written next to O(path) (as O(path) with C(.virtcloud-tmp) appended) and
+    moved over it at the end, so a failed conversion (the disk filled up) leaves the previous file untouched,
+    or no file at all, and removes what it wrote; a killed run's leftover temporary file is overwritten and
+    removed by the next run.
   - An image that would make C(qemu-img) read other files (a backing file, an external data file,
     VMDK extents elsewhere) is never converted, as O(source) or rewritten in place - their content
     would land in the result; growing or shrinking such an image in place reads nothing and is allowed.

@@ -14,6 +14,9 @@ description:
   - Only options you set are compared; on an existing pool an omitted option is not managed.
   - A new V(dir) or V(netfs) pool's target directory is created (never overwritten). A V(logical)
     pool's devices are only formatted when O(build=true).
+  - A run that fails takes back what it did where it can (a new pool's definition and the directory
+    its build made; a pool it stopped for removal is started again), and its result says what ran
+    (RV(actions)) and whether a change stays (C(changed)).
   - A changed O(path) or O(source) redefines the pool; a running pool uses the new definition after
     a restart, reported as RV(restart_required). The pool type of an existing pool is never changed.
   - Removing a pool keeps its data (the directory and its volumes) unless O(delete_data=true).
@@ -36,7 +39,9 @@ options:
       - V(dir) - volumes are files in the directory O(path).
       - V(logical) - an LVM volume group (O(source.name)) on O(source.devices).
       - V(netfs) - a network file system (NFS by default) exported as O(source.dir) by O(source.host),
-        mounted on O(path).
+        mounted on O(path). Starting it needs the file system's mount helper on the libvirt host
+        (C(mount.nfs), C(mount.cifs), C(mount.glusterfs)); on a local URI a missing one is an error
+        naming O(source) before anything is defined.
       - V(iscsi) - the LUNs of iSCSI target O(source.iqn) on O(source.host).
       - Defaults to V(dir) when the pool is created. The type of an existing pool is never changed.
     type: str
@@ -101,6 +106,8 @@ options:
     description:
       - With O(state=absent), also delete the pool's backing data (the directory of a V(dir) pool,
         which must then be empty of volumes; the volume group of a V(logical) pool).
+      - A V(dir) or V(netfs) pool that still holds volumes is refused before anything is touched (the
+        pool is not stopped), naming the volumes to delete first.
     type: bool
     default: false
   xml:

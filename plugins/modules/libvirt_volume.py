@@ -18,6 +18,11 @@ description:
     pool's summed virtual sizes to its capacity above the limit fails before anything is touched.
   - O(preallocation), O(clone_from) and O(upload) only apply when the volume is created; an existing
     volume is never re-cloned or re-uploaded, and its format is never converted in place.
+  - While a volume is made (created, then cloned, uploaded, resized or written), a marker volume
+    C(<name>.virtcloud-partial) stands next to it in the pool, deleted once the volume is complete. A
+    create that fails partway (the pool filled up during the upload) deletes the volume and its marker.
+    A volume found with its marker (its run was killed) is incomplete - it is deleted and made again,
+    with a warning, and never taken as it is.
 options:
   name:
     description:

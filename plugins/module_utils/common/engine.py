@@ -163,14 +163,24 @@ def differences(options, desired, observed, how=None):
 
 
 class Step:
-    """One action of a plan. `undone` says what the undo leaves behind, for the error message
-    of a failed run (default: the description)."""
+    """One action of a plan.
 
-    def __init__(self, description, do, undo=None, undone=None):
+    undo    -- puts back what the step changed, for the rollback of a run that fails later
+    undone  -- what the undo leaves behind, for the error message (default: the description)
+    partial -- the step can fail after it has changed something (a volume created, then its
+               upload stopped halfway): when it fails, its own undo runs first, before the
+               rollback of the steps before it. Such an undo must accept any state between
+               "nothing done" and "all done" (the object may not exist yet).
+    """
+
+    def __init__(self, description, do, undo=None, undone=None, partial=False):
+        if partial and undo is None:
+            raise ValueError("step %r: a partial step needs the undo that removes its partial work" % description)
         self.description = description
         self.do = do
         self.undo = undo
         self.undone = undone or description
+        self.partial = partial
 
 
 class Plan:
@@ -202,8 +212,8 @@ class Plan:
             plan.step(description, do)
         return plan
 
-    def step(self, description, do, undo=None, undone=None):
-        self.steps.append(Step(description, do, undo, undone))
+    def step(self, description, do, undo=None, undone=None, partial=False):
+        self.steps.append(Step(description, do, undo, undone, partial))
 
     def include(self, other):
         """Append the steps and findings of another plan (batch modules: one plan per item)."""
@@ -333,19 +343,22 @@ def mask(data, secret_keys):
     return {k: (SECRET if k in secret_keys and v is not None else v) for k, v in data.items()}
 
 
-def _rollback(done):
-    """Undo the steps done, last first: (what each successful undo left, problems)."""
-    undone, problems = [], []
-    for step in reversed(done):
+def _rollback(steps):
+    """Undo the steps, last first: (what each successful undo left, problems, the steps whose
+    change stays: no undo, or an undo that failed)."""
+    undone, problems, kept = [], [], []
+    for step in reversed(steps):
         if step.undo is None:
+            kept.append(step)
             continue
         try:
             step.undo()
         except Exception as exc:  # keep rolling back the rest
             problems.append("%s: %s" % (step.description, exc))
+            kept.append(step)
         else:
             undone.append(step.undone)
-    return undone[::-1], problems
+    return undone[::-1], problems, kept
 
 
 def execute(service, check_mode=False, diff=False):
@@ -371,14 +384,17 @@ def _plan_apply_report(service, desired, observed, check_mode, diff):
 
 
 def apply(service, plan):
-    """Run the steps of a plan. A failing step rolls back the steps of this run that can be
-    undone and raises a VirtcloudError that says what failed and what was rolled back."""
+    """Run the steps of a plan. A failing step removes its own partial work (a `partial` step),
+    rolls back the steps of this run that can be undone and raises a VirtcloudError that says
+    what failed and what was rolled back. Its details say what ran: `actions` (the steps that
+    completed) and `changed` (whether a change of this run stays: a step without an undo, or
+    an undo that failed)."""
     done = []
     for step in plan.steps:
         try:
             step.do()
         except Exception as exc:
-            undone, problems = _rollback(done)
+            undone, problems, kept = _rollback(done + [step] if step.partial else done)
             error = exc if isinstance(exc, VirtcloudError) else service.translate(exc)
             if error is None:
                 error = BackendError("%s: %s" % (type(exc).__name__, exc))
@@ -389,6 +405,7 @@ def apply(service, plan):
                 error.msg += " (rollback problems: %s)" % "; ".join(problems)
             error.args = (error.msg,)
             error.details.setdefault("actions", [s.description for s in done])
+            error.details["changed"] = error.details.get("changed", False) or bool(kept)
             raise error
         done.append(step)
 
@@ -423,12 +440,25 @@ def run(service_class):
     finish(module, lambda: execute(service_class(module.params), module.check_mode, module._diff))
 
 
+def failure(exc):
+    """The result keys of a failed run besides `msg`: the error's details, with what ran. A batch's
+    error carries the `results` of the items done before the failing one: their actions come
+    first, and the run changed something when one of them did or the failing item's own change
+    stays (see `apply`)."""
+    details = dict(exc.details)
+    results = details.get("results") or []
+    if results or "actions" in details:
+        details["actions"] = [a for r in results for a in r.get("actions", [])] + details.get("actions", [])
+    details["changed"] = bool(details.get("changed")) or any(r.get("changed") for r in results)
+    return details
+
+
 def finish(module, call):
     """Exit the module with the result of `call()`, or fail with the error it raised."""
     try:
         result = call()
     except VirtcloudError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
+        module.fail_json(msg=exc.msg, **failure(exc))
     except Exception as exc:  # a bug of ours: keep the traceback for -vvv, not in msg
         module.fail_json(msg="unexpected error: %s: %s" % (type(exc).__name__, exc),
                          exception=traceback.format_exc())

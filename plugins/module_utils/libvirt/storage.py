@@ -6,6 +6,8 @@ guard; the XML model is storage_xml."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -60,9 +62,27 @@ PERMISSIONS = {
 }
 # pools whose directory and volumes are local files the module can chown/chmod
 FILE_POOLS = ("dir", "fs", "netfs")
+# the mount helper libvirt's mount of a netfs pool needs, by source format ('auto' mounts host:dir,
+# which is NFS), and the packages that bring it
+MOUNT_HELPERS = {"auto": ("mount.nfs", "nfs-common", "nfs-utils"), "nfs": ("mount.nfs", "nfs-common", "nfs-utils"),
+                 "cifs": ("mount.cifs", "cifs-utils", "cifs-utils"),
+                 "glusterfs": ("mount.glusterfs", "glusterfs-client", "glusterfs-fuse")}
 VOLUME_FORMATS = ["qcow2", "raw"]
 PREALLOCATION = ["none", "metadata", "falloc", "full"]
 SECTOR = 512
+# A volume is made in several calls (create, upload or clone, resize, wipe), and a run can stop
+# between them. While it is made, a marker volume <name>.virtcloud-partial stands next to it in
+# the pool (where every later run, from any host, sees it); it is deleted once the volume is
+# complete. A volume found with its marker is incomplete: made again, never taken as it is.
+PARTIAL = ".virtcloud-partial"
+
+
+def marker_name(name):
+    """The name of the marker of volume `name` (a hash of the name when the name is too long)."""
+    marker = name + PARTIAL
+    if len(marker.encode("utf-8")) <= 255:
+        return marker
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32] + PARTIAL
 
 
 # ---------------------------------------------------------------- capacity facts
@@ -287,16 +307,59 @@ class StoragePoolService(PermissionChecks, LibvirtService):
         return state
 
     def resolve(self, desired, observed, batch=None):
-        """The pool type (an existing pool keeps its own) and the defaults that type fills in."""
+        """The pool type (an existing pool keeps its own) and the defaults that type fills in;
+        what the steps need from the host, checked before the first of them: an empty directory
+        to delete, the mount helper of a netfs pool to start; whether a new pool's directory is
+        there already (else a failed run removes the one its build made)."""
         if desired["state"] == "absent":
+            if desired["delete_data"] and observed is not None:
+                self._check_empty(desired["name"], observed)
             return desired
         self.check_label(desired)
         if desired.get("xml") is not None:
-            return dict(desired, type=desired["xml"].get("type"))
-        kind = desired["type"] or (observed["type"] if observed else "dir")
-        out = dict(desired, type=kind, source=dict(desired["source"]) if desired["source"] else None)
-        self.complete(out, kind, creating=observed is None)
+            out = dict(desired, type=desired["xml"].get("type"))
+            new = parse_pool(xmlmerge.tostring(desired["xml"]))
+        else:
+            kind = desired["type"] or (observed["type"] if observed else "dir")
+            out = dict(desired, type=kind, source=dict(desired["source"]) if desired["source"] else None)
+            self.complete(out, kind, creating=observed is None)
+            new = out
+        local = local_uri(self.params["uri"])
+        if out["type"] == "netfs" and out["active"] and not (observed or {}).get("active") and local:
+            self._check_mount_helper((new.get("source") or (observed or {}).get("source") or {}).get("format"))
+        out["made_path"] = observed is None and local and bool(new.get("path")) and not os.path.exists(new["path"])
         return out
+
+    def _check_empty(self, name, observed):
+        """Deleting the data of a dir or netfs pool removes its directory, which must be empty:
+        refused before the pool is stopped, with the volumes named."""
+        if observed["type"] not in FILE_POOLS:
+            return
+        if observed["active"]:
+            names = sorted(vol.name() for vol in self.pool(name).listAllVolumes())
+        elif local_uri(self.params["uri"]) and observed["path"] and os.path.isdir(observed["path"]):
+            names = sorted(os.listdir(observed["path"]))
+        else:
+            return
+        if names:
+            raise InputError("delete_data", "pool %s still holds %s (%s); its data is the directory %s, removed only "
+                                            "when empty. Delete them first (virtcloud.core.libvirt_volume "
+                                            "state=absent), or set delete_data=false to keep the directory"
+                                            % (name, "1 volume" if len(names) == 1 else "%d volumes" % len(names),
+                                               ", ".join(names[:10]) + (", ..." if len(names) > 10 else ""),
+                                               observed["path"]))
+
+    @staticmethod
+    def _check_mount_helper(fmt):
+        """libvirt mounts a netfs pool with mount(8), which needs the file system's helper."""
+        helper, debian, fedora = MOUNT_HELPERS.get(fmt or "auto", (None, None, None))
+        if helper is None:
+            return
+        dirs = os.environ.get("PATH", "").split(os.pathsep) + ["/sbin", "/usr/sbin", "/bin", "/usr/bin"]
+        if not any(os.access(os.path.join(d, helper), os.X_OK) for d in dirs if d):
+            raise InputError("source", "a netfs pool of format %s is mounted with %s, which this host lacks; "
+                                       "install it first (Debian/Ubuntu: %s, Fedora/RHEL: %s)"
+                                       % (fmt or "auto", helper, debian, fedora))
 
     @staticmethod
     def _usage(pool, active):
@@ -315,7 +378,8 @@ class StoragePoolService(PermissionChecks, LibvirtService):
             if observed is None:
                 return plan
             if observed["active"]:
-                plan.step("stop pool %s" % name, lambda: self.pool(name).destroy())
+                plan.step("stop pool %s" % name, lambda: self.pool(name).destroy(),
+                          undo=lambda: self.pool(name).create(0), undone="started pool %s again" % name)
             if desired["delete_data"]:
                 plan.step("delete the data of pool %s (%s)" % (name, observed["path"]),
                           lambda: self.pool(name).delete(0))
@@ -338,7 +402,11 @@ class StoragePoolService(PermissionChecks, LibvirtService):
             # building a dir/netfs pool only makes its directory; building a logical one formats
             # its devices, which must be asked for
             if desired["type"] in ("dir", "netfs") or desired["build"]:
-                plan.step("build pool %s" % name, lambda: self.pool(name).build(0))
+                # a dir or netfs pool's build makes its directory, which libvirt's pool delete removes
+                made = desired["made_path"] and desired["type"] in ("dir", "netfs")
+                plan.step("build pool %s" % name, lambda: self.pool(name).build(0),
+                          undo=(lambda: self.pool(name).delete(0)) if made else None,
+                          undone="removed the directory %s again" % plan.after["path"])
             if desired["active"]:
                 plan.step("start pool %s" % name, lambda: self.pool(name).create(0),
                           undo=lambda: self.pool(name).destroy())
@@ -492,6 +560,8 @@ class VolumeService(PermissionChecks, LibvirtService):
         state = volume_facts(vol, desired["pool"])
         if desired.get("xml") is not None:
             state["tree"] = xmlmerge.dx.normalise(from_string(vol.XMLDesc(0)))
+        if self.volume(desired["pool"], marker_name(desired["name"])) is not None:
+            state["incomplete"] = True
         return state
 
     def volume(self, pool_name, name):
@@ -516,12 +586,13 @@ class VolumeService(PermissionChecks, LibvirtService):
         self.check_label(desired)
         pool = self.lookup("pool", desired["pool"])
         out = dict(desired, source_capacity=None, usage=None, pool_type=from_string(pool.XMLDesc(0)).get("type"))
-        if observed is None and desired["clone_from"]:
+        creating = observed is None or observed.get("incomplete")
+        if creating and desired["clone_from"]:
             source = self.volume(desired["pool"], desired["clone_from"])
             if source is None:
                 raise InputError("clone_from", "no volume %r in pool %s" % (desired["clone_from"], desired["pool"]))
             out["source_capacity"] = source.info()[1]
-        elif observed is None and desired["upload"]:
+        elif creating and desired["upload"]:
             image = qemu_img.source_info(desired["upload"], "upload", desired["upload_format"])
             out.update(source_capacity=image["virtual-size"], upload_image=image)
         if desired["max_overcommit"] is not None:
@@ -536,9 +607,14 @@ class VolumeService(PermissionChecks, LibvirtService):
             if observed is not None:
                 if desired["wipe"]:
                     plan.step("wipe volume %s/%s" % (pool, name), lambda: self.volume(pool, name).wipe(0))
-                plan.step("delete volume %s/%s" % (pool, name), lambda: self.volume(pool, name).delete(0))
+                plan.step("delete volume %s/%s" % (pool, name), lambda: self._delete(pool, name))
             return plan
         if observed is None:
+            return self._plan_create(plan, desired)
+        if observed.get("incomplete"):
+            plan.warnings.append("volume %s/%s is incomplete (a run stopped while making it: its marker %s is in "
+                                 "the pool); it is made again" % (pool, name, marker_name(name)))
+            plan.step("delete incomplete volume %s/%s" % (pool, name), lambda: self._delete(pool, name))
             return self._plan_create(plan, desired)
 
         if desired["format"] and desired["format"] != observed["format"]:
@@ -619,6 +695,8 @@ class VolumeService(PermissionChecks, LibvirtService):
 
         def create():
             target = self.lookup("pool", pool)
+            if self.volume(pool, marker) is None:
+                target.createXML(volume_xml(marker, SECTOR, "raw", 0, {}, None), 0)
             if desired["clone_from"]:
                 vol = target.createXMLFrom(xml, target.storageVolLookupByName(desired["clone_from"]), flags)
             else:
@@ -631,13 +709,24 @@ class VolumeService(PermissionChecks, LibvirtService):
             if prealloc == "full":
                 # fallocate only reserves blocks; full preallocation writes them
                 vol.wipe(libvirt.VIR_STORAGE_VOL_WIPE_ALG_ZERO)
+            target.storageVolLookupByName(marker).delete(0)  # complete
 
-        plan.step("create volume %s/%s (%s)" % (pool, name, how), create,
-                  undo=lambda: self.volume(pool, name).delete(0))
+        marker = marker_name(name)
+        # partial: a create that fails halfway (the pool filled up during the upload) removes
+        # what it made
+        plan.step("create volume %s/%s (%s)" % (pool, name, how), create, undo=lambda: self._delete(pool, name),
+                  undone="deleted volume %s/%s" % (pool, name), partial=True)
         return plan
 
+    def _delete(self, pool, name):
+        """Delete the volume and its marker, each where it exists."""
+        for volume in (name, marker_name(name)):
+            vol = self.volume(pool, volume)
+            if vol is not None:
+                vol.delete(0)
+
     def facts(self, state):
-        return {key: value for key, value in state.items() if key != "tree"} if state else state
+        return {key: value for key, value in state.items() if key not in ("tree", "incomplete")} if state else state
 
     def _guard(self, desired, extra):
         limit = desired["max_overcommit"]
@@ -661,10 +750,16 @@ class VolumeService(PermissionChecks, LibvirtService):
                 path = converted
             size = os.path.getsize(path)
             stream = self.conn.newStream(0)
-            vol.upload(stream, 0, size, 0)
-            with open(path, "rb") as src:
-                stream.sendAll(lambda _stream, nbytes, f: f.read(nbytes), src)
-            stream.finish()
+            try:
+                vol.upload(stream, 0, size, 0)
+                with open(path, "rb") as src:
+                    stream.sendAll(lambda _stream, nbytes, f: f.read(nbytes), src)
+                stream.finish()
+            except Exception:
+                # libvirt keeps a volume with an open stream in use: it could not be deleted
+                with contextlib.suppress(libvirt.libvirtError):
+                    stream.abort()
+                raise
 
 
 def _paths(root):

@@ -33,6 +33,20 @@ def round_up(value, align):
     return -(-value // align) * align
 
 
+def write_new(path, write):
+    """Make the file `path` by `write` (a function of the path to write) into a temporary file next
+    to it, moved over `path` only when it succeeded: a failure (the disk filled up)
+    or a killed run never leaves a partial image at `path`, and the temporary file is removed
+    (a killed run's leftover is overwritten by the next)."""
+    tmp = path + ".virtcloud-tmp"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 class DiskImageService(Service):
     result_key = "image"
     options = {
@@ -137,7 +151,8 @@ class DiskImageService(Service):
                       lambda: self._rebuild(desired["source"], source, path, fmt, subformat, size))
         elif observed is None:
             plan.step("create image %s (%s, %s)" % (path, fmt, format_size(size)),
-                      lambda: qemu_img.run("create", "-f", fmt, *_options(fmt, subformat), path, size),
+                      lambda: write_new(path, lambda tmp: qemu_img.run("create", "-f", fmt, *_options(fmt, subformat),
+                                                                       tmp, size)),
                       undo=lambda: os.remove(path))
         elif observed["format"] == fmt and fmt in RESIZABLE and not desired["force"]:
             shrink = ["--shrink"] if size < observed["virtual_size"] else []
@@ -152,24 +167,22 @@ class DiskImageService(Service):
 
     @staticmethod
     def _rebuild(src, src_info, path, fmt, subformat, size):
-        """Write the new image next to the target and move it over it, so a failure leaves the
-        old image (or nothing) in place. A size change goes through a raw copy, which every
-        format converts from and qemu-img can resize."""
-        tmp, raw = path + ".virtcloud-tmp", path + ".virtcloud-raw"
-        src_fmt = src_info["format"]
-        virtual = src_info["virtual_size"]
+        """Write the new image with `write_new`, so a failure leaves the old image (or nothing) in
+        place. A size change goes through a raw copy, which every format converts from and
+        qemu-img can resize."""
+        raw = path + ".virtcloud-raw"
+        src_fmt, virtual = src_info["format"], src_info["virtual_size"]
         try:
             if size != virtual:
                 qemu_img.run("convert", "-f", src_fmt, "-O", "raw", src, raw)
                 shrink = ["--shrink"] if size < virtual else []
                 qemu_img.run("resize", "-f", "raw", *shrink, raw, size)
                 src, src_fmt = raw, "raw"
-            qemu_img.run("convert", "-f", src_fmt, "-O", fmt, *_options(fmt, subformat), src, tmp)
-            os.replace(tmp, path)
+            write_new(path, lambda tmp: qemu_img.run("convert", "-f", src_fmt, "-O", fmt, *_options(fmt, subformat),
+                                                     src, tmp))
         finally:
-            for leftover in (tmp, raw):
-                if os.path.exists(leftover):
-                    os.remove(leftover)
+            if os.path.exists(raw):
+                os.remove(raw)
 
     def facts(self, state):
         if state is None:
