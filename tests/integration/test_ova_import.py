@@ -212,3 +212,24 @@ def test_src_url_is_fetched_once_into_the_cache(place, unique):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_what_a_killed_import_left_is_made_again(place, unique):
+    """A run killed after it created a volume (its marker next to it) and before it defined the guest:
+    the rerun deletes the incomplete volume and imports, where it used to refuse "already exists"."""
+    ova, raw = build(place["dir"], unique)
+    name = unique + "g"
+    volume = name + "-disk1.qcow2"
+    for leftover in (volume, volume + ".virtcloud-partial"):
+        virsh("vol-create-as", place["pool"], leftover, "1M", "--format", "raw")
+    rerun = run_module("ova_import", **spec(place, ova, name))
+    assert rerun["actions"][:2] == ["delete incomplete volume %s in pool %s" % (volume, place["pool"]),
+                                    "create volume %s in pool %s" % (volume, place["pool"])], rerun
+    assert volumes(place) == [volume]  # the marker is gone once the guest is defined
+    path = os.path.join(place["target"], volume)
+    assert sh("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw, path).returncode == 0
+    # a volume of that name without the marker is someone else's: refused, untouched
+    other = unique + "o"
+    virsh("vol-create-as", place["pool"], other + "-disk1.qcow2", "1M", "--format", "raw")
+    refused = run_module("ova_import", **spec(place, ova, other))
+    assert refused.get("failed") and refused["msg"].startswith("name:") and "already exists" in refused["msg"]

@@ -7,7 +7,6 @@ guard; the XML model is storage_xml."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import tempfile
@@ -25,7 +24,12 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.units import
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import storage_xml as sx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import xmlmerge
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import parse_pool, render_pool, volume_xml
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import (
+    marker_name,
+    parse_pool,
+    render_pool,
+    volume_xml,
+)
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     LXML_REQUIREMENT,
     from_string,
@@ -70,19 +74,6 @@ MOUNT_HELPERS = {"auto": ("mount.nfs", "nfs-common", "nfs-utils"), "nfs": ("moun
 VOLUME_FORMATS = ["qcow2", "raw"]
 PREALLOCATION = ["none", "metadata", "falloc", "full"]
 SECTOR = 512
-# A volume is made in several calls (create, upload or clone, resize, wipe), and a run can stop
-# between them. While it is made, a marker volume <name>.virtcloud-partial stands next to it in
-# the pool (where every later run, from any host, sees it); it is deleted once the volume is
-# complete. A volume found with its marker is incomplete: made again, never taken as it is.
-PARTIAL = ".virtcloud-partial"
-
-
-def marker_name(name):
-    """The name of the marker of volume `name` (a hash of the name when the name is too long)."""
-    marker = name + PARTIAL
-    if len(marker.encode("utf-8")) <= 255:
-        return marker
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32] + PARTIAL
 
 
 # ---------------------------------------------------------------- capacity facts

@@ -11,6 +11,7 @@ element is built with lxml from values the services have validated; nothing is f
 from __future__ import annotations
 
 import copy
+import hashlib
 
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     child,
@@ -29,6 +30,20 @@ POOL_GENERATED = ("capacity", "allocation", "available")
 VOLUME_GENERATED = ("key", "allocation", "physical", "target/path", "target/timestamps")
 # entry lists a user's <pool> owns (the devices of its source)
 POOL_OWNED = {"source": ("device", "host")}
+
+# A volume is made in several calls (create, upload or clone, resize, wipe), and a run can stop
+# between them. While it is made, a marker volume <name>.virtcloud-partial stands next to it in
+# the pool (where every later run, from any host, sees it); it is deleted once the volume is
+# complete. A volume found with its marker is incomplete: made again, never taken as it is.
+PARTIAL = ".virtcloud-partial"
+
+
+def marker_name(name):
+    """The name of the marker of volume `name` (a hash of the name when the name is too long)."""
+    marker = name + PARTIAL
+    if len(marker.encode("utf-8")) <= 255:
+        return marker
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32] + PARTIAL
 
 
 # ---------------------------------------------------------------- permissions

@@ -33,6 +33,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.units import
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_xml import VCT
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import marker_name, volume_xml
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     LXML_REQUIREMENT,
     from_string,
@@ -218,7 +219,8 @@ class OvaImportService(LibvirtService):
                 info = self._image_info(spec["members"][0], spec)
                 spec["capacity"] = max(spec["capacity"] or 0, info["virtual-size"])
             taken = self._volume_taken(pool, spec["volume"])
-            if taken and (observed is None or spec["volume"] not in observed["volumes"]):
+            spec["leftover"] = taken and self._volume_taken(pool, marker_name(spec["volume"]))
+            if taken and not spec["leftover"] and (observed is None or spec["volume"] not in observed["volumes"]):
                 raise InputError("name", "volume %s already exists in pool %s and is not from this import; "
                                  "remove it or choose another name" % (spec["volume"], self.params["pool"]))
         self._check_room(pool, desired)
@@ -291,9 +293,16 @@ class OvaImportService(LibvirtService):
             plan.step("remove guest %s and its imported volumes" % name, lambda: self._remove(observed, name))
         pool = self.params["pool"]
         for spec in desired["disks"]:
+            if spec.get("leftover"):
+                plan.warnings.append("volume %s in pool %s is what an interrupted import left (its marker %s is "
+                                     "there); it is made again" % (spec["volume"], pool, marker_name(spec["volume"])))
+                plan.step("delete incomplete volume %s in pool %s" % (spec["volume"], pool),
+                          lambda spec=spec: self._delete_volume(spec["volume"]))
+            # partial: a create that fails halfway removes what it made; until the guest is defined
+            # a marker volume next to it says that it is not complete (a killed run leaves both)
             plan.step("create volume %s in pool %s" % (spec["volume"], pool),
                       lambda spec=spec: self._create_volume(spec),
-                      undo=lambda spec=spec: self._delete_volume(spec["volume"]))
+                      undo=lambda spec=spec: self._delete_volume(spec["volume"]), partial=True)
             if spec["members"]:
                 plan.step("copy disk %s of the OVA into volume %s" % (spec["ovf"].get("id"), spec["volume"]),
                           lambda spec=spec: self._copy(desired, spec))
@@ -363,9 +372,9 @@ class OvaImportService(LibvirtService):
 
     # ------------------------------------------------------------ apply
     def _create_volume(self, spec):
-        from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import volume_xml
-
         pool = self.lookup("pool", self.params["pool"])
+        if not self._volume_taken(pool, marker_name(spec["volume"])):
+            pool.createXML(volume_xml(marker_name(spec["volume"]), 512, "raw"), 0)
         xml = volume_xml(spec["volume"], spec["capacity"], self.params["disk_format"])
         flags = 0
         if self.params["preallocation"] == "metadata":
@@ -373,8 +382,11 @@ class OvaImportService(LibvirtService):
         pool.createXML(xml, flags)
 
     def _delete_volume(self, volume):
+        """Delete a volume of this import and its marker, each where it exists."""
         pool = self.lookup("pool", self.params["pool"])
-        pool.storageVolLookupByName(volume).delete(0)
+        for name in (volume, marker_name(volume)):
+            if self._volume_taken(pool, name):
+                pool.storageVolLookupByName(name).delete(0)
 
     def _volume_path(self, spec):
         return self.lookup("pool", self.params["pool"]).storageVolLookupByName(spec["volume"]).path()
@@ -452,6 +464,10 @@ class OvaImportService(LibvirtService):
 
     def _define(self, guest, desired):
         result = execute(guest)
+        pool = self.lookup("pool", self.params["pool"])
+        for spec in desired["disks"]:  # the import is complete: its volumes lose their markers
+            if self._volume_taken(pool, marker_name(spec["volume"])):
+                pool.storageVolLookupByName(marker_name(spec["volume"])).delete(0)
         for warning in result.get("warnings", []):
             if "TCG" in warning or "emulation" in warning:
                 desired["warnings"].append(warning)
