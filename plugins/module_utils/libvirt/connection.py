@@ -51,6 +51,13 @@ _LOOKUPS = {
 }
 
 
+# libvirt parses a guest's memory into bytes held in a signed 64-bit integer (and stores KiB)
+MAX_MEMORY = 2 ** 63 - 1024
+# QEMU's block layer opens no image larger than INT64_MAX rounded down to 1 GiB (BDRV_MAX_LENGTH);
+# a qcow2 image with the default 64 KiB clusters addresses at most 2 PiB (its L1 table's limit)
+MAX_VOLUME = {"qcow2": 2 ** 51, None: 2 ** 63 - 2 ** 30}
+
+
 def _silence(_ctx, _err):
     """libvirt prints every error to stderr by default; we report them ourselves."""
 
@@ -106,6 +113,31 @@ class LibvirtService(Service):
             raise InputError(option, "is %d bytes long; libvirt stores it as a file name, which allows "
                                      "at most %d" % (size, limit))
         return name
+
+    @classmethod
+    def check_volume_name(cls, name, option="name"):
+        """A storage volume's name: a file of its pool's directory, so also not '.' or '..' (libvirt
+        takes them, then finds the directory itself in the way)."""
+        cls.check_name(name, option, limit=255)
+        if name in (".", ".."):
+            raise InputError(option, "%r names the pool's directory, not a volume in it; choose a file name" % name)
+        return name
+
+    @staticmethod
+    def check_size(size, option, limit, what):
+        """`size` (bytes) at most `limit`, the most the backend takes for `what`, or an InputError
+        before anything is touched (libvirt and QEMU refuse more, but only when writing)."""
+        from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
+
+        if size is not None and size > limit:
+            raise InputError(option, "%s is more than %s takes (at most %s)" % (format_size(size), what, format_size(limit)))
+        return size
+
+    @classmethod
+    def check_capacity(cls, size, fmt, option):
+        """The size of a new volume of format `fmt`, at most what QEMU opens (see MAX_VOLUME)."""
+        return cls.check_size(size, option, MAX_VOLUME.get(fmt, MAX_VOLUME[None]),
+                              "a %s volume" % fmt if fmt in MAX_VOLUME else "QEMU's block layer")
 
     def lookup(self, kind, name):
         """The named domain / network / pool, or None when it does not exist."""

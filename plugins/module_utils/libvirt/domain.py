@@ -13,12 +13,13 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import MAX_MEMORY, LibvirtService, libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_xml import PAUSED, RUNNING, SHUTDOWN
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
     LXML_REQUIREMENT,
     etree,
     from_string,
+    user_tree,
     volume_format,
 )
 
@@ -200,20 +201,14 @@ class DomainService(LibvirtService):
             spec["serial"] = p["serial"]
         spec["xml"] = None  # the user's own <domain>, merged under the options
         if p.get("xml"):
-            try:
-                spec["xml"] = from_string(p["xml"])
-            except etree.XMLSyntaxError as exc:
-                raise InputError("xml", "not well-formed XML: %s" % exc)
-            if spec["xml"].tag != "domain":
-                raise InputError("xml", "the root element must be <domain>, not <%s>" % spec["xml"].tag)
+            spec["xml"] = user_tree(p["xml"], "xml", "domain")
         return spec
 
-    @staticmethod
-    def _memory(option, value):
+    def _memory(self, option, value):
         size = parse_size(value, option, default_unit="MiB")
         if size < 1024 * 1024:
             raise InputError(option, "%r is less than 1 MiB; a bare number means MiB" % (value,))
-        return size
+        return self.check_size(size, option, MAX_MEMORY, "libvirt's memory of a guest")
 
     def _disks(self, disks):
         out, used = [], set()
@@ -223,13 +218,14 @@ class DomainService(LibvirtService):
             if d.get("pool") or d.get("volume"):
                 if not (d.get("pool") and d.get("volume")) or d.get("path"):
                     raise InputError(where, "set either path, or pool and volume")
-                self.check_name(d["volume"], where + ".volume", limit=255)
+                self.check_volume_name(d["volume"], where + ".volume")
             elif not d.get("path") and d["device"] != "cdrom":
                 raise InputError(where, "set path, or pool and volume")
             if d.get("size") is not None:
                 if not d.get("pool"):
                     raise InputError(where + ".size", "creates a new volume: needs pool and volume")
-                d["size"] = parse_size(d["size"], where + ".size", default_unit="GiB")
+                d["size"] = self.check_capacity(parse_size(d["size"], where + ".size", default_unit="GiB"),
+                                                d.get("format") or "qcow2", where + ".size")
             d["bus"] = d.get("bus") or ("sata" if d["device"] == "cdrom" else "virtio")
             if d["device"] == "cdrom":
                 d["readonly"] = True
@@ -316,7 +312,49 @@ class DomainService(LibvirtService):
         elif observed is None:
             out["guest_type"], out["tcg_fallback"] = self.resolve_virt_type(desired)
         out["machines"] = self._machines(caps) if self._names_machine(desired) else {}
+        self._check_vcpus(desired, observed, out["guest_type"], caps)
         return out
+
+    def _check_vcpus(self, desired, observed, guest_type, caps):
+        """The vCPU count the guest would have against the limits of its machine type on this host
+        (<vcpu max> of libvirt's domain capabilities, read once per arch, machine and type), and
+        QEMU's rule that more than 255 x86 vCPUs need an IOMMU with extended interrupt mode;
+        libvirt checks both only when it defines the guest."""
+        xml = desired["xml"]
+        given = [(option, desired.get(option)) for option in ("max_vcpus", "vcpus")]
+        if xml is not None and (xml.findtext("vcpu") or "").strip().isdigit():
+            given.append(("xml", int(xml.findtext("vcpu"))))
+        option, count = max(((o, c) for o, c in given if c is not None), key=lambda oc: oc[1], default=(None, 0))
+        if option is None or self.params["uri"].startswith("test"):
+            return
+
+        def pick(path, attribute, value):
+            for root in (xml, observed["xml"] if observed else None):
+                found = root.find(path) if root is not None and value is None else None
+                value = found.get(attribute) if found is not None else value
+            return value
+
+        arch = pick("os/type", "arch", desired.get("arch"))
+        machine = pick("os/type", "machine", desired.get("machine"))
+        virt_type = guest_type or (observed["xml"].get("type") if observed else None)
+        key = "domcaps %s %s %s" % (arch, machine, virt_type)
+        if key not in caps:
+            try:
+                root = from_string(self.conn.getDomainCapabilities(None, arch, machine, virt_type, 0))
+                caps[key] = (int(root.find("vcpu").get("max")), root.findtext("arch"), root.findtext("machine"))
+            except (libvirt.libvirtError, AttributeError, TypeError, ValueError):
+                caps[key] = None  # no capabilities to go by: libvirt has the last word
+        if caps[key] is None:
+            return
+        limit, arch, machine = caps[key]
+        if count > limit:
+            raise InputError(option, "%d vCPUs are more than the %s machine type %s takes on this host (at most %d)"
+                             % (count, arch, machine, limit))
+        eim = xml is not None and xml.find("devices/iommu/driver[@eim='on']") is not None
+        if count > 255 and arch in ("x86_64", "i686") and not eim:
+            raise InputError(option, "%d vCPUs: more than 255 need an IOMMU with extended interrupt mode; add "
+                                     "<iommu model='intel'><driver intremap='on' eim='on'/></iommu> under "
+                                     "<devices> in xml" % count)
 
     def _resolve_disk(self, i, d, new_volumes):
         if not d.get("pool"):

@@ -502,7 +502,7 @@ class VolumeService(PermissionChecks, LibvirtService):
     def desired(self):
         p = self.params
         d = dict(p)
-        self.check_name(d["name"], limit=255)
+        self.check_volume_name(d["name"])
         if p["state"] == "absent":
             return d
         d.update(parse_permissions(p))
@@ -517,6 +517,7 @@ class VolumeService(PermissionChecks, LibvirtService):
         if p["max_overcommit"] is not None and p["max_overcommit"] <= 0:
             raise InputError("max_overcommit", "must be a positive ratio such as 1.0 or 2.5")
         fmt = d["format"] or "qcow2"
+        self.check_capacity(d["capacity"], fmt, "capacity")
         if p["preallocation"] == "metadata" and fmt != "qcow2":
             raise InputError("preallocation", "metadata preallocation exists for qcow2 only; use falloc or "
                                               "full for %s" % fmt)

@@ -18,6 +18,8 @@ try:
 except ImportError:  # reported the same way, through LibvirtService.requirements
     libvirt = None
 
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+
 LXML_REQUIREMENT = ("lxml", "lxml>=4.9", LXML_IMPORT_ERROR)
 
 
@@ -26,6 +28,24 @@ def from_string(xml):
     and nothing is fetched. Blank text is dropped so that pretty_print re-indents what we insert."""
     parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
     return etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, parser)
+
+
+def user_tree(text, option, root_tag):
+    """A user's XML (the `xml` option of a domain, network, pool or volume) as a tree whose root is
+    <root_tag>, or an InputError naming `option`. A document type declaration is refused: libvirt
+    XML has none, and the entities it declares would reach libvirt unexpanded (an external one
+    names a host file), so the daemon would refuse them only after earlier items were written."""
+    try:
+        root = from_string(text)
+    except etree.XMLSyntaxError as exc:
+        raise InputError(option, "not well-formed XML: %s" % exc)
+    if root.getroottree().docinfo.doctype:
+        raise InputError(option, "has a document type declaration (%s); libvirt XML takes none and no "
+                                 "entities: remove it and write the values out"
+                         % root.getroottree().docinfo.doctype)
+    if root.tag != root_tag:
+        raise InputError(option, "the root element must be <%s>, not <%s>" % (root_tag, root.tag))
+    return root
 
 
 def to_string(root):

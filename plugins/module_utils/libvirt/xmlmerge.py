@@ -18,7 +18,7 @@ import copy
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree, from_string
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import etree, user_tree
 
 KEPT = ("name", "uuid")  # identify the object: never replaced, compared on their own
 
@@ -26,12 +26,7 @@ KEPT = ("name", "uuid")  # identify the object: never replaced, compared on thei
 def user_xml(text, root_tag, name, option="xml"):
     """The user's XML as a tree whose root is <root_tag> and whose <name> is `name` (set when the
     XML has none); an InputError naming `option` for anything else."""
-    try:
-        root = from_string(text)
-    except etree.XMLSyntaxError as exc:
-        raise InputError(option, "not well-formed XML: %s" % exc)
-    if root.tag != root_tag:
-        raise InputError(option, "the root element must be <%s>, not <%s>" % (root_tag, root.tag))
+    root = user_tree(text, option, root_tag)
     given = root.find("name")
     if given is not None and (given.text or "").strip() and given.text.strip() != name:
         raise InputError(option, "names %r in <name>, but the name option is %r; they must agree (or "
