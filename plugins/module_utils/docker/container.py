@@ -23,7 +23,6 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
-from ansible_collections.virtcloud.core.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import names, ports
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import container_runtime as runtime
@@ -190,7 +189,7 @@ def normalise_mount(mount):
     if kind == "tmpfs" and source:
         raise InputError("mounts.source", "a tmpfs mount on %s takes no source" % target)
     return {"type": kind, "source": source, "target": target, "read_only": bool(mount.get("read_only")),
-            "tmpfs_size": parse_size(mount.get("tmpfs_size"), "mounts.tmpfs_size") if kind == "tmpfs" else None}
+            "tmpfs_size": runtime.docker_size(mount.get("tmpfs_size"), "mounts.tmpfs_size") if kind == "tmpfs" else None}
 
 
 def volume_spec(spec, option="volumes"):
@@ -326,7 +325,7 @@ class ContainerService(DockerService):
         "healthcheck": Opt(type="dict", options=HEALTHCHECK, update="recreate", parse=normalise_healthcheck),
         "log_driver": Opt(update="recreate"),
         "log_options": Opt(type="dict", update="recreate", parse=strings),
-        "memory": Opt(update="live", parse=parse_size),
+        "memory": Opt(update="live", parse=runtime.memory_limit),
         "cpus": Opt(type="float", update="live", parse=non_negative),
         "pids_limit": Opt(type="int", update="live"),
         "restart_policy": Opt(choices=RESTART_POLICIES, update="live"),
@@ -516,6 +515,10 @@ class ContainerService(DockerService):
             if self._inspect("network", net["name"], batch) is None:
                 raise InputError("networks", "network %r does not exist; create it first "
                                              "(virtcloud.core.docker_network)" % net["name"])
+        if desired.get("cpus"):
+            ncpu = (batch.host() if batch is not None else self.api.info())["NCPU"]
+            if desired["cpus"] > ncpu:
+                raise InputError("cpus", "%s: the Docker host has %d CPUs, so at most %d" % (desired["cpus"], ncpu, ncpu))
         out.update(runtime.resolve(self, out, observed, batch))  # runtime: namespaces, runtime, platform, devices
         return out
 
@@ -790,6 +793,12 @@ class Listing:
             for name in entry.get("Names") or []:
                 self.containers[name.lstrip("/")] = entry
         self.seen = {}
+
+    def host(self):
+        """dockerd's /info, read once for the batch."""
+        if "info" not in self.seen:
+            self.seen["info"] = self.service.api.info()
+        return self.seen["info"]
 
     def inspect(self, kind, ident):
         key = (kind, ident)

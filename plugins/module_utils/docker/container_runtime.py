@@ -147,8 +147,30 @@ def security_opts(values, option):
     return sorted({security_opt(v, option) for v in values})
 
 
-def positive_size(value, option):
+# dockerd reads every size into a signed 64-bit integer and refuses a memory limit under 6 MiB
+# (linuxMinMemory), both only when the container is created
+MAX_SIZE = 2 ** 63 - 1
+MIN_MEMORY = 6 * 1024 * 1024
+
+
+def docker_size(value, option):
+    """A size in bytes that dockerd can hold; None stays None."""
     size = parse_size(value, option)
+    if size is not None and size > MAX_SIZE:
+        raise InputError(option, "%r is more than dockerd takes (at most %d bytes, 8 EiB)" % (value, MAX_SIZE))
+    return size
+
+
+def memory_limit(value, option):
+    """A memory limit: 0 (none) or at least the 6 MiB dockerd accepts."""
+    size = docker_size(value, option)
+    if size and size < MIN_MEMORY:
+        raise InputError(option, "%r is less than the 6 MiB dockerd allows (0 means no limit)" % (value,))
+    return size
+
+
+def positive_size(value, option):
+    size = docker_size(value, option)
     if not size:
         raise InputError(option, "must be more than 0 (leave it out for Docker's default)")
     return size
@@ -158,7 +180,7 @@ def memory_swap(value, option):
     """Memory and swap together: a size, -1 (swap unlimited) or 0 (Docker's default: twice memory)."""
     if str(value).strip() == "-1":
         return -1
-    return parse_size(value, option)
+    return docker_size(value, option)
 
 
 def cpu_shares(value, option):
@@ -394,7 +416,7 @@ ROWS = {
                               ("HostConfig", "DnsSearch"), ("host", "dns_search"), [], _list),
     "etc_hosts": Row(Opt(type="dict", update="recreate", parse=etc_hosts), ("HostConfig", "ExtraHosts"),
                      ("host", "extra_hosts"), {}, _read_etc_hosts),
-    "memory_reservation": Row(Opt(update="live", parse=parse_size), ("HostConfig", "MemoryReservation"),
+    "memory_reservation": Row(Opt(update="live", parse=docker_size), ("HostConfig", "MemoryReservation"),
                               ("host", "mem_reservation"), 0, live="MemoryReservation"),
     "memory_swap": Row(Opt(update="live", parse=memory_swap), ("HostConfig", "MemorySwap"),
                        ("host", "memswap_limit"), 0, _read_memory_swap, lambda swap: swap or None, live="MemorySwap"),
