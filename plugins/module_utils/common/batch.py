@@ -133,7 +133,21 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
         observed.append(have)
         resolved.append(want)
     todo = [] if check_mode else [index for index, plan in enumerate(plans) if plan.steps]
-    failed = _apply_many(services, plans, todo, cls.batch_workers)
+
+    def replan(index):
+        """Item `index` failed: when its object is no longer what was observed (another run of the
+        same batch created or changed it meanwhile: 'already exists'), plan it again from what
+        it is now, once. Returns the new plan, or None (the failure stands)."""
+        service, desired = services[index], desireds[index]
+        with translated(service):
+            have = service.observe(desired, cls.read_batch(service, [desired]))
+            if _facts(service, have) == _facts(service, observed[index]):
+                return None
+            want = _per_item(labels[index], service.resolve, desired, have, cls.read_batch(service, [desired]))
+            observed[index], resolved[index] = have, want
+            return _per_item(labels[index], service.plan, want, have)
+
+    failed = _apply_many(services, plans, todo, cls.batch_workers, replan)
     reported = min(failed) if failed else len(plans)  # results stop at the first failed item
     afters = [plan.after for plan in plans]
     applied = [index for index in todo if index < reported]
@@ -173,10 +187,16 @@ def _refuse_duplicates(desireds, labels):
         seen[name] = label
 
 
-def _apply_many(services, plans, todo, workers):
+def _facts(service, state):
+    return None if state is None else service.facts(state)
+
+
+def _apply_many(services, plans, todo, workers, replan):
     """Apply the plans of the items in `todo`, up to `workers` at a time. After a failure no item
     that comes later in the list is started; the earlier ones always are, so that every item before
-    the first failed one is done. Returns {index: VirtcloudError} of the items that failed."""
+    the first failed one is done. An item that fails gets `replan(index)`: a new plan (stored in
+    `plans`) when its object changed under it, applied once more. Returns {index: VirtcloudError}
+    of the items that failed."""
     failed = {}
     lock = threading.Lock()
 
@@ -185,7 +205,14 @@ def _apply_many(services, plans, todo, workers):
             if failed and index > min(failed):
                 return
         try:
-            apply(services[index], plans[index])
+            try:
+                apply(services[index], plans[index])
+            except VirtcloudError:
+                again = replan(index)
+                if again is None:
+                    raise
+                plans[index] = again
+                apply(services[index], again)
         except VirtcloudError as exc:
             with lock:
                 failed[index] = exc

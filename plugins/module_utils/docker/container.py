@@ -23,10 +23,11 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 )
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
-from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
+from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import WaitTimeout, wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import names, ports
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import container_runtime as runtime
 from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
+    APIError,
     MANAGED_LABEL,
     MANAGED_VALUE,
     DockerService,
@@ -637,8 +638,11 @@ class ContainerService(DockerService):
         """Create the container `name` (the real name, or the temporary name of a replacement for
         the container `replaces`). Host ports another running container publishes are refused
         here, before anything is created or stopped."""
-        if name != desired["name"] and self.inspect("container", name) is not None:
-            self._remove(name)  # leftover of an interrupted replacement
+        # a replacement of a run that was interrupted (killed) before it renamed it: its spec may be
+        # stale, so it goes, whether this creates the next replacement or the container itself
+        leftover = TEMP_NAME % desired["name"]
+        if self.inspect("container", leftover) is not None:
+            self._remove(leftover)
         taken = ports.taken(desired["published_ports"] or [],
                             [e for e in self.api.containers() if e["Id"] != replaces] if desired["published_ports"] else [])
         if taken:
@@ -669,17 +673,32 @@ class ContainerService(DockerService):
         if networks and networks[0]["name"] == mode:
             networking = self.api.create_networking_config({mode: self._endpoint(networks[0])})
         hc = desired["healthcheck"]
-        self.api.create_container(**runtime.config_kwargs(desired, dict(  # runtime
-            image=desired["image"], name=name, command=desired["command"],
-            entrypoint=desired["entrypoint"],
-            environment=["%s=%s" % kv for kv in sorted((desired["env"] or {}).items())] or None,
-            labels=labels, ports=exposed or None, host_config=host_config, networking_config=networking,
-            user=desired["user"], working_dir=desired["working_dir"], hostname=desired["hostname"],
-            healthcheck=None if hc is None else {k.title().replace("_", ""): v for k, v in hc.items()})))
+        try:
+            self.api.create_container(**runtime.config_kwargs(desired, dict(  # runtime
+                image=desired["image"], name=name, command=desired["command"],
+                entrypoint=desired["entrypoint"],
+                environment=["%s=%s" % kv for kv in sorted((desired["env"] or {}).items())] or None,
+                labels=labels, ports=exposed or None, host_config=host_config, networking_config=networking,
+                user=desired["user"], working_dir=desired["working_dir"], hostname=desired["hostname"],
+                healthcheck=None if hc is None else {k.title().replace("_", ""): v for k, v in hc.items()})))
+        except APIError as exc:
+            if exc.status_code == 409 and name == desired["name"]:
+                self._created_elsewhere(name)
+            raise
         if desired["networks"] == [] and mode is None:  # on no network: leave the default bridge at once
             self.api.disconnect_container_from_network(name, "bridge")
         for net in networks[1:] if networking else networks:
             self._connect(name, net)
+
+    def _created_elsewhere(self, name):
+        """The name is taken: another run is creating this very container (two runs of one batch).
+        dockerd reserves the name before it lists the container, so wait (briefly) until it is
+        there; the batch engine then plans the item again from the container as it is."""
+        try:
+            wait_for(lambda: self.inspect("container", name), lambda info: info is not None, 10,
+                     "container %s to appear" % name, interval=0.2)
+        except WaitTimeout:
+            pass  # not a creation in flight: the conflict error stands
 
     @staticmethod
     def _attachments(desired):
