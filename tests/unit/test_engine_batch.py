@@ -246,3 +246,49 @@ def test_diff_is_top_level_per_changed_item_and_after_is_what_was_read_back():
     assert [d["after_header"] for d in applied["diff"]] == ["things[0]: a", "things[1]: c"]
     unchanged = execute_many(Batch(Counted, "things"), [params(name="c")], diff=True)
     assert unchanged["diff"] == []
+
+
+class Resolved(Counted):
+    def resolve(self, desired, observed, batch=None):
+        if desired["size"] == 13:
+            raise InputError("size", "13 is more than the backend takes")
+        return desired
+
+
+def test_every_item_is_resolved_before_anything_is_touched():
+    """The backend's own limits (host capabilities, maximum sizes) are looked up in resolve: an
+    item refused there stops the batch before its first write, also when it is not the first."""
+    for check_mode in (True, False):
+        with pytest.raises(InputError) as info:
+            execute_many(Batch(Resolved, "things"), [params(name="a"), params(name="b", size=13)], check_mode)
+        assert info.value.msg.startswith("things[1].size: 13 is more")
+        assert Store.writes == [] and Store.db == {}
+
+
+class Raced(Counted):
+    """Another run creates `b` (with size 1) just before this one does: this create fails ('already
+    exists'), as a define or a container create does when the name is taken."""
+
+    def _write(self, op, name, desired=None):
+        if op == "create" and name == "b" and name not in self.db:
+            Store.db[name] = {"name": name, "size": 1, "tags": desired["tags"], "password": "x"}
+            raise RuntimeError("%s already exists" % name)
+        super()._write(op, name, desired)
+
+
+def test_an_item_created_meanwhile_by_another_run_is_planned_again():
+    result = execute_many(Batch(Raced, "things"), [params(name="a"), params(name="b"), params(name="c", size=3)])
+    assert [r["actions"] for r in result["results"]] == [["create", "tag"], [], ["create", "tag"]]
+    assert [r["changed"] for r in result["results"]] == [True, False, True]
+    assert Store.db["b"]["size"] == 1 and Store.db["c"]["size"] == 3
+    # and one that is there but differs is brought in line by the new plan
+    Store.db.clear()
+    result = execute_many(Batch(Raced, "things"), [params(name="b", size=7)])
+    assert result["results"][0]["actions"] == ["update"] and Store.db["b"]["size"] == 7
+
+
+def test_a_failure_that_changed_nothing_is_not_retried():
+    Store.fail_on = "create"
+    with pytest.raises(BackendError) as info:
+        execute_many(Batch(Counted, "things"), [params(name="a")])
+    assert "create failed" in info.value.msg and Store.writes == []
