@@ -44,19 +44,44 @@ def sh(*argv, check=True, input=None, timeout=300):
     return proc
 
 
+def _module_argv(module):
+    return [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules." + module]
+
+
 def run_module(module, /, check=False, diff=False, **args):
     """Run virtcloud.core.<module> with `args` (which may include `name`); return its result
     (a failure is a result too)."""
     args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
     proc = subprocess.run(
-        [sys.executable, "-m", "ansible_collections.virtcloud.core.plugins.modules." + module],
-        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
+        _module_argv(module), input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
         env=_env(), cwd="/", timeout=600, check=False)
     try:
         return json.loads(proc.stdout)
     except ValueError:
         raise AssertionError("module %s printed no JSON (rc %s):\nstdout: %s\nstderr: %s"
                              % (module, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+
+
+def start_module(module, /, **args):
+    """Start virtcloud.core.<module> with `args` and return its Popen at once (its arguments
+    already written): for tests that run modules side by side or kill one midway. `result(proc)`
+    waits for it and reads its result."""
+    proc = subprocess.Popen(_module_argv(module), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(), cwd="/")
+    proc.stdin.write(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    proc.stdin.close()
+    proc.stdin = None  # written: communicate() only reads
+    return proc
+
+
+def result(proc, timeout=600):
+    """The result of a module started by `start_module`."""
+    out, err = proc.communicate(timeout=timeout)
+    try:
+        return json.loads(out)
+    except ValueError:
+        raise AssertionError("module printed no JSON (rc %s):\nstdout: %s\nstderr: %s"
+                             % (proc.returncode, out[-3000:], err[-3000:]))
 
 
 def converge(module, /, **args):
