@@ -185,3 +185,12 @@ def test_docker_batch_killed_midway_is_finished_by_the_rerun(prefix, httpd_image
         env = sh("docker", "inspect", "-f", "{{json .Config.Env}} {{.State.Running}}", item["name"]).stdout
         assert '"V=2"' in env and env.strip().endswith("true"), env
     assert run_module("docker_containers", containers=items)["changed"] is False
+
+    # killed between "remove old container" and "rename replacement" (too short a moment to hit
+    # by polling, so made by hand): the container is gone and only its replacement is left
+    first = items[0]["name"]
+    sh("docker", "rm", "-f", first)
+    sh("docker", "create", "--name", first + TEMP, httpd_image)
+    rerun = run_module("docker_containers", containers=items)
+    assert rerun["results"][0]["actions"] == ["create container %s" % first, "start container %s" % first], rerun
+    assert containers_named(prefix) == sorted(i["name"] for i in items)
