@@ -88,6 +88,10 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
     Returns {changed, actions (all items'), results (one `execute` result per item),
     [restart_required], [warnings]}.
 
+    An item whose apply fails on an object that another run changed meanwhile (two runs of one
+    batch both create it: 'already exists') is observed, resolved and planned again from the object
+    as it is, and applied once more.
+
     An item that fails rolls back its own steps and no item after it in the list is started; the
     items that were applied stay done (a rerun finishes the batch), and those before the failed
     one, which are always applied, are returned in the error's `results`."""
