@@ -122,7 +122,14 @@ def side_by_side(module, rounds, make, listed, **args):
     raced = 0
     for n in range(rounds):
         args[make[0]] = make[1](n)
-        outs = [result(proc) for proc in [start_module(module, **args), start_module(module, **args)]]
+        procs = [start_module(module, **args), start_module(module, **args)]
+        try:
+            outs = [result(proc) for proc in procs]
+        finally:  # never leave a run behind that would create objects after the cleanup
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
         for out in outs:
             assert not out.get("failed"), out["msg"]
         raced += all(out["changed"] for out in outs)
