@@ -25,6 +25,7 @@ import pytest
 from lxml import etree
 
 from conftest import run_module, sh  # noqa: E402
+from test_libvirt_domain import guest, virsh  # noqa: F401 pylint: disable=unused-import
 
 URI = "qemu:///system"
 CORPUS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "domains")
@@ -59,10 +60,6 @@ IDENTITY = {
     "vsock": ((".", "model"), ("cid", "address")),
     "shmem": ((".", "name"),),
 }
-
-
-def virsh(*argv, check=True):
-    return sh("virsh", "-c", URI, *argv, check=check)
 
 
 def stored_xml(name):
@@ -157,15 +154,6 @@ def corpus_host(libvirt_daemon):
             if made["network"]:
                 virsh("net-destroy", made["network"], check=False)
                 virsh("net-undefine", made["network"], check=False)
-
-
-@pytest.fixture
-def guest(libvirt_daemon, unique):
-    """A guest name; whatever the test leaves behind is removed, also on failure."""
-    yield unique
-    virsh("destroy", unique, check=False)
-    virsh("undefine", unique, "--nvram", "--managed-save", "--snapshots-metadata", check=False)
-    virsh("undefine", unique, check=False)
 
 
 def render(path, name, host):
