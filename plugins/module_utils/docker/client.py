@@ -65,8 +65,8 @@ class DockerService(Service):
         connection_errors = tuple(e for e in (DockerException, RequestsConnectionError) if e)
         if connection_errors and isinstance(exc, connection_errors):
             return BackendUnavailable(
-                "cannot connect to the Docker daemon at %s (docker_host): %s. Is dockerd running?"
-                % (host, exc))
+                "cannot connect to the Docker daemon at %s (docker_host): %s. Start dockerd on that host "
+                "(for example systemctl start docker) or point docker_host at a running daemon" % (host, exc))
         return None
 
     def inspect(self, kind, ident):

@@ -74,8 +74,10 @@ class LibvirtService(Service):
         try:
             self.conn = libvirt.open(uri)
         except libvirt.libvirtError as exc:
-            raise BackendUnavailable("cannot connect to libvirt at %s (uri): %s. Is libvirtd running, "
-                                     "and is the URI right?" % (uri, exc.get_error_message()))
+            raise BackendUnavailable(
+                "cannot connect to libvirt at %s (uri): %s. Start the libvirt daemon on that host (for example "
+                "systemctl start libvirtd, or virtqemud.socket where libvirt runs modular daemons) or correct uri"
+                % (uri, exc.get_error_message()))
 
     def share_connection(self, other):
         self.conn = other.conn

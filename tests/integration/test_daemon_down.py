@@ -1,0 +1,98 @@
+"""Daemon down (issue 21): every module of each backend run against a socket nobody listens on, in
+check mode and for real, fails with one message naming the socket or URI and saying how to start the
+daemon, and changes nothing (no change reported, no action run, no file it would write left behind).
+
+ovf_info and disk_image talk to no daemon and are not part of this proof."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import run_module
+from lib.reliability import record
+from test_ova_import import build
+
+DOCKER_HOST = "unix:///nonexistent/vct-docker.sock"
+LIBVIRT_URI = "qemu+unix:///system?socket=/nonexistent/vct-libvirt-sock"
+
+# module -> minimal valid arguments (beyond the connection); "{tmp}" is the test's temporary directory.
+# Paths under {tmp} are what a run that did something would leave: they must not exist afterwards.
+DOCKER = {
+    "docker_container": {"name": "vct-down", "image": "busybox:latest"},
+    "docker_container_exec": {"container": "vct-down", "command": "true"},
+    "docker_containers": {"containers": [{"name": "vct-down", "image": "busybox:latest"}]},
+    "docker_image": {"name": "local/vct-down:1", "build": {"path": "{tmp}/ctx"}},
+    "docker_info": {},
+    "docker_network": {"name": "vct-down"},
+    "docker_volume": {"name": "vct-down"},
+}
+LIBVIRT = {
+    "libvirt_domain": {"name": "vct-down", "memory": "64MiB", "vcpus": 1},
+    "libvirt_domain_info": {},
+    "libvirt_domains": {"domains": [{"name": "vct-down", "memory": "64MiB"}, {"name": "vct-down2"}]},
+    "libvirt_network": {"name": "vct-down"},
+    "libvirt_network_info": {},
+    "libvirt_pool": {"name": "vct-down", "path": "{tmp}/pool"},
+    "libvirt_storage_info": {},
+    "libvirt_volume": {"name": "vct-down.qcow2", "pool": "vct-down", "size": "1MiB"},
+    "ova_export": {"name": "vct-down", "dest": "{tmp}/out.ova"},
+    "ova_import": {"src": "{tmp}/in.ova", "name": "vct-down", "pool": "vct-down", "network_map": {"lan": "vct-down"}},
+}
+CASES = [(m, a, "docker_host", DOCKER_HOST) for m, a in DOCKER.items()] + \
+        [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()]
+START = {"docker_host": "systemctl start docker", "uri": "systemctl start libvirtd"}
+
+
+def _fill(value, tmp):
+    if isinstance(value, str):
+        return value.replace("{tmp}", tmp)
+    if isinstance(value, dict):
+        return {k: _fill(v, tmp) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, tmp) for v in value]
+    return value
+
+
+def test_every_module_of_each_backend_is_covered():
+    """A module added later must join this proof (or be named here as talking to no daemon)."""
+    modules = {f[:-3] for f in os.listdir(os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
+               if f.endswith(".py") and not f.startswith("_")}
+    assert modules - set(DOCKER) - set(LIBVIRT) == {"ovf_info", "disk_image"}
+
+
+@pytest.mark.parametrize("module, args, option, address", CASES, ids=[c[0] for c in CASES])
+def test_unreachable_daemon_fails_clearly_and_changes_nothing(tmp_path, module, args, option, address):
+    tmp = str(tmp_path)
+    if module == "ova_import":
+        os.rename(build(tmp, "in")[0], os.path.join(tmp, "in.ova"))  # a valid OVA: the run must get to connect
+    if module == "docker_image":
+        os.makedirs(os.path.join(tmp, "ctx"))
+        with open(os.path.join(tmp, "ctx", "Dockerfile"), "w") as handle:
+            handle.write("FROM scratch\n")
+    args = _fill(args, tmp)
+    before = sorted(os.listdir(tmp))
+    problems = []
+    for check in (True, False):
+        mode = "check" if check else "real"
+        result = run_module(module, check=check, **{option: address}, **args)
+        msg = result.get("msg", "")
+        wrong = []
+        if result.get("failed") is not True:
+            wrong.append("did not fail")
+        if result.get("changed") is not False:
+            wrong.append("changed is %r" % result.get("changed"))
+        if result.get("actions"):
+            wrong.append("actions %r" % result.get("actions"))
+        if address not in msg or "(%s)" % option not in msg:
+            wrong.append("message does not name %s=%s" % (option, address))
+        if START[option] not in msg:
+            wrong.append("message does not say how to start the daemon (%s)" % START[option])
+        if "\n" in msg.strip():
+            wrong.append("message is not one line")
+        if sorted(os.listdir(tmp)) != before:
+            wrong.append("files appeared: %s" % sorted(set(os.listdir(tmp)) - set(before)))
+        record("daemon down", "%s (%s)" % (module, mode), handled=not wrong, detail="; ".join(wrong) or msg)
+        problems.extend("%s: %s\n  %s" % (mode, w, msg) for w in wrong)
+    assert not problems, "\n".join(problems)
