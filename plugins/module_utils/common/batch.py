@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 
-from .engine import apply, finish, report, translated
+from .engine import apply, finish, masking_module, report, secret_values, translated
 from .errors import InputError, VirtcloudError
 
 
@@ -259,36 +259,12 @@ def _batch_module(service_class, batch, options):
     options. The items are validated by `validate_items`, so AnsibleModule does not know which of
     their values are secrets: they are found first and masked everywhere, from the invocation
     log on."""
-    from ansible.module_utils.basic import AnsibleModule, _load_params
+    from ansible.module_utils.basic import _load_params
 
     secrets = set()
-
-    def walk(options, params):
-        if not isinstance(params, dict):
-            return
-        for name, opt in options.items():
-            value = params.get(name)
-            if value is None:
-                continue
-            if opt.no_log:
-                secrets.add(str(value))
-            elif opt.options and isinstance(value, dict):
-                walk(opt.options, value)
-            elif opt.options and isinstance(value, list):
-                for entry in value:
-                    walk(opt.options, entry)
-
     for item in (_load_params() or {}).get(batch) or []:
-        walk(service_class.options, item)
-
-    class BatchModule(AnsibleModule):
-        def _log_invocation(self):
-            self.no_log_values.update(secrets)
-            super()._log_invocation()
-
+        secrets |= secret_values(service_class.options, item)
     spec = {name: opt.argspec() for name, opt in service_class.connection.items()}
     spec.update((name, opt.argspec()) for name, opt in options.items())
     spec[batch] = {"type": "list", "elements": "dict", "required": True}
-    module = BatchModule(argument_spec=spec, supports_check_mode=True)
-    module.no_log_values.update(secrets)  # also when invocation logging is off
-    return module
+    return masking_module(secrets, argument_spec=spec, supports_check_mode=True)

@@ -314,6 +314,13 @@ class Service:
     def secrets(self):
         return [name for name, opt in self.options.items() if opt.no_log]
 
+    @classmethod
+    def secret_values(cls, params):
+        """Secrets in the raw arguments that the argument spec cannot mark no_log: values of an
+        option that takes another service's options as a free-form dict (ova_import's `domain`).
+        They are masked from the invocation log on."""
+        return set()
+
 
 class InfoService(Service):
     """Base of the read-only *_info services: observing is the whole job, so nothing is ever
@@ -431,12 +438,45 @@ def report(service, observed, plan, after, diff):
     return result
 
 
-def run(service_class):
-    """Entry point of a module file: argspec, connect, observe, plan, apply, report."""
+def secret_values(options, params):
+    """The values of the no_log options (nested ones too) among `params`, raw arguments
+    given to `options`."""
+    found = set()
+    if not isinstance(params, dict):
+        return found
+    for name, opt in options.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if opt.no_log:
+            found.add(str(value))
+        elif opt.options:
+            for entry in value if isinstance(value, list) else [value]:
+                found |= secret_values(opt.options, entry)
+    return found
+
+
+def masking_module(secrets, **kwargs):
+    """AnsibleModule(**kwargs) that masks `secrets` everywhere, from the invocation log on."""
     from ansible.module_utils.basic import AnsibleModule
 
-    module = AnsibleModule(argument_spec=service_class.argument_spec(),
-                           supports_check_mode=True, **service_class.module_kwargs)
+    class MaskingModule(AnsibleModule):
+        def _log_invocation(self):
+            self.no_log_values.update(secrets)
+            super()._log_invocation()
+
+    module = MaskingModule(**kwargs)
+    module.no_log_values.update(secrets)  # also when invocation logging is off
+    return module
+
+
+def run(service_class):
+    """Entry point of a module file: argspec, connect, observe, plan, apply, report."""
+    from ansible.module_utils.basic import _load_params
+
+    module = masking_module(service_class.secret_values(_load_params() or {}),
+                            argument_spec=service_class.argument_spec(),
+                            supports_check_mode=True, **service_class.module_kwargs)
     finish(module, lambda: execute(service_class(module.params), module.check_mode, module._diff))
 
 

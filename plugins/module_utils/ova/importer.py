@@ -27,7 +27,7 @@ import subprocess
 import threading
 import zlib
 
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, execute
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, execute, secret_values
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import LibvirtService, libvirt
@@ -85,6 +85,11 @@ class OvaImportService(LibvirtService):
     # what `domain` may set on top of the OVF's hardware: options of libvirt_domain
     DOMAIN_OVERRIDES = ("title", "description", "memory", "vcpus", "cpu_mode", "machine", "graphics", "serial",
                         "autostart", "guest_agent", "boot")
+
+    @classmethod
+    def secret_values(cls, params):
+        """`domain` is a free-form dict of libvirt_domain options: its no_log ones (graphics.password)."""
+        return secret_values(DomainService.options, params.get("domain"))
 
     # ------------------------------------------------------------ desired: the archive, checked
     def desired(self):
