@@ -29,7 +29,7 @@ SEARCHED = [os.path.expanduser("~/.ansible"), tempfile.gettempdir(), "/var/log",
 
 def marker(length=24):
     """A string found nowhere by chance: letters that are no hex digit (VNC takes at most 8 characters)."""
-    return "vS" + "".join(random.choice("ghjkmnpqrstuvwxyz") for _ in range(length - 2))
+    return "vS" + "".join(random.choice("ghjkmnpqrstuvwxyz") for position in range(length - 2))
 
 
 def leaked_files(markers, since, skip):
