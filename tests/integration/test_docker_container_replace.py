@@ -90,3 +90,17 @@ def test_successful_replacement_starts_before_the_old_is_removed(running):
     after = docker_inspect("container", name)
     assert after["Id"] != before["Id"] and after["State"]["Running"] is True
     assert "V=2" in after["Config"]["Env"]
+
+
+@pytest.mark.parametrize("state", ["started", "stopped"])
+def test_check_mode_diff_of_a_recreate_predicts_what_the_run_reads_back(httpd_image, container, state):
+    """The predicted after side used to say log_driver and status null for a recreate; now only what a
+    new container gets from docker itself (its ID, and the hostname made of it) is unknown beforehand."""
+    spec = dict(name=container, image=httpd_image, command=["sleep", "600"], state=state)
+    assert run_module("docker_container", **spec).get("failed") is not True
+    changed = {**spec, "env": {"VCT_RECREATE": "1"}}
+    predicted = run_module("docker_container", check=True, diff=True, **changed)["diff"]["after"]
+    applied = run_module("docker_container", diff=True, **changed)["diff"]["after"]
+    differing = sorted(k for k in applied if predicted.get(k) != applied[k])
+    assert differing == ["hostname", "id"], [(k, predicted.get(k), applied[k]) for k in differing]
+    assert predicted["hostname"] is None and predicted["id"] is None

@@ -590,7 +590,7 @@ class ContainerService(DockerService):
                          entrypoint=image_config.get("Entrypoint"), user=image_config.get("User") or "",
                          working_dir=image_config.get("WorkingDir") or "", hostname=None, network_mode=mode,
                          networks=[] if mode.startswith("container:") else [normalise_network({"name": mode})],
-                         healthcheck=None, log_driver=None)
+                         healthcheck=None, log_driver=self._default_log_driver())
             after.update(desired.get("runtime_defaults") or {})  # runtime: what the image gives a new container
         after.update((k, v) for k, v in desired.items()
                      if v is not None and k in self.options and self.options[k].update is not None)
@@ -601,7 +601,18 @@ class ContainerService(DockerService):
             running = bool(observed and observed["running"])
             paused = bool(observed and observed["paused"]) and not recreate
         after.update(running=running, paused=paused)
+        # the status docker will report (the hostname and ID of a new container are its own: unknown)
+        if paused or running:
+            after["status"] = "paused" if paused else "running"
+        elif recreate or observed is None:
+            after["status"] = "created"
+        else:
+            after["status"] = "exited" if observed["running"] else observed.get("status")
         return after
+
+    def _default_log_driver(self):
+        """The log driver dockerd gives a container that names none (its daemon.json default)."""
+        return self.api.info().get("LoggingDriver") or "json-file"
 
     def _plan_create(self, plan, desired, observed):
         """A new container, or a safe replacement. The replacement is created under a temporary
