@@ -203,6 +203,9 @@ CATEGORIES = {
                         "members, external references): refused, nothing written outside the cache.",
     "killed midway": "Batches and uploads killed with SIGKILL partway: the rerun completes and leaves no orphan "
                      "volumes, guests, containers or temporary files.",
+    "preconditions": "Removals and pool definitions whose preconditions do not hold (volumes still in the "
+                     "pool, no NFS client, a mount that fails): refused before the first step, or every "
+                     "step taken back.",
     "secrets": "Every secret option searched for in the -vvv transcript, results, diffs and leftover files: "
                "a case is handled when there are zero hits.",
     "side by side": "The same batch run twice at the same time: both converge, without a spurious failure.",
