@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import result, run_module, sh, start_module  # noqa: E402
+from conftest import proves, result, run_module, sh, start_module  # noqa: E402
 from dockertest import httpd_image  # noqa: E402,F401 pylint: disable=unused-import
 
 URI = "qemu:///system"
@@ -90,6 +90,7 @@ def tiny(name, **extra):
     (dict(disks=[dict(pool="vct-any-pool", volume="..", size="1MiB")]), "disks[0].volume"),
     (dict(disks=[dict(pool="vct-any-pool", volume="big.qcow2", size="99999999TiB")]), "disks[0].size"),
 ])
+@proves("validation before the first write", "libvirt_domains: second item with a bad {option}")
 def test_libvirt_batch_refuses_a_bad_item_before_defining_the_first(prefix, bad, option):
     """libvirt refused these only when defining (after the first item was defined), and check mode
     predicted success."""
@@ -106,6 +107,7 @@ def test_libvirt_batch_refuses_a_bad_item_before_defining_the_first(prefix, bad,
     (dict(cpus=100000), "cpus"),
     (dict(mounts=[dict(type="tmpfs", target="/t", tmpfs_size="99999999TiB")]), "mounts.tmpfs_size"),
 ])
+@proves("validation before the first write", "docker_containers: second item with a bad {option} {bad}")
 def test_docker_batch_refuses_a_bad_item_before_creating_the_first(prefix, httpd_image, bad, option):
     items = [dict(name=prefix + "-0", image=httpd_image), dict(name=prefix + "-1", image=httpd_image, **bad)]
     for check in (True, False):
@@ -138,6 +140,7 @@ def side_by_side(module, rounds, make, listed, **args):
     return raced
 
 
+@proves("side by side", "libvirt_domains: two runs of one batch, 5 rounds")
 def test_two_runs_of_one_libvirt_batch_both_converge(prefix):
     def items(n):
         return [tiny("%s-%d-%d" % (prefix, n, i)) for i in range(8)]
@@ -146,6 +149,7 @@ def test_two_runs_of_one_libvirt_batch_both_converge(prefix):
                  lambda n: guests_named("%s-%d-" % (prefix, n)) == sorted(i["name"] for i in items(n)), uri=URI)
 
 
+@proves("side by side", "docker_containers: two runs of one batch, 5 rounds")
 def test_two_runs_of_one_docker_batch_both_converge(prefix, httpd_image):
     def items(n):
         return [dict(name="%s-%d-%d" % (prefix, n, i), image=httpd_image, stop_timeout=1) for i in range(6)]
@@ -159,6 +163,7 @@ def test_two_runs_of_one_docker_batch_both_converge(prefix, httpd_image):
 
 
 # ---------------------------------------------------------------- killed midway
+@proves("killed midway", "libvirt_domains: batch killed after its first guest")
 def test_libvirt_batch_killed_midway_is_finished_by_the_rerun(prefix, pool):
     """SIGKILL once the first guest is defined: the rerun defines the rest, using the volumes the
     killed run created, and leaves no guest or volume that the batch does not name."""
@@ -177,6 +182,7 @@ def test_libvirt_batch_killed_midway_is_finished_by_the_rerun(prefix, pool):
     assert run_module("libvirt_domains", uri=URI, domains=items)["changed"] is False
 
 
+@proves("killed midway", "docker_containers: batch killed while replacing containers")
 def test_docker_batch_killed_midway_is_finished_by_the_rerun(prefix, httpd_image):
     """SIGKILL while containers are being replaced (a replacement NAME__virtcloud_new exists): the
     rerun replaces the rest and leaves no replacement behind, every container on the new spec."""

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import run_module
+from conftest import proves, run_module
 from lib.ova import HOSTILE_CASES, hostile_ova
 # place: the fixture (pool + network) of test_ova_import, used by name
 from test_ova_import import place, spec, virsh  # noqa: F401 pylint: disable=unused-import
@@ -30,6 +30,7 @@ def listing(folder):
 
 
 @pytest.mark.parametrize("case", HOSTILE_CASES, ids=[c.id for c in HOSTILE_CASES])
+@proves("hostile archives", "ova_import: {case.id}")
 def test_hostile_ova_is_refused_and_leaves_nothing(place, unique, case):  # noqa: F811
     folder = os.path.join(place["dir"], "ova")
     os.makedirs(folder)

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_module, sh
+from conftest import proves, run_module, sh
 
 pytestmark = pytest.mark.usefixtures("libvirt_daemon")
 MIB = 1 << 20
@@ -70,6 +70,7 @@ def small_pool(small, unique):
         drop_pool(name)
 
 
+@proves("disk full", "libvirt_volume: raw upload that fills the pool is removed, the rerun completes")
 def test_upload_that_fills_the_pool_is_removed_and_the_rerun_completes(small, small_pool, tmp_path):
     pool, path = small_pool
     source = image(tmp_path / "src.raw", 6 * MIB)
@@ -91,6 +92,7 @@ def test_upload_that_fills_the_pool_is_removed_and_the_rerun_completes(small, sm
     assert run_module("libvirt_volume", **args)["changed"] is False
 
 
+@proves("disk full", "libvirt_volume: qcow2 upload and preallocated create into a full pool")
 def test_qcow2_upload_and_preallocated_create_fail_cleanly(small_pool, tmp_path):
     pool, path = small_pool
     source = image(tmp_path / "src.raw", 6 * MIB)
@@ -103,6 +105,7 @@ def test_qcow2_upload_and_preallocated_create_fail_cleanly(small_pool, tmp_path)
     assert volumes(pool) == [] and os.listdir(path) == []
 
 
+@proves("killed midway", "libvirt_volume: volume half uploaded by a killed run is made again")
 def test_incomplete_volume_left_by_a_killed_run_is_made_again(small_pool, tmp_path):
     """What a run killed during its upload leaves: the volume, partly written, and its marker."""
     pool, path = small_pool
@@ -123,6 +126,7 @@ def test_incomplete_volume_left_by_a_killed_run_is_made_again(small_pool, tmp_pa
     assert run_module("libvirt_volume", **args)["changed"] is False
 
 
+@proves("disk full", "disk_image: convert into a full directory")
 def test_disk_image_convert_into_a_full_directory(small, tmp_path):
     source = image(tmp_path / "src.raw", 6 * MIB)
     dest = str(small / "out.qcow2")
@@ -138,6 +142,7 @@ def test_disk_image_convert_into_a_full_directory(small, tmp_path):
     assert run_module("disk_image", **args)["changed"] is False
 
 
+@proves("preconditions", "libvirt_pool: deleting the data of a pool that holds volumes")
 def test_deleting_the_data_of_a_pool_that_holds_volumes_is_refused_before_stopping_it(tmp_path, unique):
     name, path = unique + "busy", tmp_path / "busy"
     assert run_module("libvirt_pool", name=name, path=str(path))["changed"]
@@ -152,6 +157,7 @@ def test_deleting_the_data_of_a_pool_that_holds_volumes_is_refused_before_stoppi
         drop_pool(name)
 
 
+@proves("preconditions", "libvirt_pool: netfs pool without mount.nfs")
 def test_netfs_pool_without_its_mount_helper_is_refused_before_anything(tmp_path, unique):
     if any(os.access(os.path.join(d, "mount.nfs"), os.X_OK) for d in ("/sbin", "/usr/sbin", "/bin", "/usr/bin")):
         pytest.fail("this host has mount.nfs: the test needs a host without the NFS client")
@@ -167,6 +173,7 @@ def test_netfs_pool_without_its_mount_helper_is_refused_before_anything(tmp_path
         drop_pool(name)
 
 
+@proves("preconditions", "libvirt_pool: netfs pool that fails to mount removes its directory")
 def test_netfs_pool_that_fails_to_mount_removes_the_directory_it_made(tmp_path, unique, monkeypatch):
     """A mount helper the module finds but that cannot mount (here one that only this test's
     module process sees): the start fails in libvirtd, and the run takes back its define and
