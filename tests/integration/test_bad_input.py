@@ -89,10 +89,6 @@ KNOWN_GAPS = {
     "libvirt_domain.graphics: a list for a dict": "ansible-core's message does not name the option",
     "libvirt_domain.serial: a list for a dict": "ansible-core's message does not name the option",
     "libvirt_pool.source: a list for a dict": "ansible-core's message does not name the option",
-    "docker_container.wait_healthy_timeout: negative": "accepted",
-    "docker_containers.wait_healthy_timeout: negative": "accepted",
-    "libvirt_domain.shutdown_timeout: negative": "accepted",
-    "libvirt_domains.shutdown_timeout: negative": "accepted",
 }
 
 # module -> (label, option named by the message, args): conflicts and ranges beyond the option table

@@ -125,6 +125,11 @@ def _number(value, option, what, low, high, example):
     return value
 
 
+def seconds(value, option):
+    """A timeout in whole seconds, 0 (do not wait) to one day -> int."""
+    return None if value is None else _number(value, option, "a number of seconds", 0, 86400, 120)
+
+
 def vlan_id(value, option):
     """An 802.1Q VLAN ID, 1 to 4094 (0 and 4095 are reserved) -> int."""
     return None if value is None else _number(value, option, "a VLAN ID", 1, 4094, 20)

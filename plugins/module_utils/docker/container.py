@@ -339,7 +339,7 @@ class ContainerService(DockerService):
         "force_kill": Opt(type="bool", default=False),
         "kill_signal": Opt(parse=runtime.stop_signal),
         "wait_healthy": Opt(type="bool", default=False),
-        "wait_healthy_timeout": Opt(type="int", default=120),
+        "wait_healthy_timeout": Opt(type="int", default=120, parse=validate.seconds),
     }
     options.update(runtime.OPTIONS)  # runtime: privileges, devices, namespaces, DNS, ... (container_runtime.py)
     module_kwargs = {"required_by": {"log_options": "log_driver"}}

@@ -153,6 +153,7 @@ class DomainService(LibvirtService):
     def desired(self):
         p = self.params
         spec = {"name": self.check_name(p["name"]), "state": p["state"]}
+        validate.seconds(p.get("shutdown_timeout"), "shutdown_timeout")
         if p["state"] == "absent":
             return spec
         if p.get("uuid"):
