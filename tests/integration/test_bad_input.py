@@ -77,8 +77,7 @@ SIZES = ("memory", "current_memory", "size", "capacity")
 # Docker's own meaning of -1: no limit (pids), wait for ever (stop)
 MAY_BE_NEGATIVE = ("pids_limit", "stop_timeout")
 # names that are not hostile to a backend: an image repository has path components
-# ("..": libvirt_domain tries it; a second guest named ".." at the same time would collide)
-NOT_HOSTILE = {"docker_image": ("slash",), "libvirt_domains": ("dotdot",)}
+NOT_HOSTILE = {"docker_image": ("slash",)}
 
 # module.case -> what is wrong: cases the collection does not handle yet. They are recorded as not
 # handled and are the expected failures of their own test (strict: once fixed, it says so)

@@ -107,6 +107,11 @@ class LibvirtService(Service):
         a file itself: 255 bytes."""
         if not name.strip():
             raise InputError(option, "must not be empty")
+        if name in (".", ".."):
+            # the QEMU driver makes directories named after a guest (snapshots, dumps, NVRAM): this
+            # name would be their parent directory
+            raise InputError(option, "%r: libvirt makes files and directories named after the object, and this "
+                                     "name would point at their parent; choose another name" % name)
         for char, label in (("/", "'/'"), ("\n", "a newline")):
             if char in name:
                 raise InputError(option, "%r: libvirt names cannot contain %s" % (name, label))
@@ -120,10 +125,9 @@ class LibvirtService(Service):
     def check_volume_name(cls, name, option="name"):
         """A storage volume's name: a file of its pool's directory, so also not '.' or '..' (libvirt
         takes them, then finds the directory itself in the way)."""
-        cls.check_name(name, option, limit=255)
         if name in (".", ".."):
             raise InputError(option, "%r names the pool's directory, not a volume in it; choose a file name" % name)
-        return name
+        return cls.check_name(name, option, limit=255)
 
     @staticmethod
     def check_size(size, option, limit, what):
