@@ -12,6 +12,7 @@ import pytest
 from lxml import etree
 
 from conftest import run_module, sh
+from test_libvirt_domain import workdir  # noqa: F401 pylint: disable=unused-import
 
 URI = "qemu:///system"
 SCHEMAS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "ovf-schemas")
@@ -56,13 +57,6 @@ def fill(path, pieces, size):
             out.seek(offset)
             out.write(data)
         out.truncate(size)
-
-
-@pytest.fixture
-def workdir():
-    with tempfile.TemporaryDirectory(prefix="vct-ovaexport-") as path:
-        os.chmod(path, 0o755)
-        yield path
 
 
 @pytest.fixture

@@ -25,6 +25,10 @@ MAX_DESCRIPTOR = 16 << 20   # bytes; real descriptors are a few KiB (a long EULA
 CHUNK_SUFFIX = re.compile(r"\.(\d{9})$")
 
 
+class Truncated(OSError):
+    """A member's file ends before the member does (the archive was cut short after it was opened)."""
+
+
 class Member:
     """One file of the package: `size` bytes at `offset` of `path` (the .ova itself, or the file
     beside a directory-form .ovf)."""
@@ -39,6 +43,18 @@ class Member:
 
     def __repr__(self):
         return "Member(%r, %r, offset=%d, size=%d)" % (self.name, self.path, self.offset, self.size)
+
+    def blocks(self, chunk=1 << 20):
+        """The member's bytes, `chunk` at a time; Truncated when the file ends before the member does."""
+        left = self.size
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            while left:
+                data = f.read(min(chunk, left))
+                if not data:
+                    raise Truncated("%s ends %d bytes before the end of member %s" % (self.path, left, self.name))
+                left -= len(data)
+                yield data
 
     def read(self, limit=None):
         """The member's bytes (at most `limit`: callers reading a descriptor bound it)."""

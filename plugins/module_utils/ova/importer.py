@@ -34,10 +34,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection 
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain import DomainService
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.domain_xml import VCT
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.storage_xml import marker_name, volume_xml
-from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import (
-    LXML_REQUIREMENT,
-    from_string,
-)
+from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import LXML_REQUIREMENT
 from ansible_collections.virtcloud.core.plugins.module_utils.ova import archive, fetch, manifest, ovf
 from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
 
@@ -114,15 +111,17 @@ class OvaImportService(LibvirtService):
                                             "e.g. network_map: {%r: vc-hostonly}" % (", ".join(map(repr, unmapped)),
                                                                                      unmapped[0]))
         warnings = list(source.warnings) + list(descriptor.get("warnings") or [])
-        digests = self._manifest(source, warnings)
+        manifest_text = source.member(source.manifest_name).read() if source.manifest_name else None
+        digests = self._manifest(source, manifest_text, warnings)
         disks = self._disks(source, descriptor, name)
         out = {"name": name, "source": source, "ovf": descriptor, "networks": networks, "disks": disks,
-               "manifest": digests, "warnings": warnings, "identity": self._identity(source)}
-        self._guest(out)  # the mapped guest is valid input for the guest service, or an error now
+               "manifest": digests, "warnings": warnings, "identity": self._identity(source, manifest_text)}
+        out["guest"] = self._guest(out)  # the mapped guest is valid input for the guest service, or an error now
         return out
 
-    def _manifest(self, source, warnings):
-        """{member name: (algorithm, digest)} to check, or None when nothing is checked."""
+    def _manifest(self, source, text, warnings):
+        """{member name: (algorithm, digest)} to check (`text`: the manifest's bytes), or None when
+        nothing is checked."""
         p = self.params
         if source.manifest_name is None:
             if p["require_manifest"]:
@@ -133,10 +132,7 @@ class OvaImportService(LibvirtService):
         if not p["verify_manifest"]:
             warnings.append("verify_manifest=false: the manifest of %s is not checked" % p["src"])
             return None
-        with open(source.member(source.manifest_name).path, "rb") as handle:
-            member = source.member(source.manifest_name)
-            handle.seek(member.offset)
-            digests = manifest.parse(handle.read(member.size).decode("utf-8", "replace"))
+        digests = manifest.parse(text.decode("utf-8", "replace"))
         names = {m.name for m in source.members()}
         absent = sorted(set(digests) - names)
         if absent:
@@ -181,16 +177,16 @@ class OvaImportService(LibvirtService):
         return out
 
     @staticmethod
-    def _identity(source):
+    def _identity(source, manifest_text):
         """What identifies this OVA cheaply: the digest of its descriptor and manifest (which covers
         the disks), plus the names and sizes of its members."""
         digest = hashlib.sha256()
         for member in source.members():
             digest.update(("%s\0%d\0" % (member.name, member.size)).encode())
-            if member.name in (source.descriptor_name, source.manifest_name):
-                with open(member.path, "rb") as handle:
-                    handle.seek(member.offset)
-                    digest.update(handle.read(member.size))
+            if member.name == source.descriptor_name:
+                digest.update(source.descriptor)
+            elif member.name == source.manifest_name:
+                digest.update(manifest_text)
         return digest.hexdigest()
 
     # ------------------------------------------------------------ observed: the guest and its record
@@ -232,7 +228,7 @@ class OvaImportService(LibvirtService):
         self._verify_rest(desired)
         if self.check_mode:
             self._predict_copies(desired)
-        return dict(desired, pool_path=from_string(pool.XMLDesc(0)).findtext("target/path"))
+        return desired
 
     def _predict_copies(self, desired):
         """Check mode: what the copy steps would check while they read, checked by reading alone
@@ -311,7 +307,7 @@ class OvaImportService(LibvirtService):
             if spec["members"]:
                 plan.step("copy disk %s of the OVA into volume %s" % (spec["ovf"].get("id"), spec["volume"]),
                           lambda spec=spec: self._copy(desired, spec))
-        guest = self._guest(desired)
+        guest = desired["guest"]
         plan.step("define guest %s" % name, lambda: self._define(guest, desired),
                   undo=lambda: self._undefine(name))
         if self.params["start"]:
@@ -529,16 +525,11 @@ class _Hasher(threading.Thread):
 
 
 def _blocks(member):
-    """The member's bytes, CHUNK at a time."""
-    with open(member.path, "rb") as handle:
-        handle.seek(member.offset)
-        left = member.size
-        while left:
-            block = handle.read(min(CHUNK, left))
-            if not block:
-                raise InputError("src", "%s ends early: the archive is truncated" % member.name)
-            left -= len(block)
-            yield block
+    """The member's bytes, CHUNK at a time; a file cut short is an input error."""
+    try:
+        yield from member.blocks(CHUNK)
+    except archive.Truncated:
+        raise InputError("src", "%s ends early: the archive is truncated" % member.name)
 
 
 class _Gunzip:

@@ -57,13 +57,6 @@ def hasher(algorithm):
 def hash_member(member, algorithm, chunk=1 << 20):
     """The hex digest of a member's byte range, read `chunk` bytes at a time."""
     digest = hasher(algorithm)
-    left = member.size
-    with open(member.path, "rb") as f:
-        f.seek(member.offset)
-        while left:
-            data = f.read(min(chunk, left))
-            if not data:
-                raise OSError("%s ends %d bytes before the end of member %s" % (member.path, left, member.name))
-            digest.update(data)
-            left -= len(data)
+    for data in member.blocks(chunk):
+        digest.update(data)
     return digest.hexdigest()
