@@ -446,7 +446,7 @@ class DomainService(LibvirtService):
         if observed and desired.get("uuid") and observed["xml"].findtext("uuid") != desired["uuid"]:
             raise InputError("uuid", "guest %s exists with UUID %s; a UUID cannot change"
                              % (name, observed["xml"].findtext("uuid")))
-        if self._settled(desired, observed):
+        if self._settled(want, observed):
             merged, xml_changed = _copy(base), False
         else:
             merged = _fixups(dx.normalise(dx.merge(_copy(base), want)), desired, base)
@@ -540,10 +540,13 @@ class DomainService(LibvirtService):
         the one the input names, if any)."""
         return dx.digest(self._want(dict(desired, guest_type=desired.get("explicit_type")), new=False))
 
-    def _settled(self, desired, observed):
-        """The guest is what libvirt made of this very input, and nothing changed it since."""
+    @staticmethod
+    def _settled(want, observed):
+        """The guest is what libvirt made of this very input, and nothing changed it since. For a
+        defined guest the plan's `want` is the input as _input_digest sees it (no new-guest
+        defaults; resolve sets the type the input names, or none)."""
         record = observed and observed.get("record")
-        return bool(record) and record == (self._input_digest(desired), dx.digest(observed["xml"]))
+        return bool(record) and record == (dx.digest(want), dx.digest(observed["xml"]))
 
     def _plan_state(self, plan, desired, state):
         name, want = desired["name"], desired["state"]
