@@ -159,6 +159,21 @@ def test_driver():
 @pytest.fixture(scope="session")
 def lxd_daemon():
     _ensure("lxd")
+    if shutil.which("lxc") is None:
+        pytest.fail("lxc (the LXD CLI) missing: it is the independent verification path")
+
+
+@pytest.fixture(scope="session")
+def lxd_busybox(lxd_daemon, tmp_path_factory):
+    """A busybox image in LXD, built offline: {'alias', 'fingerprint', 'meta', 'rootfs'}; removed after
+    the session (with the instances still using it, none should be left)."""
+    from lib.lxd import build_busybox_image, image_fingerprint, lxc
+
+    alias = "vct-busybox-" + uuid.uuid4().hex[:6]
+    meta, rootfs = build_busybox_image(str(tmp_path_factory.mktemp("lxd-busybox")))
+    lxc("image", "import", meta, rootfs, "--alias", alias)
+    yield {"alias": alias, "fingerprint": image_fingerprint(alias), "meta": meta, "rootfs": rootfs}
+    lxc("image", "delete", alias, check=False)
 
 
 @pytest.fixture(scope="session")
