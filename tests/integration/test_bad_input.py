@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import glob
 import importlib
+import json
 import os
 import re
 import uuid
@@ -193,6 +194,11 @@ class Place:
                      ("docker", "volume", "ls", "--format", "{{.Name}}"),
                      ("docker", "images", "--format", "{{.Repository}}:{{.Tag}}")):
             names += [line for line in sh(*argv).stdout.splitlines() if mark in line]
+        for kind in ("list", "image list", "network list", "profile list"):  # LXD: instances, images, ...
+            listed = sh("lxc", *kind.split(), "--format", "json", check=False).stdout or "[]"
+            for entry in json.loads(listed):
+                labels = [entry.get("name") or ""] + [a.get("name", "") for a in entry.get("aliases") or []]
+                names += [label for label in labels if mark in label]
         for root, dirs, files in os.walk(self.tmp):
             names += [os.path.join(root, n) for n in dirs + files if mark in n]
         return names

@@ -16,6 +16,7 @@ from test_ova_import import build
 
 DOCKER_HOST = "unix:///nonexistent/vct-docker.sock"
 LIBVIRT_URI = "qemu+unix:///system?socket=/nonexistent/vct-libvirt-sock"
+LXD_URL = "unix:/nonexistent/vct-lxd.sock"
 
 # module -> minimal valid arguments (beyond the connection); "{tmp}" is the test's temporary directory.
 # Paths under {tmp} are what a run that did something would leave: they must not exist afterwards.
@@ -40,9 +41,14 @@ LIBVIRT = {
     "ova_export": {"name": "vct-down", "dest": "{tmp}/out.ova"},
     "ova_import": {"src": "{tmp}/in.ova", "name": "vct-down", "pool": "vct-down", "network_map": {"lan": "vct-down"}},
 }
+LXD = {
+}
 CASES = [(m, a, "docker_host", DOCKER_HOST) for m, a in DOCKER.items()] + \
-        [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()]
-START = {"docker_host": "systemctl start docker", "uri": "systemctl start libvirtd"}
+        [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()] + \
+        [(m, a, "url", LXD_URL) for m, a in LXD.items()]
+# modules that talk to no daemon
+NO_DAEMON = {"ovf_info", "disk_image"}
+START = {"docker_host": "systemctl start docker", "uri": "systemctl start libvirtd", "url": "systemctl start lxd"}
 
 
 def _fill(value, tmp):
@@ -59,7 +65,7 @@ def test_every_module_of_each_backend_is_covered():
     """A module added later must join this proof (or be named here as talking to no daemon)."""
     modules = {f[:-3] for f in os.listdir(os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
                if f.endswith(".py") and not f.startswith("_")}
-    assert modules - set(DOCKER) - set(LIBVIRT) == {"ovf_info", "disk_image"}
+    assert modules - set(DOCKER) - set(LIBVIRT) - set(LXD) - NO_DAEMON == set()
 
 
 @pytest.mark.parametrize("module, args, option, address", CASES, ids=[c[0] for c in CASES])
