@@ -117,13 +117,15 @@ def test_docker_batch_refuses_a_bad_item_before_creating_the_first(prefix, httpd
 
 
 # ---------------------------------------------------------------- defect 6: two runs at once
-def side_by_side(module, rounds, make, listed, **args):
-    """`rounds` times: two runs of the same new batch started at once both succeed, the objects are
-    there once each, and a third run has nothing to do. Returns how many rounds raced (both runs
-    made changes)."""
+def side_by_side(module, rounds, make, listed, vary=None, **args):
+    """`rounds` times: two runs of the same new batch (or object) started at once both succeed, the
+    objects are there once each, and a third run has nothing to do. `make` and `vary`: the options
+    that change with the round, as (option, function of the round). Returns how many rounds raced
+    (both runs made changes)."""
     raced = 0
     for n in range(rounds):
-        args[make[0]] = make[1](n)
+        for option, value in [make] + ([vary] if vary else []):
+            args[option] = value(n)
         procs = [start_module(module, **args), start_module(module, **args)]
         try:
             outs = [result(proc) for proc in procs]
@@ -160,6 +162,39 @@ def test_two_runs_of_one_docker_batch_both_converge(prefix, httpd_image):
         return names == sorted(i["name"] for i in items(n)) and all(name in running for name in names)
 
     side_by_side("docker_containers", 5, ("containers", items), listed)
+
+
+def networks_named(prefix):
+    return sorted(n for n in virsh("net-list", "--all", "--name").stdout.split() if n.startswith(prefix))
+
+
+@proves("side by side", "libvirt_domain: two runs of one task, 5 rounds")
+def test_two_runs_of_one_libvirt_guest_task_both_converge(prefix):
+    side_by_side("libvirt_domain", 5, ("name", lambda n: "%s-%d" % (prefix, n)),
+                 lambda n: guests_named("%s-%d" % (prefix, n)) == ["%s-%d" % (prefix, n)],
+                 uri=URI, virt_type="qemu", memory="64MiB", state="running")
+
+
+@proves("side by side", "libvirt_network: two runs of one task, 5 rounds")
+def test_two_runs_of_one_libvirt_network_task_both_converge(prefix):
+    try:
+        side_by_side("libvirt_network", 5, ("name", lambda n: "%s-n%d" % (prefix, n)),
+                     lambda n: networks_named("%s-n%d" % (prefix, n)) == ["%s-n%d" % (prefix, n)],
+                     vary=("address", lambda n: "198.19.251.%d/28" % (16 * n + 1)),
+                     uri=URI, forward="isolated", active=False)
+    finally:
+        for name in networks_named(prefix):
+            virsh("net-undefine", name, check=False)
+
+
+@proves("side by side", "docker_container: two runs of one task, 5 rounds")
+def test_two_runs_of_one_docker_container_task_both_converge(prefix, httpd_image):
+    def listed(n):
+        running = sh("docker", "ps", "--format", "{{.Names}}").stdout.split()
+        return containers_named("%s-%d" % (prefix, n)) == ["%s-%d" % (prefix, n)] and "%s-%d" % (prefix, n) in running
+
+    side_by_side("docker_container", 5, ("name", lambda n: "%s-%d" % (prefix, n)), listed,
+                 image=httpd_image, stop_timeout=1)
 
 
 # ---------------------------------------------------------------- killed midway

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 
-from .engine import apply, finish, masking_module, report, secret_values, translated
+from .engine import facts_of, apply_or_replan, finish, masking_module, report, secret_values, translated
 from .errors import InputError, VirtcloudError
 
 
@@ -141,15 +141,15 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
     def replan(index):
         """Item `index` failed: when its object is no longer what was observed (another run of the
         same batch created or changed it meanwhile: 'already exists'), plan it again from what
-        it is now, once. Returns the new plan, or None (the failure stands)."""
+        it is now, once. Returns (observed, plan), or None (the failure stands)."""
         service, desired = services[index], desireds[index]
         with translated(service):
             have = service.observe(desired, cls.read_batch(service, [desired]))
-            if _facts(service, have) == _facts(service, observed[index]):
+            if facts_of(service, have) == facts_of(service, observed[index]):
                 return None
             want = _per_item(labels[index], service.resolve, desired, have, cls.read_batch(service, [desired]))
             observed[index], resolved[index] = have, want
-            return _per_item(labels[index], service.plan, want, have)
+            return have, _per_item(labels[index], service.plan, want, have)
 
     failed = _apply_many(services, plans, todo, cls.batch_workers, replan)
     reported = min(failed) if failed else len(plans)  # results stop at the first failed item
@@ -191,10 +191,6 @@ def _refuse_duplicates(desireds, labels):
         seen[name] = label
 
 
-def _facts(service, state):
-    return None if state is None else service.facts(state)
-
-
 def _apply_many(services, plans, todo, workers, replan):
     """Apply the plans of the items in `todo`, up to `workers` at a time. After a failure no item
     that comes later in the list is started; the earlier ones always are, so that every item before
@@ -209,14 +205,9 @@ def _apply_many(services, plans, todo, workers, replan):
             if failed and index > min(failed):
                 return
         try:
-            try:
-                apply(services[index], plans[index])
-            except VirtcloudError:
-                again = replan(index)
-                if again is None:
-                    raise
-                plans[index] = again
-                apply(services[index], again)
+            again = apply_or_replan(services[index], plans[index], lambda: replan(index))
+            if again is not None:
+                plans[index] = again[1]
         except VirtcloudError as exc:
             with lock:
                 failed[index] = exc

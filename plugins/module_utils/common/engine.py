@@ -369,25 +369,56 @@ def _rollback(steps):
 
 
 def execute(service, check_mode=False, diff=False):
-    """Run one service through desired -> observed -> plan -> apply -> report; return the result."""
+    """Run one service through desired -> observed -> plan -> apply -> report; return the result.
+
+    When the apply fails on an object that another run changed meanwhile (two runs of one task
+    side by side: both saw nothing and both create, and the second is told 'already exists'), the
+    object is observed, resolved and planned again as it is now, and that plan applied once."""
     service.check_requirements()
     service.check_mode = check_mode
     desired = service.desired()
     with translated(service):
         service.connect()
         observed = service.observe(desired)
-        desired = service.resolve(desired, observed)
-    return _plan_apply_report(service, desired, observed, check_mode, diff)
-
-
-def _plan_apply_report(service, desired, observed, check_mode, diff):
-    with translated(service):
-        plan = service.plan(desired, observed)
+        want = service.resolve(desired, observed)
+        plan = service.plan(want, observed)
         after = plan.after
         if plan.steps and not check_mode:
-            apply(service, plan)
+            def replan():
+                have = service.observe(desired)
+                if facts_of(service, have) == facts_of(service, observed):
+                    return None
+                return have, service.plan(service.resolve(desired, have), have)
+
+            again = apply_or_replan(service, plan, replan)
+            if again is not None:
+                observed, plan = again
             after = service.observe(desired)
     return report(service, observed, plan, after, diff)
+
+
+def facts_of(service, state):
+    return None if state is None else service.facts(state)
+
+
+def apply_or_replan(service, plan, replan):
+    """`apply(service, plan)`; when it fails, `replan()` may give (observed, plan) for an object
+    that is no longer what was observed: that plan is applied once and the pair returned.
+    Returns None when the first plan applied. The first failure stands when `replan` gives None,
+    and when a step of this run had completed before the one that failed: the object may then
+    differ because of this run (an image built, a network restored with a new ID), not another
+    one, and a retry would only repeat the failure."""
+    try:
+        apply(service, plan)
+        return None
+    except VirtcloudError as exc:
+        if exc.details.get("changed") or exc.details.get("actions"):
+            raise
+        again = replan()
+        if again is None:
+            raise
+    apply(service, again[1])
+    return again
 
 
 def apply(service, plan):
