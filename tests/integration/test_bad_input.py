@@ -82,14 +82,7 @@ NOT_HOSTILE = {"docker_image": ("slash",)}
 
 # module.case -> what is wrong: cases the collection does not handle yet. They are recorded as not
 # handled and are the expected failures of their own test (strict: once fixed, it says so)
-KNOWN_GAPS = {
-    "docker_container.healthcheck: a list for a dict": "ansible-core's message for a dict with suboptions "
-                                                       "does not name the option",
-    "docker_image.build: a list for a dict": "ansible-core's message does not name the option",
-    "libvirt_domain.graphics: a list for a dict": "ansible-core's message does not name the option",
-    "libvirt_domain.serial: a list for a dict": "ansible-core's message does not name the option",
-    "libvirt_pool.source: a list for a dict": "ansible-core's message does not name the option",
-}
+KNOWN_GAPS = {}  # none left: ansible-core's first message for a list given to a dict option named no option
 
 # module -> (label, option named by the message, args): conflicts and ranges beyond the option table
 HAND = {

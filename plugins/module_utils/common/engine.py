@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 import traceback
 
 from .errors import BackendError, InputError, MissingDependency, VirtcloudError
@@ -496,9 +497,23 @@ def masking_module(secrets, **kwargs):
             self.no_log_values.update(secrets)
             super()._log_invocation()
 
+        def fail_json(self, msg=None, **kwargs):  # pylint: disable=arguments-differ
+            super().fail_json(msg=_named(getattr(self, "validation_result", None), msg), **kwargs)
+
     module = MaskingModule(**kwargs)
     module.no_log_values.update(secrets)  # also when invocation logging is off
     return module
+
+
+def _named(checked, msg):
+    """ansible-core reports only the first problem of its argument check, and for a list given to a
+    dict option that is "dictionary requested, could not parse JSON or key=value", which names no
+    option; the problems after it do. When the first names no option, every problem is given."""
+    if checked is None or not checked.error_messages or msg != checked.errors.msg:
+        return msg
+    if re.search(r"'[^']+'", msg):
+        return msg
+    return "; ".join(dict.fromkeys(checked.error_messages))
 
 
 def run(service_class):
