@@ -164,6 +164,23 @@ def test_two_runs_of_one_docker_batch_both_converge(prefix, httpd_image):
     side_by_side("docker_containers", 5, ("containers", items), listed)
 
 
+@proves("side by side", "libvirt_domains: two runs of one batch that also starts its guests, 5 rounds")
+def test_two_runs_of_one_starting_libvirt_batch_both_converge(prefix):
+    """Both runs define and start the same guests: the loser of a start ('already running') must
+    neither fail nor roll back (undefine) the guest the other run made and started."""
+    def items(n):
+        return [tiny("%s-%d-%d" % (prefix, n, i), state="running") for i in range(6)]
+
+    def listed(n):
+        names = sorted(i["name"] for i in items(n))
+        running = virsh("list", "--name").stdout.split()
+        persistent = virsh("list", "--all", "--persistent", "--name").stdout.split()
+        return guests_named("%s-%d-" % (prefix, n)) == names and all(
+            name in running and name in persistent for name in names)
+
+    side_by_side("libvirt_domains", 5, ("domains", items), listed, uri=URI)
+
+
 def networks_named(prefix):
     return sorted(n for n in virsh("net-list", "--all", "--name").stdout.split() if n.startswith(prefix))
 

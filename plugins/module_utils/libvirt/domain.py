@@ -10,7 +10,7 @@ import copy
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
-from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import MAX_MEMORY, LibvirtService, libvirt
@@ -467,7 +467,7 @@ class DomainService(LibvirtService):
                 raise InputError("kernel", "a new Xen PV guest (os_type=xen) boots a kernel, or a "
                                            "<bootloader> given in xml; set kernel")
             plan.step("define guest %s" % name, lambda: self._define(plan, desired, merged, want),
-                      undo=lambda: ops().undefine(self.conn.lookupByName(name)))
+                      undo=lambda: self._undefine_new(name))
         elif xml_changed and active:
             ops().plan_live(self, plan, desired, observed, merged)
         elif xml_changed:
@@ -563,9 +563,9 @@ class DomainService(LibvirtService):
             state = RUNNING
         if want == "running":
             if state == SHUTDOWN:
-                plan.step("start guest %s" % name, lambda: self.guest(name).create())
+                plan.step("start guest %s" % name, lambda: self._start(name))
             elif state == PAUSED:
-                plan.step("resume guest %s" % name, lambda: self.guest(name).resume())
+                plan.step("resume guest %s" % name, lambda: self._start(name, resume=True))
             return RUNNING
         if want == "paused":
             if state == SHUTDOWN:
@@ -581,8 +581,31 @@ class DomainService(LibvirtService):
         # rebooted: off and on again, not a guest reboot: only a new QEMU process picks up changed config
         if state != SHUTDOWN:
             plan.step("shut down guest %s" % name, lambda: ops().shutdown(self, self.guest(name)))
-        plan.step("start guest %s" % name, lambda: self.guest(name).create())
+        plan.step("start guest %s" % name, lambda: self.guest(name).create())  # a restart: never skipped
         return RUNNING
+
+    def _start(self, name, resume=False):
+        """Start (or resume) the guest. When libvirt refuses because the guest already runs, another
+        run started it meanwhile (two runs of one task): the state asked for holds, and the step is
+        done, not failed (a failure would roll back, and so undefine, the guest that run made)."""
+        dom = self.guest(name)
+        try:
+            if resume:
+                dom.resume()
+            else:
+                dom.create()
+        except libvirt.libvirtError:
+            if dom.state()[0] != libvirt.VIR_DOMAIN_RUNNING:
+                raise
+
+    def _undefine_new(self, name):
+        """Undo of defining a new guest: undefine it, unless it runs (another run of the same task
+        started it meanwhile: it is that run's guest now, and undefining a running guest would make
+        it vanish when it stops)."""
+        dom = self.conn.lookupByName(name)
+        if dom.isActive():
+            raise BackendError("guest %s is running (started by another run?): left as it is" % name)
+        ops().undefine(dom)
 
     # ------------------------------------------------------------ report
     def facts(self, state):
