@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: lxd_info
 short_description: Facts about an LXD daemon - instances, images, networks, profiles, storage pools
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the LXD server and lists its instances (with their run state and addresses), images,
     networks, profiles and storage pools, from the local socket or a remote LXD over https.
