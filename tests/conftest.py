@@ -176,6 +176,22 @@ def lxd_busybox(lxd_daemon, tmp_path_factory):
     lxc("image", "delete", alias, check=False)
 
 
+@pytest.fixture(scope="module")
+def lxd_remote(lxd_daemon, tmp_path_factory):
+    """This LXD reached over https on 127.0.0.1 as a remote one (tests/lib/lxd.py Remote): its url and
+    server_cert, client certificates, trust password and join tokens. Afterwards core.https_address and
+    core.trust_password are unset again (when this fixture set them) and the certificates and tokens
+    it added are removed, also when the test failed."""
+    from lib.lxd import Remote
+
+    remote = Remote(str(tmp_path_factory.mktemp("lxd-remote")), "vct" + uuid.uuid4().hex[:6] + "-")
+    try:
+        remote.open()
+        yield remote
+    finally:
+        remote.close()
+
+
 @pytest.fixture(scope="session")
 def ovs_daemon():
     _ensure("ovs")

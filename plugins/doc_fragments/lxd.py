@@ -31,13 +31,15 @@ options:
     aliases: [key_file]
   server_cert:
     description:
-      - Path of the remote LXD's own (usually self-signed) PEM certificate. The server must present
-        exactly this certificate; it is pinned instead of checked against certificate authorities.
+      - Path of the remote LXD's own (usually self-signed) PEM certificate, a copy of its C(server.crt).
+        The server must present exactly this certificate; it is pinned instead of checked against
+        certificate authorities.
     type: path
   validate_certs:
     description:
-      - Whether to check a remote LXD's certificate. With O(server_cert) the certificate is pinned;
-        without it, it must be signed by an authority this host trusts.
+      - Whether to check a remote LXD's certificate. With O(server_cert) (or O(trust_token)) the certificate
+        is pinned; without them, it must be signed by an authority this host trusts and name the host of
+        O(url), which LXD's self-signed certificate is not.
       - Set to V(false) only on a network you trust.
     type: bool
     default: true
@@ -48,10 +50,15 @@ options:
     type: str
   trust_token:
     description:
-      - A join token made on the remote LXD (C(lxc config trust add)), used like O(trust_password).
+      - A join token made on the remote LXD (C(lxc config trust add --name NAME)), used like
+        O(trust_password). A token is good for one client certificate, once.
+      - The token names the server's certificate fingerprint; when O(server_cert) is not set, the server
+        must present that certificate, so that the token goes to that server only.
     type: str
   project:
-    description: The LXD project; the daemon's C(default) project when not set.
+    description:
+      - The LXD project; the daemon's C(default) project when not set. A project that does not exist is
+        an error.
     type: str
   timeout:
     description: Seconds to wait for one answer of LXD, and for one background operation to finish.

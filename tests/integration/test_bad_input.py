@@ -98,6 +98,9 @@ HAND = {
                        ("macvlan without parent", "parent", {"driver": "macvlan"})],
     "disk_image": [("source_format without source", "source", {"source_format": "raw"})],
     "libvirt_volume": [("upload_format without upload", "upload", {"upload_format": "raw"})],
+    "lxd_info": [("a kind named but not gathered", "names", {"names": {"images": "x"}}),
+                 ("not a join token", "trust_token", {"trust_token": "not-a-token"}),
+                 ("http url", "url", {"url": "http://127.0.0.1:8443"})],
 }
 
 # a valid value for each option a conflict names (the conflict, not the value, must be refused)
@@ -159,6 +162,7 @@ class Place:
             "libvirt_pool": {"uri": URI, "name": name, "path": os.path.join(self.tmp, name), "active": False},
             "libvirt_storage_info": {"uri": URI, "name": name},
             "libvirt_volume": {"uri": URI, "name": name, "pool": self.pool, "capacity": "1MiB", "format": "qcow2"},
+            "lxd_info": {"gather": ["storage_pools"]},
             "ova_export": {"uri": URI, "name": name, "dest": os.path.join(self.tmp, name + ".ova")},
             "ova_import": {"uri": URI, "src": os.path.join(self.tmp, name + ".ova"), "pool": self.pool,
                            "cache_dir": os.path.join(self.tmp, "cache")},

@@ -42,6 +42,7 @@ LIBVIRT = {
     "ova_import": {"src": "{tmp}/in.ova", "name": "vct-down", "pool": "vct-down", "network_map": {"lan": "vct-down"}},
 }
 LXD = {
+    "lxd_info": {},
 }
 CASES = [(m, a, "docker_host", DOCKER_HOST) for m, a in DOCKER.items()] + \
         [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()] + \

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import COLLECTIONS, ROOT, VENV_BIN, _env, sh
+from lib.lxd import cert_fingerprint
 from lib.reliability import record
 from test_ova_import import build
 
@@ -117,7 +118,7 @@ def secret_options():
 
 
 PROVEN = {"docker_image": ["password"], "libvirt_domain": ["graphics.password"],
-          "libvirt_domains": ["graphics.password"]}
+          "libvirt_domains": ["graphics.password"], "lxd_info": ["trust_password", "trust_token"]}
 
 
 def test_every_secret_option_is_proven():
@@ -192,3 +193,24 @@ def test_graphics_password_in_the_domain_of_an_ova_import(libvirt_daemon, unique
              task("ova_import", args, "imported", ignore_errors=True)]
     results = prove(tmp_path, "ova_import.domain.graphics.password", tasks, ["predicted", "imported"], [secret])
     assert results["imported"].get("failed"), results
+
+
+def test_lxd_trust_password_and_token(lxd_remote, tmp_path):
+    """The trust password (the server's real one, then a wrong one) and a real join token, against this
+    LXD over https: they are used (the certificates become trusted) and appear nowhere."""
+    password, wrong = marker(), marker()
+    lxd_remote.password(password)
+    token = lxd_remote.token("secret")
+    base = {"url": lxd_remote.url, "server_cert": lxd_remote.server_cert, "gather": ["profiles"]}
+    by_password, by_token, refused = (lxd_remote.client(n) for n in ("bypw", "bytoken", "refused"))
+    tasks = [task("lxd_info", {**base, **by_password, "trust_password": password}, "predicted", check_mode=True),
+             task("lxd_info", {**base, **by_password, "trust_password": password}, "read"),
+             task("lxd_info", {**base, **by_token, "trust_token": token}, "by_token"),
+             task("lxd_info", {**base, **refused, "trust_password": wrong}, "refused", ignore_errors=True)]
+    results = prove(tmp_path, "lxd_info.trust_password, trust_token", tasks,
+                    ["predicted", "read", "by_token", "refused"], [password, wrong, token])
+    assert results["read"]["server"]["auth"] == results["by_token"]["server"]["auth"] == "trusted", results
+    assert results["refused"].get("failed") and "trust_password" in results["refused"]["msg"], results
+    trusted = lxd_remote.trusted()
+    assert all(cert_fingerprint(c["client_cert"]) in trusted for c in (by_password, by_token))
+    assert cert_fingerprint(refused["client_cert"]) not in trusted

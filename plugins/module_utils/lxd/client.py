@@ -9,6 +9,7 @@ Only the standard library: LXD speaks JSON over HTTP, and nothing else is needed
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
@@ -96,7 +97,27 @@ def check_connection(params):
             raise InputError(option, "%s: no such file" % path)
     if params.get("trust_password") and params.get("trust_token"):
         raise InputError("trust_token", "give trust_password or trust_token, not both")
+    if params.get("trust_token"):
+        token_fingerprint(params["trust_token"])
     validate.seconds(params.get("timeout"), "timeout")
+
+
+def token_fingerprint(token):
+    """The server certificate's SHA-256 fingerprint that a join token names (LXD's token is base64
+    of JSON: client_name, fingerprint, addresses, secret, expires_at). Never shows the token."""
+    token = token.strip()
+    try:
+        data = json.loads(base64.b64decode(token + "=" * (-len(token) % 4), validate=True))
+    except ValueError:  # binascii.Error and bad UTF-8 too
+        data = None
+    if not isinstance(data, dict) or not data.get("secret"):
+        raise InputError("trust_token", "not an LXD trust token: give the token that `lxc config trust add` "
+                         "printed on the server (a long base64 string)")
+    fingerprint = data.get("fingerprint")
+    if not isinstance(fingerprint, str) or len(fingerprint) != 64:
+        raise InputError("trust_token", "the token names no server certificate fingerprint: make a new one "
+                         "with `lxc config trust add` on the server")
+    return fingerprint.lower()
 
 
 class Lxd:
@@ -111,35 +132,54 @@ class Lxd:
         self.params = params
         self.local = threading.local()  # http.client connections are not shared between threads
         self.requests = 0  # round trips, for tests and benchmarks that count them
+        self.info = None  # GET /1.0 as `server()` read it last
 
     # ------------------------------------------------------------ transport
-    def _ssl_context(self):
+    def _pinned(self):
+        """(SHA-256 fingerprint, where it comes from) that the server's certificate must have, or
+        None to check it against the certificate authorities (or not at all: validate_certs false)."""
+        path = self.params.get("server_cert")
+        if path:
+            with open(path, "rb") as handle:
+                pem = handle.read().decode("ascii", "replace")
+            try:
+                der = ssl.PEM_cert_to_DER_cert(pem)
+            except ValueError:
+                raise InputError("server_cert", "%s: not a PEM certificate" % path)
+            return hashlib.sha256(der).hexdigest(), "server_cert %s" % path
+        if self.params.get("trust_token"):
+            # the token names the certificate of the server that made it, as `lxc remote add` trusts it:
+            # the secret goes to that server only
+            return token_fingerprint(self.params["trust_token"]), "the fingerprint in trust_token"
+        return None
+
+    def _ssl_context(self, pinned):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.load_cert_chain(self.params["client_cert"], self.params["client_key"])
-        if self.params.get("server_cert") or not self.params.get("validate_certs", True):
-            # LXD's server certificate is self-signed: it is pinned (compared byte for byte after
+        if pinned or not self.params.get("validate_certs", True):
+            # LXD's server certificate is self-signed: it is pinned (its fingerprint compared after
             # the handshake), or not checked at all when validate_certs is false
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
+        else:
+            context.load_default_certs()
         return context
 
     def _connect(self):
         if not self.remote:
             return _UnixConnection(_socket_path(self.url), self.timeout)
         parts = urlsplit(self.url)
+        pinned = self._pinned()
         conn = http.client.HTTPSConnection(parts.hostname, parts.port or 8443, timeout=self.timeout,
-                                           context=self._ssl_context())
-        pinned = self.params.get("server_cert")
+                                           context=self._ssl_context(pinned))
         if pinned:
             conn.connect()
-            with open(pinned, "rb") as handle:
-                want = ssl.PEM_cert_to_DER_cert(handle.read().decode("ascii"))
-            have = conn.sock.getpeercert(binary_form=True)
-            if have != want:
+            have = hashlib.sha256(conn.sock.getpeercert(binary_form=True) or b"").hexdigest()
+            if have != pinned[0]:
                 conn.close()
                 raise BackendUnavailable(
-                    "the server at %s (url) presented a certificate (sha256 %s) other than server_cert %s"
-                    % (self.url, hashlib.sha256(have or b"").hexdigest(), pinned))
+                    "the server at %s (url) presented a certificate (sha256 %s) other than %s (sha256 %s): "
+                    "not the LXD you meant, or its certificate changed" % (self.url, have, pinned[1], pinned[0]))
         return conn
 
     def _conn(self):
@@ -227,27 +267,52 @@ class Lxd:
                       interval=0, describe=lambda o: o.get("status"), fail=failed)
         return op.get("metadata")
 
+    def listing(self, collection, recursion=1):
+        """Every object of a collection (/1.0/instances, ...) with its details, in one call. Unlike
+        `get`, a 404 is an error: LXD answers so for a project that does not exist."""
+        return self.request("GET", collection, query={"recursion": recursion}).get("metadata") or []
+
     def server(self):
         """GET /1.0, and for a remote daemon that does not trust us yet, the trust request that
-        the trust_password or trust_token allows."""
+        the trust_password or trust_token allows; then that the project exists. Kept as `info`."""
         info = self.get("/1.0", project=False)
         if self.remote and info.get("auth") != "trusted":
-            secret = self.params.get("trust_token") or self.params.get("trust_password")
-            if not secret:
+            info = self._trust(info)
+        if self.project and self.get(name_path("projects", self.project), project=False) is None:
+            raise InputError("project", "LXD at %s has no project %r: create it (lxc project create %s) or "
+                             "leave project unset for the default one" % (self.url, self.project, self.project))
+        self.info = info
+        return info
+
+    def _trust(self, info):
+        """Add the client certificate to the remote's trust store with the password or token."""
+        token = self.params.get("trust_token")
+        secret = token or self.params.get("trust_password")
+        if not secret:
+            raise BackendUnavailable(
+                "LXD at %s does not trust the client certificate %s: give trust_password (the server's "
+                "core.trust_password) or trust_token (made there by `lxc config trust add`), or add the "
+                "certificate there yourself (lxc config trust add %s)"
+                % (self.url, self.params.get("client_cert"), os.path.basename(self.params.get("client_cert") or "")))
+        body = {"type": "client"}
+        if token and "explicit_trust_token" in info.get("api_extensions", []):
+            body["trust_token"] = secret
+        else:
+            body["password"] = secret  # LXD 5.0 takes a join token in the password field too
+        try:
+            self.request("POST", "/1.0/certificates", body=body, project=False)
+        except LxdError as exc:
+            if token:
                 raise BackendUnavailable(
-                    "LXD at %s does not trust the client certificate %s: add it there (lxc config trust add) "
-                    "or give trust_password or trust_token" % (self.url, self.params.get("client_cert")))
-            body = {"type": "client"}
-            if self.params.get("trust_token") and "explicit_trust_token" in info.get("api_extensions", []):
-                body["trust_token"] = secret
-            else:
-                body["password"] = secret  # LXD 5.0 takes a join token in the password field too
-            try:
-                self.request("POST", "/1.0/certificates", body=body, project=False)
-            except LxdError as exc:
-                option = "trust_token" if self.params.get("trust_token") else "trust_password"
-                raise BackendUnavailable("LXD at %s refused the %s: %s" % (self.url, option, exc.message))
-            info = self.get("/1.0", project=False)
+                    "LXD at %s refused the trust_token (%s): a token is good for one client only and may have "
+                    "expired; make a new one there (lxc config trust add)" % (self.url, exc.message))
+            raise BackendUnavailable(
+                "LXD at %s refused the trust_password (%s): it must be the server's core.trust_password "
+                "(lxc config set core.trust_password ... there)" % (self.url, exc.message))
+        info = self.get("/1.0", project=False)
+        if info.get("auth") != "trusted":
+            raise BackendUnavailable("LXD at %s accepted the client certificate %s but does not trust it yet"
+                                     % (self.url, self.params.get("client_cert")))
         return info
 
 
@@ -284,6 +349,11 @@ class LxdService(Service):
         if isinstance(exc, PermissionError):
             return BackendUnavailable("permission denied on the LXD socket %s (url): run as root or as a member "
                                       "of the lxd group" % url)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return BackendUnavailable(
+                "LXD at %s (url) presented a certificate this host cannot verify (%s). LXD's certificate is "
+                "usually self-signed: pin it with server_cert (a copy of the server's server.crt), or set "
+                "validate_certs false on a network you trust" % (url, exc.verify_message or exc))
         if isinstance(exc, ssl.SSLError):
             return BackendUnavailable("TLS handshake with LXD at %s (url) failed: %s. Check client_cert, "
                                       "client_key and server_cert (or validate_certs)" % (url, exc))
