@@ -27,7 +27,7 @@ def started(directory, name):
 def test_upload_killed_midway_is_made_again_by_the_rerun(place, tmp_path):  # noqa: F811 pylint: disable=redefined-outer-name
     source = tmp_path / "src.raw"
     with open(source, "wb") as out:
-        for _ in range(256):
+        while out.tell() < 256 * MIB:
             out.write(os.urandom(MIB))
     args = {"pool": place["pool"], "name": "disk.raw", "upload": str(source), "format": "raw"}
     kill_when(start_module("libvirt_volume", **args), lambda: started(place["target"], "disk.raw"),
@@ -60,4 +60,3 @@ def test_import_killed_midway_is_finished_by_the_rerun(place, unique):  # noqa: 
     assert sh("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw, os.path.join(place["target"], volume)).returncode == 0
     assert sh("virsh", "dominfo", name).returncode == 0
     assert run_module("ova_import", **args)["changed"] is False
-
