@@ -15,6 +15,7 @@ GALAXY = yaml.safe_load(open(os.path.join(ROOT, "galaxy.yml")))
 LINKS = ("repository", "documentation", "homepage", "issues")
 # Tags that name what modules manage rather than a backend: the module prefixes that back them.
 KINDS = {
+    "infrastructure": ("",),  # Galaxy's category (ansible-lint's galaxy[tags] wants one): any module
     "virtualization": ("libvirt_", "ova_"),
     "containers": ("docker_", "lxd_", "lxc_"),
 }
