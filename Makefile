@@ -4,8 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# The oldest ansible-core meta/runtime.yml claims (requires_ansible: ">=2.17.0" -> 2.17), and its venv
+OLDEST := $(shell bash scripts/host.sh oldest-core)
+OLDEST_VENV ?= .venv-$(OLDEST)
 
-.PHONY: setup demo test unit integration sanity lint bench stop status clean
+.PHONY: setup demo test test-oldest unit integration sanity lint bench stop status clean
 
 ## setup: install packages, create .venv, start the daemons (idempotent)
 setup:
@@ -15,9 +18,17 @@ setup:
 demo: setup
 	$(VENV)/bin/ansible-playbook playbooks/demo.yml
 
-## test: demo + the whole test suite (unit, integration against real daemons, sanity, lint)
+## test: demo + the whole test suite (unit, integration against real daemons, sanity, lint),
+## then the unit tests and a smoke on the oldest ansible-core that meta/runtime.yml claims
 test: demo
 	$(PY) -m pytest tests
+	$(MAKE) --no-print-directory test-oldest
+
+## test-oldest: unit tests + tests/integration/test_version_smoke.py on ansible-core $(OLDEST)
+test-oldest: setup
+	VIRTCLOUD_OLDEST_VENV=$(CURDIR)/$(OLDEST_VENV) bash scripts/host.sh venv-oldest
+	PATH=$(CURDIR)/$(OLDEST_VENV)/bin:$$PATH $(OLDEST_VENV)/bin/python -m pytest -p no:cacheprovider \
+	  tests/unit tests/integration/test_version_smoke.py
 
 unit: setup
 	$(PY) -m pytest tests/unit

@@ -3,6 +3,9 @@
 #
 #   scripts/host.sh packages   install the Debian packages the collection and its tests need
 #   scripts/host.sh venv       create .venv (newest ansible-core for this Python + requirements)
+#   scripts/host.sh venv-oldest  create .venv-X.Y: the oldest ansible-core meta/runtime.yml claims
+#                              (requires_ansible ">=X.Y.Z"), requirements.txt and pytest (make test-oldest)
+#   scripts/host.sh oldest-core  print that X.Y
 #   scripts/host.sh up         start dockerd, libvirtd+virtlogd, LXD and Open vSwitch if not running
 #   scripts/host.sh down       stop exactly the daemons that `up` started (by pidfile), nothing else
 #   scripts/host.sh status     say which daemons answer
@@ -137,6 +140,38 @@ cmd_venv() {
   # ansible finds it (ansible.cfg points collections_path here) and edits are live.
   mkdir -p "$ROOT/.collections/ansible_collections/virtcloud"
   ln -sfn ../../.. "$ROOT/.collections/ansible_collections/virtcloud/core"
+}
+
+# The oldest ansible-core that meta/runtime.yml claims: "2.17" from requires_ansible: ">=2.17.0".
+oldest_core() {
+  sed -nE "s/^requires_ansible: *[\"']?>= *([0-9]+)\.([0-9]+)(\.[0-9]+)?[\"']? *(#.*)?\$/\1.\2/p" "$ROOT/meta/runtime.yml"
+}
+
+cmd_venv_oldest() {
+  local minor venv stamp want pins py line
+  minor=$(oldest_core)
+  [ -n "$minor" ] || die "meta/runtime.yml has no requires_ansible: \">=X.Y.Z\" line to take the oldest ansible-core from"
+  venv=${VIRTCLOUD_OLDEST_VENV:-$ROOT/.venv-$minor}
+  # newest patch release of that minor; the test runner as requirements-dev.txt pins it
+  pins=("ansible-core>=$minor,<${minor%.*}.$((${minor#*.} + 1))")
+  while read -r line; do pins+=("$line"); done < <(sed -nE 's/^(pytest[a-z-]*[<>=!~][^ #]*).*/\1/p' "$ROOT/requirements-dev.txt")
+  stamp="$venv/.virtcloud-stamp"
+  want=$( (printf '%s\n' "${pins[@]}"; cat "$ROOT/requirements.txt") | sha256sum | cut -c1-16)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    say "venv-oldest: $venv (ansible-core $minor) up to date"
+    return
+  fi
+  if [ ! -x "$venv/bin/python" ]; then
+    py=$(pick_python)
+    say "venv-oldest: creating $venv with $py"
+    step "venv-oldest" "remove $venv and rerun; python3-venv must be installed"
+    "$py" -m venv "$venv"
+  fi
+  say "venv-oldest: installing ${pins[*]} and requirements.txt"
+  step "pip install (oldest ansible-core)" "check that PyPI answers; if pip says ansible-core $minor does not support this Python, rerun with PYTHON=python3.N of a version it supports (remove $venv first)"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q "${pins[@]}" -r "$ROOT/requirements.txt"
+  echo "$want" >"$stamp"
 }
 
 # ---------------------------------------------------------------- daemons
@@ -290,9 +325,11 @@ cmd_status() {
 case "${1:-all}" in
   packages) cmd_packages ;;
   venv) cmd_venv ;;
+  venv-oldest) cmd_venv_oldest ;;
+  oldest-core) oldest_core ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   all) cmd_packages; cmd_venv; cmd_up ;;
-  *) die "usage: $0 packages|venv|up|down|status|all" ;;
+  *) die "usage: $0 packages|venv|venv-oldest|oldest-core|up|down|status|all" ;;
 esac

@@ -195,3 +195,91 @@ def test_daemon_that_never_answers_is_named(stub):
     assert proc.returncode == 1
     assert "dockerd did not become ready within 1s" in proc.stderr
     assert "journalctl -u docker" in proc.stderr
+
+
+# ---------------------------------------------------------------- venv-oldest
+# A python3 stub: `-c` probes pass, `-m venv DIR` makes DIR/bin/python (this stub again), and
+# `-m pip ...` is logged (and fails while $STUB/pip_rc says so).
+PYTHON_STUB = r'''#!/bin/bash
+case "$1" in
+  -c) exit 0 ;;
+  -m)
+    case "$2" in
+      venv) mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; echo "venv $3" >>"$STUB/log"; exit 0 ;;
+      pip) shift 2; echo "pip $*" >>"$STUB/log"; exit "$(cat "$STUB/pip_rc" 2>/dev/null || echo 0)" ;;
+    esac ;;
+esac
+exit 3
+'''
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A checkout in a private directory with the files venv-oldest reads, and a stubbed python3."""
+    root = tmp_path / "src"
+    (root / "scripts").mkdir(parents=True)
+    (root / "meta").mkdir()
+    root.chmod(0o700)
+    (root / "scripts" / "host.sh").write_text(open(HOST_SH).read())
+    (root / "meta" / "runtime.yml").write_text('---\nrequires_ansible: ">=2.16.1"\naction_groups: {}\n')
+    (root / "requirements.txt").write_text("docker>=7.0,<8\nlxml>=4.9\n")
+    (root / "requirements-dev.txt").write_text(
+        "ansible-core>=2.17  # newest\nansible-lint>=24.0\npytest>=8.0\npytest-timeout>=2.3   # per test\n")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python3").write_text(PYTHON_STUB)
+    (bindir / "python3").chmod(0o755)
+    (tmp_path / "log").write_text("")
+    return root
+
+
+def run_oldest(checkout, command="venv-oldest"):
+    stub = checkout.parent
+    env = dict(os.environ, STUB=str(stub), PYTHON=str(stub / "bin" / "python3"),
+               PATH=str(stub / "bin") + os.pathsep + os.environ["PATH"])
+    env.pop("VIRTCLOUD_OLDEST_VENV", None)
+    return subprocess.run(["bash", str(checkout / "scripts" / "host.sh"), command], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_venv_oldest_follows_the_claim_and_reruns_instantly(checkout):
+    assert run_oldest(checkout, "oldest-core").stdout == "2.16\n"  # what the Makefile names the venv after
+    proc = run_oldest(checkout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    venv = checkout / ".venv-2.16"  # named after meta/runtime.yml's requires_ansible
+    pips = [line for line in log(checkout.parent) if line.startswith("pip install")]
+    assert log(checkout.parent)[0] == "venv %s" % venv
+    assert pips[-1] == ("pip install -q ansible-core>=2.16,<2.17 pytest>=8.0 pytest-timeout>=2.3 -r %s"
+                        % (checkout / "requirements.txt"))
+    assert (venv / ".virtcloud-stamp").is_file()
+
+    (checkout.parent / "log").write_text("")
+    again = run_oldest(checkout)
+    assert again.returncode == 0 and "up to date" in again.stdout
+    assert log(checkout.parent) == []  # no venv, no pip: instant
+
+    # a changed requirement or claim reinstalls into the same venv
+    (checkout / "meta" / "runtime.yml").write_text("requires_ansible: '>=2.17.0'\n")
+    third = run_oldest(checkout)
+    assert third.returncode == 0, third.stderr
+    assert (checkout / ".venv-2.17" / ".virtcloud-stamp").is_file()
+    assert "ansible-core>=2.17,<2.18" in log(checkout.parent)[-1]
+
+
+def test_venv_oldest_failed_install_says_so_and_retries(checkout):
+    (checkout.parent / "pip_rc").write_text("1")
+    proc = run_oldest(checkout)
+    assert proc.returncode == 1
+    assert 'step "pip install (oldest ansible-core)" failed' in proc.stderr and "PYTHON=python3.N" in proc.stderr
+    assert not (checkout / ".venv-2.16" / ".virtcloud-stamp").exists()
+    (checkout.parent / "pip_rc").write_text("0")
+    (checkout.parent / "log").write_text("")
+    assert run_oldest(checkout).returncode == 0
+    assert any(line.startswith("pip install -q ansible-core") for line in log(checkout.parent))
+
+
+def test_venv_oldest_without_a_claim_names_the_file(checkout):
+    (checkout / "meta" / "runtime.yml").write_text("---\naction_groups: {}\n")
+    proc = run_oldest(checkout)
+    assert proc.returncode == 1 and "meta/runtime.yml has no requires_ansible" in proc.stderr
+    assert log(checkout.parent) == []
