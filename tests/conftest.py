@@ -87,9 +87,25 @@ def result(proc, timeout=600):
                              % (proc.returncode, out[-3000:], err[-3000:]))
 
 
+def prediction_gaps(predicted, real, path="after"):
+    """Where a check-mode `after` differs from what the real run read back: every value it states
+    must be the real one. None stands for a value that cannot be known before the object is made
+    (an ID, a MAC the backend generates); a key it leaves out, likewise."""
+    if predicted is None:
+        return []
+    if isinstance(predicted, dict) and isinstance(real, dict):
+        return [gap for key, value in predicted.items()
+                for gap in prediction_gaps(value, real.get(key), "%s.%s" % (path, key))]
+    if isinstance(predicted, list) and isinstance(real, list) and len(predicted) == len(real):
+        return [gap for index, (p, r) in enumerate(zip(predicted, real))
+                for gap in prediction_gaps(p, r, "%s[%d]" % (path, index))]
+    return [] if predicted == real else ["%s: predicted %r, got %r" % (path, predicted, real)]
+
+
 def converge(module, /, **args):
     """The contract every module test runs: a check-mode run predicts a change (and its actions),
-    the real run does exactly that, a rerun and a check-mode rerun change nothing.
+    the real run does exactly that and reads back what was predicted (`prediction_gaps`), a rerun
+    and a check-mode rerun change nothing.
     Returns the applied result (with its diff); the prediction is under "predicted"."""
     predicted = run_module(module, check=True, diff=True, **args)
     assert predicted.get("failed") is not True, predicted
@@ -98,6 +114,9 @@ def converge(module, /, **args):
     assert applied.get("failed") is not True, applied
     assert applied.get("changed") is True, applied
     assert applied["actions"] == predicted["actions"]
+    if isinstance(predicted.get("diff"), dict):  # batches give one diff per changed item: a list
+        gaps = prediction_gaps(predicted["diff"]["after"], applied["diff"]["after"])
+        assert not gaps, "check mode predicted otherwise:\n" + "\n".join(gaps)
     rerun = run_module(module, **args)
     assert rerun.get("changed") is False and rerun["actions"] == [], rerun
     check_rerun = run_module(module, check=True, **args)

@@ -69,6 +69,8 @@ def test_network_xml_defined_rerun_and_changed(network, unique):
     assert redefined["actions"] == ["redefine network %s (xml)" % network] and redefined["restart_required"]
     assert dump("net-dumpxml", "--inactive", network).find("dns/forwarder").get("addr") == "198.18.0.54"
     assert dump("net-dumpxml", network).find("dns/forwarder").get("addr") == "198.18.0.53"
+    # and says so on the next run too, until it restarts (a change only the XML can make counts)
+    assert run_module("libvirt_network", name=network, xml=forwarder)["network"]["restart_pending"] is True
 
     # an option set as well wins over the XML
     mtu = converge("libvirt_network", name=network, xml=forwarder, mtu=1400, restart=True)

@@ -309,6 +309,9 @@ class ImageService(DockerService):
                 plan.step("tag image %s as %s" % (name, ref),
                           lambda repo=repo, tag=tag: self.api.tag(name, repo, tag, force=True))
                 after["tags"] = sorted(set(after["tags"]) | {ref})
+        if after["id"] is None:
+            # a build, import or pull may give an image that exists already, under more tags
+            after["tags"] = None
         if desired["archive_path"]:
             if plan.steps or observed["archive"]["id"] != observed["id"]:
                 # a forced rebuild may give the same image: the step looks again before it writes

@@ -217,7 +217,8 @@ class NetworkService(LibvirtService):
         state["autostart"] = bool(net.autostart())
         state["persistent"] = bool(net.isPersistent())
         # a redefined running network keeps its old definition until restarted
-        state["restart_pending"] = state["active"] and _config(parse(net.XMLDesc(0))) != _config(state)
+        state["restart_pending"] = state["active"] and not xmlmerge.same(_runnable(net.XMLDesc(0)),
+                                                                          _runnable(definition(net)))
         if desired.get("xml") is not None:
             state["tree"] = nx.normalise(from_string(definition(net)))
         return state
@@ -428,9 +429,20 @@ def _label(item):
     return item.get("name") or item.get("ip") or item.get("start") or item.get("mac") or ""
 
 
-def _config(state):
-    """The part of a normalised network that a restart would change."""
-    return {key: value for key, value in state.items() if key not in ("active", "autostart", "persistent")}
+def _runnable(xml):
+    """A network definition, normalised, without what only the running network shows: how many
+    guest interfaces use it or each of its host devices, and the NAT port range libvirt fills in
+    when it starts a NAT network (1024-65535). What is left is what a restart would change."""
+    tree = nx.normalise(from_string(xml))
+    for el in tree.iter():
+        el.attrib.pop("connections", None)
+    for nat in tree.iterfind("forward/nat"):
+        for port in nat.findall("port"):
+            if (port.get("start"), port.get("end")) == ("1024", "65535"):
+                nat.remove(port)
+        if len(nat) == 0 and not nat.attrib:
+            nat.getparent().remove(nat)
+    return tree
 
 
 # ---------------------------------------------------------------- network_info
