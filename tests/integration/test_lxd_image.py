@@ -83,7 +83,7 @@ def test_import_publish_launch_alias_refresh_remove(made, tmp_path):
     publish = {"aliases": [template], "source": {"instance": builder}, "properties": {"role": "template"}}
     failed_cleanly("source.instance", "is running", **publish)
     failed_cleanly("source.snapshot", "has no snapshot nosuch",
-                   **dict(publish, source={"instance": builder, "snapshot": "nosuch"}))
+                   **{**publish, "source": {"instance": builder, "snapshot": "nosuch"}})
     assert image_of(alias=template) is None
     lxc("stop", builder)
     applied = converge("lxd_image", **publish)
