@@ -15,7 +15,8 @@ description:
     C(ipv6.address) set to C(auto) or left unset; here C(auto) is refused, and a bridge the task creates
     without one of them gets C(none) (no address of that family, no DHCP for it). On an existing
     network an address the task does not give is kept.
-  - Addresses are checked before anything is touched, in check mode too. Other config keys are checked
+  - Addresses are checked before anything is touched, in check mode too, and an address whose subnet
+    overlaps the subnet of another LXD network is refused (LXD itself would take it). Other config keys are checked
     by LXD when the network is created or changed; a refused one leaves the network as it was.
   - A network that instances or profiles use is not removed - the task fails naming them (LXD's own
     C(used_by)), before anything is touched.

@@ -44,7 +44,8 @@ def profile(lxd_daemon, unique):
 def network(lxd_daemon, unique):
     """A network name (at most 15 characters) and a /24 of its own in 198.18.200-250."""
     yield unique, "198.18.%d" % (200 + int(unique[3:7], 16) % 51)
-    lxc("network", "delete", unique, check=False)
+    for name in (unique, unique + "x"):
+        lxc("network", "delete", name, check=False)
 
 
 def test_profile_created_changed_in_place_refused_while_used_removed(lxd_busybox, profile, instance, tmp_path):
@@ -92,6 +93,8 @@ def test_bridge_network_addresses_nat_refused_while_used_removed(lxd_busybox, ne
     addresses = json.loads(sh("ip", "-j", "addr", "show", "dev", name).stdout)[0]["addr_info"]
     assert [(a["local"], a["prefixlen"]) for a in addresses if a["family"] == "inet"] == [(net + ".1", 24)]
     assert not [a for a in addresses if a["family"] == "inet6" and a.get("scope") == "global"]
+    refused("lxd_network", "config.ipv4.address", "overlaps %s.0/24 of LXD network %s" % (net, name),
+            name=name + "x", config={"ipv4.address": net + ".2/25"})
 
     change = {"name": name, "config": {"ipv4.nat": False, "ipv4.dhcp.ranges": "%s.100-%s.120" % (net, net)}}
     applied = converge("lxd_network", **change)

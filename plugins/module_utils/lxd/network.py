@@ -10,6 +10,8 @@ without one of them gets `none` (no address of that family) instead of LXD's pic
 
 from __future__ import annotations
 
+import ipaddress
+
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
@@ -60,7 +62,30 @@ class NetworkService(objects.ObjectService):
         if observed is not None and observed["type"] != "bridge":
             raise InputError("name", "network %s is a %s network; this module manages bridge networks"
                              % (name, observed["type"]))
+        if desired["state"] == "present":
+            self._check_overlaps(desired, observed)
         return super().resolve(desired, observed, batch)
+
+    def _check_overlaps(self, desired, observed):
+        """LXD takes a subnet another of its networks has (and the host then routes one of them):
+        an address the task changes must not share its subnet with another LXD network."""
+        others = None
+        for key in ADDRESSES:
+            want = (desired["config"] or {}).get(key)
+            if want in (None, "none") or want == ((observed or {}).get("config") or {}).get(key):
+                continue
+            mine = ipaddress.ip_interface(want).network
+            if others is None:
+                others = [n for n in self.lxd.get("/1.0/networks", query={"recursion": 1}) or []
+                          if n.get("managed") and n.get("name") != desired["name"]]
+            for other in others:
+                try:
+                    theirs = ipaddress.ip_interface((other.get("config") or {}).get(key) or "").network
+                except ValueError:  # none, auto (picked when it starts), unset
+                    continue
+                if mine.overlaps(theirs):
+                    raise InputError("config." + key, "%s overlaps %s of LXD network %s; give a subnet of its own"
+                                     % (want, theirs, other["name"]))
 
     def created(self, desired):
         out = super().created(desired)
