@@ -11,7 +11,8 @@ import tarfile
 
 import pytest
 
-from conftest import converge, run_module
+from conftest import converge, run_module, start_module
+from conftest import result as module_result
 from lib.lxd import build_busybox_image, lxc, lxc_json
 
 
@@ -47,8 +48,9 @@ def status(name):
 
 def failed_cleanly(option, fragment, **args):
     """Refused naming the option, in check mode and for real, with no change."""
-    for check in (True, False):
-        result = run_module("lxd_image", check=check, **args)
+    runs = [start_module("lxd_image", _ansible_check_mode=check, **args) for check in (True, False)]  # side by side
+    for proc in runs:
+        result = module_result(proc)
         assert result.get("failed") is True, result
         assert result["msg"].startswith(option + ":") and fragment in result["msg"], result["msg"]
         assert result.get("changed") is False and not result.get("actions"), result

@@ -9,7 +9,8 @@ import json
 import pytest
 import yaml
 
-from conftest import converge, run_module, sh
+from conftest import converge, sh, start_module
+from conftest import result as module_result
 from lib.lxd import lxc
 
 
@@ -21,8 +22,9 @@ def show(kind, name):
 
 def refused(module, option, fragment, **args):
     """Refused naming the option, in check mode and for real, with no change."""
-    for check in (True, False):
-        result = run_module(module, check=check, **args)
+    runs = [start_module(module, _ansible_check_mode=check, **args) for check in (True, False)]  # side by side
+    for proc in runs:
+        result = module_result(proc)
         assert result.get("failed") is True, result
         assert result["msg"].startswith(option + ":") and fragment in result["msg"], result["msg"]
         assert result.get("changed") is False and not result.get("actions"), result
