@@ -23,6 +23,7 @@ import pytest
 
 from conftest import ROOT, run_module, sh
 from dockertest import httpd_image  # noqa: F401 pylint: disable=unused-import
+from lib.lxd import build_busybox_image
 from lib.reliability import record
 
 URI = "qemu:///system"
@@ -101,6 +102,11 @@ HAND = {
     "lxd_info": [("a kind named but not gathered", "names", {"names": {"images": "x"}}),
                  ("not a join token", "trust_token", {"trust_token": "not-a-token"}),
                  ("http url", "url", {"url": "http://127.0.0.1:8443"})],
+    "lxd_image": [("alias with a remote's colon", "aliases", {"aliases": ["remote:x"]}),
+                  ("rootfs without metadata", "source.metadata", {"source": {"rootfs": "/nonexistent.tar.gz"}})],
+    "lxd_network": [("ipv4.address auto", "config.ipv4.address", {"config": {"ipv4.address": "auto"}}),
+                    ("ipv6.address without prefix", "config.ipv6.address", {"config": {"ipv6.address": "2001:db8::1"}})],
+    "lxd_profile": [("device without type", "devices.eth0", {"devices": {"eth0": {"network": "lxdbr0"}}})],
 }
 
 # a valid value for each option a conflict names (the conflict, not the value, must be refused)
@@ -138,8 +144,9 @@ def cases(module):
 class Place:
     """Valid arguments per module, each case named apart, and how to find what a case left."""
 
-    def __init__(self, tmp, pool, image, prefix):
+    def __init__(self, tmp, pool, image, prefix, lxd_files):
         self.tmp, self.pool, self.image, self.prefix = tmp, pool, image, prefix
+        self.lxd_files = lxd_files  # a split LXD image of its own: a case never touches another test's image
 
     def base(self, module, tag, index):
         name = "%s%s%03d" % (self.prefix, tag, index)
@@ -163,6 +170,9 @@ class Place:
             "libvirt_storage_info": {"uri": URI, "name": name},
             "libvirt_volume": {"uri": URI, "name": name, "pool": self.pool, "capacity": "1MiB", "format": "qcow2"},
             "lxd_info": {"gather": ["storage_pools"]},
+            "lxd_image": {"aliases": [name], "source": {"metadata": self.lxd_files[0], "rootfs": self.lxd_files[1]}},
+            "lxd_network": {"name": name, "config": {"ipv4.address": "none"}},
+            "lxd_profile": {"name": name, "config": {"user.vct": "1"}},
             "ova_export": {"uri": URI, "name": name, "dest": os.path.join(self.tmp, name + ".ova")},
             "ova_import": {"uri": URI, "src": os.path.join(self.tmp, name + ".ova"), "pool": self.pool,
                            "cache_dir": os.path.join(self.tmp, "cache")},
@@ -208,7 +218,7 @@ def cleanup(module, args):
         run_module(module, **dict(args, **{BATCHES[module]: [item]}))
     elif module == "libvirt_pool":
         run_module(module, **dict(args, state="absent", delete_data=True))
-    elif module == "disk_image" or module.startswith(("libvirt", "docker")):
+    elif module == "disk_image" or module.startswith(("libvirt", "docker", "lxd")):
         run_module(module, **dict(args, state="absent"))
 
 
@@ -235,6 +245,8 @@ def exists(module, args):
         return sh("docker", "container", "inspect", name, check=False).returncode == 0
     if module in ("docker_network", "docker_volume"):
         return sh("docker", module[len("docker_"):], "inspect", name, check=False).returncode == 0
+    if module in ("lxd_network", "lxd_profile"):
+        return sh("lxc", module[len("lxd_"):], "show", name, check=False).returncode == 0
     return False
 
 
@@ -265,13 +277,14 @@ def attempt(module, case, option, args):
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory, libvirt_daemon, docker_daemon, httpd_image):  # noqa: F811
+def place(tmp_path_factory, libvirt_daemon, docker_daemon, lxd_daemon, httpd_image):  # noqa: F811
     tmp = str(tmp_path_factory.mktemp("badinput"))
+    lxd_files = build_busybox_image(str(tmp_path_factory.mktemp("badinput-lxd")), description="vct bad input matrix")
     pool = "vctbad" + uuid.uuid4().hex[:6]
     result = run_module("libvirt_pool", uri=URI, name=pool, path=os.path.join(tmp, "pool"))
     assert result.get("changed"), result
     try:
-        yield Place(tmp, pool, httpd_image, "vctb" + uuid.uuid4().hex[:4])
+        yield Place(tmp, pool, httpd_image, "vctb" + uuid.uuid4().hex[:4], lxd_files)
     finally:
         for volume in sh("virsh", "-c", URI, "-q", "vol-list", pool, check=False).stdout.splitlines():
             if volume.strip():

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from conftest import run_module
+from lib.lxd import build_busybox_image
 from lib.reliability import record
 from test_ova_import import build
 
@@ -43,6 +44,9 @@ LIBVIRT = {
 }
 LXD = {
     "lxd_info": {},
+    "lxd_image": {"aliases": ["vct-down"], "source": {"metadata": "{tmp}/img/meta.tar.gz", "rootfs": "{tmp}/img/rootfs.tar.gz"}},
+    "lxd_network": {"name": "vct-down", "config": {"ipv4.address": "198.18.251.1/24"}},
+    "lxd_profile": {"name": "vct-down", "config": {"limits.cpu": "1"}},
 }
 CASES = [(m, a, "docker_host", DOCKER_HOST) for m, a in DOCKER.items()] + \
         [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()] + \
@@ -78,6 +82,8 @@ def test_unreachable_daemon_fails_clearly_and_changes_nothing(tmp_path, module, 
         os.makedirs(os.path.join(tmp, "ctx"))
         with open(os.path.join(tmp, "ctx", "Dockerfile"), "w") as handle:
             handle.write("FROM scratch\n")
+    if module == "lxd_image":
+        build_busybox_image(os.path.join(tmp, "img"))  # valid image files: the run must get to connect
     args = _fill(args, tmp)
     before = sorted(os.listdir(tmp))
     problems = []

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import COLLECTIONS, ROOT, VENV_BIN, _env, sh
-from lib.lxd import cert_fingerprint
+from lib.lxd import build_busybox_image, cert_fingerprint
 from lib.reliability import record
 from test_ova_import import build
 
@@ -117,8 +117,10 @@ def secret_options():
     return found
 
 
+LXD_TRUST = ["trust_password", "trust_token"]
 PROVEN = {"docker_image": ["password"], "libvirt_domain": ["graphics.password"],
-          "libvirt_domains": ["graphics.password"], "lxd_info": ["trust_password", "trust_token"]}
+          "libvirt_domains": ["graphics.password"], "lxd_info": LXD_TRUST,
+          "lxd_image": LXD_TRUST, "lxd_network": LXD_TRUST, "lxd_profile": LXD_TRUST}
 
 
 def test_every_secret_option_is_proven():
@@ -214,3 +216,43 @@ def test_lxd_trust_password_and_token(lxd_remote, tmp_path):
     trusted = lxd_remote.trusted()
     assert all(cert_fingerprint(c["client_cert"]) in trusted for c in (by_password, by_token))
     assert cert_fingerprint(refused["client_cert"]) not in trusted
+
+
+@pytest.fixture
+def lxd_objects(lxd_daemon, unique):
+    """Names for an image alias, a profile and a network; removed afterwards."""
+    names = {"alias": unique + "-img", "profile": unique + "-prof", "network": unique + "n"}
+    yield names
+    sh("lxc", "image", "delete", names["alias"], check=False)
+    sh("lxc", "profile", "delete", names["profile"], check=False)
+    sh("lxc", "network", "delete", names["network"], check=False)
+
+
+def test_lxd_trust_secrets_of_images_profiles_networks(lxd_remote, lxd_objects, tmp_path):
+    """The trust password and token of lxd_image, lxd_profile and lxd_network, against this LXD over https:
+    used (the image uploaded over TLS by a client the password made trusted, the profile made by one the
+    token did) and found nowhere, through a prediction, a create and a removal."""
+    password = marker()
+    lxd_remote.password(password)
+    joined = lxd_remote.token("objects")
+    by_password, by_token = lxd_remote.client("objpw"), lxd_remote.client("objects")
+    base = {"url": lxd_remote.url, "server_cert": lxd_remote.server_cert}
+    meta, rootfs = build_busybox_image(str(tmp_path / "img"), description="vct secrets " + lxd_objects["alias"])
+    image = {**base, **by_password, "aliases": [lxd_objects["alias"]], "source": {"metadata": meta, "rootfs": rootfs},
+             "properties": {"vct": "1"}, "trust_password": password}
+    profile = {**base, **by_token, "name": lxd_objects["profile"], "config": {"user.vct": "1"}, "trust_token": joined}
+    network = {**base, **by_password, "name": lxd_objects["network"], "description": "vct", "trust_password": password}
+    tasks = [task("lxd_image", image, "image_predicted", check_mode=True), task("lxd_image", image, "image"),
+             task("lxd_profile", profile, "profile"), task("lxd_network", network, "network"),
+             task("lxd_image", {**image, "state": "absent"}, "image_removed"),
+             task("lxd_profile", {**profile, "state": "absent"}, "profile_removed"),
+             task("lxd_network", {**network, "state": "absent"}, "network_removed")]
+    registered = [t["register"] for t in tasks]
+    results = prove(tmp_path, "lxd_image, lxd_profile, lxd_network.trust_password / trust_token", tasks, registered,
+                    [password, joined])
+    assert all(results[name]["changed"] for name in registered), results
+    assert results["image"]["image"]["properties"]["vct"] == "1" and results["profile"]["profile"]["config"] == \
+        {"user.vct": "1"}
+    trusted = lxd_remote.trusted()
+    assert all(cert_fingerprint(c["client_cert"]) in trusted for c in (by_password, by_token))
+    assert sh("lxc", "profile", "show", lxd_objects["profile"], check=False).returncode != 0
