@@ -29,7 +29,7 @@ PACKAGES=(
   docker.io containerd runc iptables
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc libvirt-clients
   libvirt-dev pkg-config gcc python3-dev dnsmasq-base qemu-system-x86 qemu-utils
-  lxc lxd lxd-client openvswitch-switch busybox-static cpio openssh-server
+  lxc lxc-dev lxd lxd-client openvswitch-switch busybox-static cpio openssh-server
   syslinux mtools dosfstools ifupdown bridge-utils libxml2-utils curl rsync git
 )
 

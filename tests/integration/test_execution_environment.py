@@ -22,9 +22,9 @@ PLATFORMS = {
 }
 # What each image gets: libvirt's client library and qemu-img in the final image; what compiles
 # libvirt-python only in the builder stage.
-FINAL = {"rpm": {"libvirt-libs", "qemu-img"}, "dpkg": {"libvirt0", "qemu-utils"}}
-COMPILE_ONLY = {"rpm": {"libvirt-devel", "pkgconf-pkg-config", "gcc", "python3-devel"},
-                "dpkg": {"libvirt-dev", "pkg-config", "gcc", "python3-dev"}}
+FINAL = {"rpm": {"libvirt-libs", "qemu-img", "lxc-libs"}, "dpkg": {"libvirt0", "qemu-utils", "liblxc1"}}
+COMPILE_ONLY = {"rpm": {"libvirt-devel", "pkgconf-pkg-config", "gcc", "python3-devel", "lxc-devel"},
+                "dpkg": {"libvirt-dev", "pkg-config", "gcc", "python3-dev", "lxc-dev"}}
 DAEMON = re.compile(r"dnsmasq|libvirt-daemon|^libvirt$|docker|containerd|^lxd|^lxc$|openvswitch|qemu-system|qemu-kvm")
 
 
