@@ -107,13 +107,17 @@ HAND = {
     "lxd_network": [("ipv4.address auto", "config.ipv4.address", {"config": {"ipv4.address": "auto"}}),
                     ("ipv6.address without prefix", "config.ipv6.address", {"config": {"ipv6.address": "2001:db8::1"}})],
     "lxd_profile": [("device without type", "devices.eth0", {"devices": {"eth0": {"network": "lxdbr0"}}})],
+    "lxc_container": [("unknown template", "template", {"template": "vct-none"}),
+                      ("unknown config key", "config", {"config": {"lxc.vct.none": "1"}}),
+                      ("config value LXC refuses", "config", {"config": {"lxc.start.auto": "sometimes"}})],
 }
 
 # a valid value for each option a conflict names (the conflict, not the value, must be refused)
 VALID = {"build": {"path": "/nonexistent"}, "import_from": "/nonexistent.tar", "load_from": "/nonexistent.tar",
          "platform": "linux/amd64", "ipam_config": [{"subnet": "198.19.252.0/28"}], "subnet": "198.19.251.0/28",
          "gateway": "198.19.251.1", "ip_range": "198.19.251.0/29", "clone_from": "vct-none",
-         "upload": "/nonexistent.raw"}
+         "upload": "/nonexistent.raw", "template": "busybox", "source": "vct-none", "snapshot": "s1",
+         "restore_snapshot": "s1"}
 
 
 def conflicts(cls):
@@ -173,6 +177,7 @@ class Place:
             "lxd_image": {"aliases": [name], "source": {"metadata": self.lxd_files[0], "rootfs": self.lxd_files[1]}},
             "lxd_network": {"name": name, "config": {"ipv4.address": "none"}},
             "lxd_profile": {"name": name, "config": {"user.vct": "1"}},
+            "lxc_container": {"name": name, "template": "busybox", "network": "none", "state": "present"},
             "ova_export": {"uri": URI, "name": name, "dest": os.path.join(self.tmp, name + ".ova")},
             "ova_import": {"uri": URI, "src": os.path.join(self.tmp, name + ".ova"), "pool": self.pool,
                            "cache_dir": os.path.join(self.tmp, "cache")},
@@ -206,6 +211,7 @@ class Place:
             for entry in json.loads(listed):
                 labels = [entry.get("name") or ""] + [a.get("name", "") for a in entry.get("aliases") or []]
                 names += [label for label in labels if mark in label]
+        names += [line for line in sh("lxc-ls", "-1").stdout.split() if mark in line]
         for root, dirs, files in os.walk(self.tmp):
             names += [os.path.join(root, n) for n in dirs + files if mark in n]
         return names
@@ -218,7 +224,7 @@ def cleanup(module, args):
         run_module(module, **dict(args, **{BATCHES[module]: [item]}))
     elif module == "libvirt_pool":
         run_module(module, **dict(args, state="absent", delete_data=True))
-    elif module == "disk_image" or module.startswith(("libvirt", "docker", "lxd")):
+    elif module == "disk_image" or module.startswith(("libvirt", "docker", "lxd", "lxc")):
         run_module(module, **dict(args, state="absent"))
 
 
@@ -247,6 +253,8 @@ def exists(module, args):
         return sh("docker", module[len("docker_"):], "inspect", name, check=False).returncode == 0
     if module in ("lxd_network", "lxd_profile"):
         return sh("lxc", module[len("lxd_"):], "show", name, check=False).returncode == 0
+    if module == "lxc_container":
+        return isinstance(name, str) and sh("lxc-info", "-n", name, check=False).returncode == 0
     return False
 
 

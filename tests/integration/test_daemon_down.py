@@ -2,7 +2,8 @@
 check mode and for real, fails with one message naming the socket or URI and saying how to start the
 daemon, and changes nothing (no change reported, no action run, no file it would write left behind).
 
-ovf_info and disk_image talk to no daemon and are not part of this proof."""
+ovf_info and disk_image talk to no daemon and are not part of this proof; nor is lxc_container: classic LXC
+has no daemon (liblxc works on the container's files and processes in the module's own process)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ LXD = {
 CASES = [(m, a, "docker_host", DOCKER_HOST) for m, a in DOCKER.items()] + \
         [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()] + \
         [(m, a, "url", LXD_URL) for m, a in LXD.items()]
-# modules that talk to no daemon
-NO_DAEMON = {"ovf_info", "disk_image"}
+# modules that talk to no daemon (classic LXC has none: liblxc works in the module's own process)
+NO_DAEMON = {"ovf_info", "disk_image", "lxc_container"}
 START = {"docker_host": "systemctl start docker", "uri": "systemctl start libvirtd", "url": "systemctl start lxd"}
 
 

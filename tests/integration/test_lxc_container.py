@@ -205,3 +205,15 @@ def test_snapshot_of_a_running_container_says_how(names):
     # the same snapshot with state stopped is taken, once
     assert step(name=name, snapshot="s1", state="stopped")["container"]["snapshots"] == ["s1"]
     assert step(name=name, network={"type": "none"}, state="absent")["actions"] == ["destroy container %s" % name]
+
+
+def test_a_new_container_without_network_is_predicted_from_lxc_defaults(names):
+    """Without `network`, a new container has what lxc.default_config gives, and check mode says so."""
+    name = names("default")
+    made = step(name=name, template="busybox", state="present")
+    default = sh("lxc-config", "lxc.default_config").stdout.strip()
+    with open(default) as handle:
+        net_type = [line.split("=", 1)[1].strip() for line in handle if line.split("=", 1)[0].strip() == "lxc.net.0.type"]
+    assert (made["container"]["network"] or {}).get("type") == (net_type[0] if net_type else None)
+    assert config_file(name).get("lxc.net.0.type", [None]) == (net_type or [None])
+    step(name=name, state="absent")

@@ -110,11 +110,11 @@ class ContainerService(LxcService):
         return self.read(container, desired, os.path.join(self.lxcpath, desired["name"], RESTORED))
 
     def read(self, container, desired, restored=None):
-        """A container's (or a snapshot's) state: run state, the managed keys, network 0, snapshots."""
+        """A container's (a snapshot's, LXC's default) state: run state, the managed keys, network 0, snapshots."""
         state = {"name": desired["name"], "state": container.state.lower(),
                  "config": {key: self.get(container, key) for key in desired["config"]},
                  "network": self.net(container), "snapshots": [], "restored_from": None}
-        for lxc_name, comment, created, path in container.snapshot_list() or ():
+        for lxc_name, comment, created, path in (container.snapshot_list() if container.defined else ()):
             state["snapshots"].append({"name": _comment(comment) or lxc_name, "lxc_name": lxc_name,
                                        "created": created, "path": os.path.join(path, lxc_name)})
         if restored:
@@ -140,12 +140,13 @@ class ContainerService(LxcService):
 
     # ------------------------------------------------------------ resolve: what the host has
     def resolve(self, desired, observed, batch=None):
-        resolved = dict(desired, cgroups=self.cgroups(), restore=None)
+        resolved = dict(desired, cgroups=self.cgroups(), restore=None, new=None)
         state = desired["state"]
         if state == "absent":
             return resolved
         if observed is None:
             self._check_create(desired)
+            resolved["new"] = self._new(desired)
         if desired["network"] and desired["network"].get("type") == "veth" and state in ("started", "frozen", "restarted"):
             link = desired["network"]["link"]
             if not os.path.exists(os.path.join("/sys/class/net", link)):
@@ -184,6 +185,20 @@ class ContainerService(LxcService):
             if source.state.lower() != "stopped":
                 raise InputError("source", "container %s is %s; LXC clones a stopped container (a template)"
                                  % (desired["source"], source.state.lower()))
+
+    def _new(self, desired):
+        """What a new container starts from, for the prediction: the source's configuration for a
+        clone; for a template, LXC's default configuration (lxc.default_config), which lxc-create
+        starts from (the template's own additions are not known before it runs)."""
+        if desired["source"] is not None:
+            start = self.read(self.container(desired["source"]), desired)
+        else:
+            scratch = self.scratch()
+            path = lxc.get_global_config_item("lxc.default_config")
+            if path and os.path.exists(path):
+                scratch.load_config(path)
+            start = self.read(scratch, desired)
+        return dict(start, name=desired["name"], state="stopped", snapshots=[], restored_from=None)
 
     def _snapshot(self, desired, observed):
         """The snapshot to restore, with the state the container will have after the restore."""
@@ -225,8 +240,7 @@ class ContainerService(LxcService):
         if desired["state"] == "absent":
             return Plan.removal(observed, "destroy container %s" % name, lambda: self._destroy(name))
         plan = Plan(observed)
-        after = dict(observed) if observed is not None else {
-            "name": name, "state": "stopped", "config": {}, "network": {}, "snapshots": [], "restored_from": None}
+        after = dict(observed if observed is not None else desired["new"])
         target = desired["state"]
         if target == "stopped" and after["state"] in RUNNING:
             plan.step("stop container %s" % name, lambda: self._stop(name, desired["timeout"]))
@@ -245,7 +259,7 @@ class ContainerService(LxcService):
         net_changed = wanted["network"] is not None and not _same_network(wanted["network"], after["network"])
         if changed or net_changed or observed is None and (wanted["config"] or wanted["network"]):
             live = after["state"] in RUNNING
-            before = {"config": dict(after["config"]), "network": after["network"]}
+            before = {"config": dict(after["config"]), "network": after["network"] if net_changed else None}
             what = changed + (["network"] if net_changed else [])
             plan.step("configure container %s%s" % (name, ": " + ", ".join(what) if what and observed else ""),
                       lambda: self._configure(name, wanted, live, desired["cgroups"], desired["config_append"]),
