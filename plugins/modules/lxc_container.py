@@ -87,8 +87,8 @@ options:
     default: false
   network:
     description:
-      - The container's network 0. V(none) - no network but its loopback (LXC's C(empty), and the
-        container's other networks are removed); or a dict with C(type) (V(veth), the default), C(link)
+      - The container's network 0. V(none) - no network but its loopback (LXC's C(empty) as the only
+        network; other networks are removed); or a dict with C(type) (V(veth), the default), C(link)
         (the host bridge, required), C(ipv4) (address/prefix, for example V(198.18.5.10/24)), C(gateway)
         (an address or V(auto)), C(name) (in the container, default V(eth0)), C(hwaddr), C(mtu).
       - Fields left out are not set; a MAC address LXC generated is kept. Other networks (C(lxc.net.1) ...)

@@ -199,9 +199,15 @@ def test_snapshot_of_a_running_container_says_how(names):
     step(name=name, template="busybox", network="none", state="started")
     result = run_module("lxc_container", name=name, snapshot="s1")
     assert result.get("failed") is True and result["msg"].startswith("snapshot: container %s is running" % name)
-    assert os.listdir(os.path.join(LXCPATH, name, "snaps")) == [] if os.path.isdir(
-        os.path.join(LXCPATH, name, "snaps")) else True
+    snaps = os.path.join(LXCPATH, name, "snaps")
+    assert not os.path.isdir(snaps) or os.listdir(snaps) == []
     assert state(name) == "RUNNING"
+    # restarted: a new init every run
+    pid = sh("lxc-info", "-n", name, "-p", "-H").stdout.strip()
+    restarted = run_module("lxc_container", name=name, state="restarted")
+    assert restarted["changed"] is True and restarted["actions"] == ["stop container %s (restart)" % name,
+                                                                     "start container %s" % name], restarted
+    assert state(name) == "RUNNING" and sh("lxc-info", "-n", name, "-p", "-H").stdout.strip() != pid
     # the same snapshot with state stopped is taken, once
     assert step(name=name, snapshot="s1", state="stopped")["container"]["snapshots"] == ["s1"]
     assert step(name=name, network={"type": "none"}, state="absent")["actions"] == ["destroy container %s" % name]
@@ -216,4 +222,10 @@ def test_a_new_container_without_network_is_predicted_from_lxc_defaults(names):
         net_type = [line.split("=", 1)[1].strip() for line in handle if line.split("=", 1)[0].strip() == "lxc.net.0.type"]
     assert (made["container"]["network"] or {}).get("type") == (net_type[0] if net_type else None)
     assert config_file(name).get("lxc.net.0.type", [None]) == (net_type or [None])
+    # a second network through config; network none then leaves only the loopback
+    step(name=name, config={"lxc.net.1.type": "veth", "lxc.net.1.link": "vctnobridge1"}, state="present")
+    assert config_file(name)["lxc.net.1.link"] == ["vctnobridge1"]
+    assert step(name=name, network="none", state="present")["container"]["network"] == {"type": "none"}
+    assert [key for key in config_file(name) if key.startswith("lxc.net.")] == ["lxc.net.0.type"]
+    assert config_file(name)["lxc.net.0.type"] == ["empty"]
     step(name=name, state="absent")

@@ -113,7 +113,8 @@ class ContainerService(LxcService):
         """A container's (a snapshot's, LXC's default) state: run state, the managed keys, network 0, snapshots."""
         state = {"name": desired["name"], "state": container.state.lower(),
                  "config": {key: self.get(container, key) for key in desired["config"]},
-                 "network": self.net(container), "snapshots": [], "restored_from": None}
+                 "network": self.net(container), "networks": len(model.single(self.get(container, "lxc.net"))),
+                 "snapshots": [], "restored_from": None}
         for lxc_name, comment, created, path in (container.snapshot_list() if container.defined else ()):
             state["snapshots"].append({"name": _comment(comment) or lxc_name, "lxc_name": lxc_name,
                                        "created": created, "path": os.path.join(path, lxc_name)})
@@ -211,7 +212,7 @@ class ContainerService(LxcService):
         snapshot = found[-1]
         saved = self.read(self.container(snapshot["lxc_name"], os.path.dirname(snapshot["path"])), desired)
         return {"name": wanted, "lxc_name": snapshot["lxc_name"], "created": snapshot["created"],
-                "config": saved["config"], "network": saved["network"]}
+                "config": saved["config"], "network": saved["network"], "networks": saved["networks"]}
 
     @staticmethod
     def cgroups():
@@ -251,12 +252,12 @@ class ContainerService(LxcService):
         if restore is not None and not _restored(observed, restore):
             plan.step("restore container %s from snapshot %s" % (name, restore["name"]),
                       lambda: self._restore(name, restore))
-            after.update(config=restore["config"], network=restore["network"],
+            after.update(config=restore["config"], network=restore["network"], networks=restore["networks"],
                          restored_from={"snapshot": restore["name"], "lxc_name": restore["lxc_name"],
                                         "created": restore["created"]})
         wanted = self._wanted(desired, after, observed is None)
         changed = sorted(key for key, value in wanted["config"].items() if after["config"].get(key) != value)
-        net_changed = wanted["network"] is not None and not _same_network(wanted["network"], after["network"])
+        net_changed = wanted["network"] is not None and not _same_network(wanted["network"], after)
         if changed or net_changed or observed is None and (wanted["config"] or wanted["network"]):
             live = after["state"] in RUNNING
             before = {"config": dict(after["config"]), "network": after["network"] if net_changed else None}
@@ -268,6 +269,7 @@ class ContainerService(LxcService):
             after["config"] = dict(after["config"], **wanted["config"])
             if wanted["network"] is not None:
                 after["network"] = _network_after(wanted["network"], after["network"])
+                after["networks"] = 1 if wanted["network"].get("type") == "empty" else max(after["networks"], 1)
             pending = [key for key in changed if not self._applies_live(key, live, desired["cgroups"])]
             pending += ["network"] if net_changed and live else []
             if pending and target not in ("stopped", "restarted"):
@@ -358,12 +360,13 @@ class ContainerService(LxcService):
         """Write the managed keys and network 0 and save the config; on a running container, write
         the cgroup keys this host can change live too. With `append`, a list adds its missing entries."""
         container = self.container(name)
-        for key, value in sorted(wanted["config"].items()):
+        for key, value in sorted(wanted["config"].items(), key=_network_types_first):
             values = model.single(value)
             if append and isinstance(value, list):
                 have = model.single(self.get(container, key))
                 values = have + [v for v in values if v not in have]
-            self._write(container, key, values)
+            # clearing a network's type removes the network with the keys written for it
+            self._write(container, key, values, clear=not (values and _network_type(key)))
         network = wanted["network"]
         if network is not None:
             have = self.net(container)
@@ -411,9 +414,12 @@ class ContainerService(LxcService):
         container = self.container(name)
         # close_fds: the container's monitor must not keep the module's stdout (Ansible waits for it)
         self.call("start container %s" % name, container, "start", log=True, close_fds=True)
-        wait_for(lambda: self.container(name).state.lower(), lambda s: s == "running", timeout,
+        wait_for(lambda: self._state(name), lambda s: s == "running", timeout,
                  "container %s to run" % name, interval=0.1,
                  fail=lambda s: "container %s stopped right after it started" % name if s == "stopped" else None)
+
+    def _state(self, name):
+        return self.container(name).state.lower()
 
     def _stop(self, name, timeout):
         container = self.container(name)
@@ -441,6 +447,16 @@ class ContainerService(LxcService):
         self.call("destroy container %s" % name, container, "destroy")
 
 
+def _network_type(key):
+    parts = key.split(".")
+    return len(parts) == 4 and parts[:2] == ["lxc", "net"] and parts[2].isdigit() and parts[3] == "type"
+
+
+def _network_types_first(item):
+    """A network's type is written before its other keys: they belong to a network of a type."""
+    return (not _network_type(item[0]), item[0])
+
+
 def _comment(path):
     """A snapshot's comment: its first line is the name this module gave it."""
     try:
@@ -456,9 +472,11 @@ def _restored(observed, restore):
     return mark.get("lxc_name") == restore["lxc_name"] and mark.get("created") == restore["created"]
 
 
-def _same_network(wanted, have):
+def _same_network(wanted, state):
+    """Whether network 0 is as wanted; none: it is LXC's empty and the only network."""
+    have = state["network"]
     if wanted.get("type") == "empty":
-        return have.get("type") == "empty"
+        return have.get("type") == "empty" and state["networks"] == 1
     return all(model.single(have.get(k)) == model.single(v) for k, v in wanted.items())
 
 

@@ -87,8 +87,8 @@ def network(value, option="network"):
                                  "ipv4: 198.18.5.10/24, gateway: 198.18.5.1}" % (value,))
     unknown = sorted(set(value) - set(NETWORK_FIELDS))
     if unknown:
-        raise InputError(option, "unknown field %s; a network has %s" % (", ".join(map(str, unknown)),
-                                                                        ", ".join(NETWORK_FIELDS)))
+        raise InputError(option, "unknown field %s; a network has %s"
+                         % (", ".join(map(str, unknown)), ", ".join(NETWORK_FIELDS)))
     kind = value.get("type", "veth")
     if kind == "none":
         raise InputError(option + ".type", "none takes no other fields (a container without network has no link)")
