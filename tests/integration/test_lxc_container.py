@@ -75,7 +75,7 @@ def step(**args):
 
 
 def test_lifecycle_create_limit_freeze_clone_snapshot_restore_remove(bridge, names):
-    base, clone = names("base"), names("clone")
+    base, clone, copy = names("base"), names("clone"), names("copy")
     network = {"type": "veth", "link": bridge, "ipv4": "198.19.160.10/24", "gateway": "198.19.160.1"}
     mount = "tmpfs srv/scratch tmpfs defaults,create=dir 0 0"
     created = step(name=base, template="busybox", network=network, state="stopped", config={"lxc.start.auto": True})
@@ -142,6 +142,13 @@ def test_lifecycle_create_limit_freeze_clone_snapshot_restore_remove(bridge, nam
     assert restored["container"]["restored_from"] == "before"
     assert not os.path.exists(os.path.join(delta, "after-snapshot"))
     assert config_file(clone)["lxc.start.auto"] == ["1"] and state(clone) == "RUNNING"
+
+    # copy_on_write false: a full copy in a directory of its own, independent of the template
+    copied = step(name=copy, source=base, copy_on_write=False, network="none", state="present")
+    assert copied["actions"][0] == "clone container %s from %s (copy)" % (copy, base)
+    assert config_file(copy)["lxc.rootfs.path"] == ["dir:%s/%s/rootfs" % (LXCPATH, copy)]
+    assert os.path.exists(os.path.join(LXCPATH, copy, "rootfs", "bin", "busybox"))
+    step(name=copy, state="absent")
 
     # LXC refuses to destroy the source of a copy-on-write clone: the clone goes first
     step(name=clone, state="absent")
