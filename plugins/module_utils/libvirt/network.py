@@ -217,8 +217,8 @@ class NetworkService(LibvirtService):
         state["autostart"] = bool(net.autostart())
         state["persistent"] = bool(net.isPersistent())
         # a redefined running network keeps its old definition until restarted
-        state["restart_pending"] = state["active"] and not xmlmerge.same(_runnable(net.XMLDesc(0)),
-                                                                          _runnable(definition(net)))
+        running = _runnable(net.XMLDesc(0)) if state["active"] else None
+        state["restart_pending"] = running is not None and not xmlmerge.same(running, _runnable(definition(net)))
         if desired.get("xml") is not None:
             state["tree"] = nx.normalise(from_string(definition(net)))
         return state
