@@ -197,3 +197,12 @@ def test_an_api_version_the_daemon_does_not_speak_names_api_version():
         explanation="client version 1.99 is too new. Maximum supported API version is 1.41"))
     assert isinstance(error, InputError) and error.option == "api_version"
     assert "client version 1.99 is too new. Maximum supported API version is 1.41" in error.msg
+
+
+def test_a_daemon_that_only_closes_is_taken_as_refusing_the_client_certificate():
+    """TLS 1.3: the daemon checks the client's certificate after the client's side of the handshake,
+    and may close the connection before its alert is read."""
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)")
+    msg = translated(eof, validate_certs=True, ca_path="/etc/ca.pem", client_cert="/etc/c.pem", client_key="/etc/k.pem")
+    assert "closed the TLS connection: most likely it refused the client certificate in client_cert (/etc/c.pem)" in msg
+    assert "most likely it requires a client certificate" in translated(eof, tls=True)

@@ -285,15 +285,19 @@ class DockerService(Service):
             return BackendUnavailable(
                 "the certificate of dockerd at %s (docker_host) does not verify against the CA in ca_path (%s): %s. "
                 "Point ca_path at the CA certificate that signed dockerd's certificate" % (host, files["ca_path"], reason))
-        if "ALERT" in upper and ("CERTIFICATE" in upper or "UNKNOWN_CA" in upper):
+        # a daemon that refuses the client's certificate says so with an alert, or, in TLS 1.3 where
+        # it checks the certificate after the client's side of the handshake is done, may only close
+        ended = "EOF OCCURRED" in upper or "UNEXPECTED_EOF" in upper
+        if ended or ("ALERT" in upper and ("CERTIFICATE" in upper or "UNKNOWN_CA" in upper)):
             if not files["client_cert"]:
                 return BackendUnavailable(
-                    "dockerd at %s (docker_host) requires a client certificate (%s): set client_cert and client_key "
-                    "(or DOCKER_CERT_PATH to a directory holding cert.pem and key.pem)" % (host, reason))
+                    "dockerd at %s (docker_host) %srequires a client certificate (%s): set client_cert and client_key "
+                    "(or DOCKER_CERT_PATH to a directory holding cert.pem and key.pem)"
+                    % (host, "closed the TLS connection: most likely it " if ended else "", reason))
             return BackendUnavailable(
-                "dockerd at %s (docker_host) refused the client certificate in client_cert (%s): %s. Give client_cert "
+                "dockerd at %s (docker_host) %srefused the client certificate in client_cert (%s): %s. Give client_cert "
                 "and client_key a certificate signed by the CA dockerd trusts (its --tlscacert)"
-                % (host, files["client_cert"], reason))
+                % (host, "closed the TLS connection: most likely it " if ended else "", files["client_cert"], reason))
         if "WRONG_VERSION_NUMBER" in upper or "RECORD LAYER FAILURE" in upper:
             return BackendUnavailable(
                 "dockerd at %s (docker_host) does not speak TLS there (%s): set tls and validate_certs to false, or "
