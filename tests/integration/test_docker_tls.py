@@ -1,9 +1,15 @@
-"""Docker modules over TCP with TLS, against a dockerd of this test's own: it listens only on
-127.0.0.1 (a free port) with certificates the test makes (a CA, a server certificate for 127.0.0.1,
-a client certificate; dockerd --tlsverify, so it also requires the client's), keeps its data, exec
-root and pidfile in a directory of its own, makes no bridge and no iptables rules, and is stopped by
-its pid afterwards. The main dockerd is not touched; each result is checked through the docker CLI
-over TLS, and against the main daemon, which must not have what the TLS daemon got."""
+"""Docker modules over TCP with TLS, against a dockerd of this test's own: it listens on 127.0.0.1 (a
+free port) with certificates the test makes (a CA, a server certificate for 127.0.0.1, a client
+certificate; dockerd --tlsverify, so it also requires the client's), keeps its data, exec root and
+pidfile in a directory of its own, makes no bridge and no iptables rules, and is stopped by its pid
+afterwards. The main dockerd is not touched; each result is checked through the docker CLI over TLS,
+and against the main daemon, which must not have what the TLS daemon got.
+
+The daemon runs in a network namespace of its own (unshare --net) and is handed the listening socket,
+bound here in the host's namespace, by socket activation (-H fd://): a dockerd started with
+--bridge=none deletes the bridge docker0 of its network namespace, which on the host is the main
+daemon's (moby's removeDefaultBridgeInterface), and every container of the main daemon would lose its
+network."""
 
 from __future__ import annotations
 
@@ -23,10 +29,12 @@ from lib.tls import cert_dir, make_certs
 DOCKERD = "/usr/sbin/dockerd"
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _interface_index(name):
+    try:
+        with open("/sys/class/net/%s/ifindex" % name) as handle:
+            return int(handle.read())
+    except OSError:
+        return None
 
 
 def _ours(root):
@@ -45,8 +53,10 @@ def _ours(root):
 class TlsDockerd:
     def __init__(self, root):
         self.root = root
-        self.port = _free_port()
-        self.host = "tcp://127.0.0.1:%d" % self.port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))  # held from here on: no other process can take the port
+        self.listener.listen(128)
+        self.host = "tcp://127.0.0.1:%d" % self.listener.getsockname()[1]
         self.certs = make_certs(os.path.join(root, "certs"))
         self.data_root = os.path.join(root, "data")
         self.log = os.path.join(root, "dockerd.log")
@@ -56,14 +66,19 @@ class TlsDockerd:
         config = os.path.join(self.root, "daemon.json")  # not /etc/docker/daemon.json of the main daemon
         with open(config, "w") as handle:
             handle.write("{}\n")
-        argv = [DOCKERD, "--config-file", config, "--data-root", self.data_root,
-                "--exec-root", os.path.join(self.root, "exec"), "--pidfile", os.path.join(self.root, "dockerd.pid"),
-                "-H", self.host, "--tlsverify", "--tlscacert", self.certs["ca"],
-                "--tlscert", self.certs["server_cert"], "--tlskey", self.certs["server_key"],
-                "--bridge=none", "--iptables=false", "--ip-masq=false", "--debug"]
+        # socket activation: the listening socket as fd 3 and LISTEN_PID the daemon's own pid (bash execs
+        # dockerd in its own process, in the new network namespace)
+        fd = self.listener.fileno()
+        script = 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@" 3<&%d %d<&-' % (fd, fd)
+        argv = ["unshare", "--net", "bash", "-c", script, DOCKERD,
+                "--config-file", config, "--data-root", self.data_root, "--exec-root", os.path.join(self.root, "exec"),
+                "--pidfile", os.path.join(self.root, "dockerd.pid"), "-H", "fd://",
+                "--tlsverify", "--tlscacert", self.certs["ca"], "--tlscert", self.certs["server_cert"],
+                "--tlskey", self.certs["server_key"], "--bridge=none", "--iptables=false", "--ip-masq=false", "--debug"]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         pass_fds=(fd,), start_new_session=True)
+        self.listener.close()  # the daemon has it
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -111,6 +126,9 @@ class TlsDockerd:
 def dockerd(docker_daemon):  # the main daemon must be up: the tests check it did not get the objects
     if not os.path.exists(DOCKERD):
         pytest.fail("%s missing: the TLS tests run a dockerd of their own" % DOCKERD)
+    bridge = sh("docker", "network", "inspect", "bridge", "--format",
+                '{{index .Options "com.docker.network.bridge.name"}}').stdout.strip()
+    index = _interface_index(bridge)
     root = tempfile.mkdtemp(prefix="vct-dockerd-tls-")  # short: containerd's socket path lies under it
     daemon = TlsDockerd(root)
     try:
@@ -121,6 +139,7 @@ def dockerd(docker_daemon):  # the main daemon must be up: the tests check it di
         left = _ours(root)
         shutil.rmtree(root, ignore_errors=not left)
         assert not left, "processes of the TLS dockerd left behind: %s" % left
+        assert _interface_index(bridge) == index, "the main daemon's bridge %s is gone or was replaced" % bridge
 
 
 @pytest.fixture(autouse=True)
@@ -140,6 +159,9 @@ def test_the_daemon_is_ours_and_quick(dockerd):  # pylint: disable=redefined-out
     assert dockerd.cli("info", "--format", "{{.DockerRootDir}}").stdout.strip() == dockerd.data_root
     # the main daemon answers as before, from its own data (both share /etc/docker/key.json, so the ID)
     assert sh("docker", "info", "--format", "{{.DockerRootDir}}").stdout.strip() != dockerd.data_root
+    # in a network namespace of its own: the host's interfaces, docker0 among them, are not its
+    ns = os.readlink("/proc/%d/ns/net" % dockerd.proc.pid)
+    assert ns != os.readlink("/proc/self/ns/net"), ns
 
 
 def test_info_over_verified_tls(dockerd):  # pylint: disable=redefined-outer-name
