@@ -277,10 +277,10 @@ class DockerService(Service):
         files = tls_files(self.params)
         upper = reason.upper()
         if "MISMATCH" in upper or "DOESN'T MATCH" in upper:
+            name = self.params.get("tls_hostname") or "the host of docker_host"
             return BackendUnavailable(
                 "the certificate of dockerd at %s (docker_host) is not valid for the name checked (tls_hostname: %s): "
-                "%s. Set tls_hostname to a name the certificate holds" % (host, self.params.get("tls_hostname")
-                                                                         or "the host of docker_host", reason))
+                "%s. Set tls_hostname to a name the certificate holds" % (host, name, reason))
         if "CERTIFICATE_VERIFY_FAILED" in upper:
             return BackendUnavailable(
                 "the certificate of dockerd at %s (docker_host) does not verify against the CA in ca_path (%s): %s. "
