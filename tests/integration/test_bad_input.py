@@ -98,6 +98,8 @@ HAND = {
                         {"subnet": "198.19.254.0/28", "gateway": "198.19.253.1"}),
                        ("macvlan without parent", "parent", {"driver": "macvlan"})],
     "disk_image": [("source_format without source", "source", {"source_format": "raw"})],
+    "docker_info": [("a dict for names", "containers", {"containers": {"x": 1}}),
+                    ("a path for a volume name", "volumes", {"volumes": ["../x"]})],
     "libvirt_volume": [("upload_format without upload", "upload", {"upload_format": "raw"})],
     "lxd_info": [("a kind named but not gathered", "names", {"names": {"images": "x"}}),
                  ("not a join token", "trust_token", {"trust_token": "not-a-token"}),
