@@ -76,16 +76,6 @@ EXAMPLES = r"""
 - name: Say whether the container web exists and how it runs
   ansible.builtin.debug:
     msg: "{{ 'web is ' ~ web.containers[0].status if web.containers[0].exists else 'there is no container web' }}"
-
-- name: A remote Docker host over TLS, the daemon's certificate checked against our CA
-  virtcloud.core.docker_info:
-    docker_host: tcp://docker1.example.com:2376
-    validate_certs: true
-    ca_path: /etc/docker-client/ca.pem
-    client_cert: /etc/docker-client/cert.pem
-    client_key: /etc/docker-client/key.pem
-    containers: false
-    images: false
 """
 
 RETURN = r"""
