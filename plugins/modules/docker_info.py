@@ -7,32 +7,51 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: docker_info
-short_description: Facts about a Docker host - the daemon, images, containers, networks, volumes
+short_description: Facts about a Docker host - the daemon, and its images, containers, networks, volumes listed or by name
 version_added: 0.1.0
 description:
   - Reads the daemon's information and lists its images, containers (running or not), networks
-    and volumes. Each kind costs one API call, however many objects the host has.
+    and volumes. Each kind listed costs one API call, however many objects the host has.
+  - Or returns only the objects asked for by name (or ID), one API call each and no listing; an object
+    that does not exist is returned with RV(containers[].exists=false) (and so on), which is not a failure.
   - Changes nothing; C(changed) is always false.
 options:
   images:
-    description: List the images.
-    type: bool
-    default: true
+    description:
+      - V(true) lists all images, V(false) none.
+      - A list of image references (V(httpd:2.4), V(local/app) meaning V(local/app:latest), or image IDs)
+        returns those images only, in that order, without listing the others.
+      - When not set, V(true), unless another of O(images), O(containers), O(networks), O(volumes) names
+        objects; then V(false), so that a task that asks for some objects by name reads nothing else.
+    type: raw
   containers:
-    description: List all containers, running or not.
-    type: bool
-    default: true
+    description:
+      - V(true) lists all containers, running or not; V(false) none.
+      - A list of container names (or IDs) returns those containers only, in that order, without listing
+        the others. A single name may be given as a string; quote a name that YAML reads as a boolean.
+      - When not set, V(true), unless another of O(images), O(containers), O(networks), O(volumes) names
+        objects; then V(false).
+    type: raw
   networks:
-    description: List the networks.
-    type: bool
-    default: true
+    description:
+      - V(true) lists all networks, V(false) none; a list of network names (or IDs) returns those only.
+      - When not set, V(true), unless another of O(images), O(containers), O(networks), O(volumes) names
+        objects; then V(false).
+    type: raw
   volumes:
-    description: List the volumes.
-    type: bool
-    default: true
+    description:
+      - V(true) lists all volumes, V(false) none; a list of volume names returns those only.
+      - When not set, V(true), unless another of O(images), O(containers), O(networks), O(volumes) names
+        objects; then V(false).
+    type: raw
 extends_documentation_fragment:
   - virtcloud.core.docker
-  - virtcloud.core.attributes
+  - virtcloud.core.attributes.info
+seealso:
+  - module: virtcloud.core.docker_container
+  - module: virtcloud.core.docker_image
+  - module: virtcloud.core.docker_network
+  - module: virtcloud.core.docker_volume
 author:
   - virtcloud.core contributors (@virtcloud)
 """
@@ -46,7 +65,17 @@ EXAMPLES = r"""
 
 - name: Show the containers this collection manages
   ansible.builtin.debug:
-    msg: "{{ docker.containers | selectattr('labels.io.virtcloud.managed-by', 'defined') | map(attribute='name') }}"
+    msg: "{{ docker.containers | selectattr('labels', 'contains', 'io.virtcloud.managed-by') | map(attribute='name') }}"
+
+- name: Look up one container and one volume by name (two inspect calls, no listing)
+  virtcloud.core.docker_info:
+    containers: [web]
+    volumes: [web-data]
+  register: web
+
+- name: Say whether the container web exists and how it runs
+  ansible.builtin.debug:
+    msg: "{{ 'web is ' ~ web.containers[0].status if web.containers[0].exists else 'there is no container web' }}"
 """
 
 RETURN = r"""
@@ -75,25 +104,54 @@ host:
     containers_running: {description: Number of running containers., type: int}
     images: {description: Number of images., type: int}
 images:
-  description: "Images: id, tags, created (epoch seconds), size, labels."
-  returned: when O(images=true)
+  description:
+    - "Images: id, tags, created (epoch seconds), size, labels."
+    - "Asked for by name: in the order asked, each with C(name) (the reference asked for) and C(exists);
+      one that does not exist is only C(name) and C(exists=false)."
+  returned: when O(images) is not false
   type: list
   elements: dict
+  contains:
+    exists:
+      description: Whether the image asked for by name exists. Only for images asked for by name.
+      type: bool
 containers:
-  description: "Containers: id, name, image, image_id, state, status, labels, networks, ports."
-  returned: when O(containers=true)
+  description:
+    - "Containers: id, name, image, image_id, state, status, labels, networks, ports."
+    - "Asked for by name: in the order asked, each with C(exists); one that does not exist is only
+      C(name) (as asked) and C(exists=false). C(status) is then the state with the exit code or
+      health (V(exited (0\\)), V(running (healthy\\))) rather than the listing's V(Up 5 minutes)."
+  returned: when O(containers) is not false
   type: list
   elements: dict
+  contains:
+    exists:
+      description: Whether the container asked for by name exists. Only for containers asked for by name.
+      type: bool
 networks:
-  description: "Networks: id, name, driver, scope, internal, subnet, labels."
-  returned: when O(networks=true)
+  description:
+    - "Networks: id, name, driver, scope, internal, subnet, labels."
+    - "Asked for by name: in the order asked, each with C(exists); one that does not exist is only
+      C(name) and C(exists=false)."
+  returned: when O(networks) is not false
   type: list
   elements: dict
+  contains:
+    exists:
+      description: Whether the network asked for by name exists. Only for networks asked for by name.
+      type: bool
 volumes:
-  description: "Volumes: name, driver, mountpoint, labels."
-  returned: when O(volumes=true)
+  description:
+    - "Volumes: name, driver, mountpoint, labels."
+    - "Asked for by name: in the order asked, each with C(exists); one that does not exist is only
+      C(name) and C(exists=false)."
+  returned: when O(volumes) is not false
   type: list
   elements: dict
+  contains:
+    exists:
+      description: Whether the volume asked for by name exists. Only for volumes asked for by name.
+      type: bool
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run

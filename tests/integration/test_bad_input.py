@@ -31,7 +31,7 @@ MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 
 BATCHES = {"libvirt_domains": "domains", "docker_containers": "containers"}
 # "{}": the case's own mark, so that side-by-side cases never share a name (".." cannot carry one)
 HOSTILE_NAMES = {"dotdot": "..", "slash": "a/b{}", "space": "a {}", "unicode": "gäst{}", "empty": "",
-                 "long": "n" * 300, "list": ["a", "{}"]}
+                 "long": "n" * 290 + "{}", "list": ["a", "{}"]}
 WORKERS = 16
 
 
@@ -98,6 +98,8 @@ HAND = {
                         {"subnet": "198.19.254.0/28", "gateway": "198.19.253.1"}),
                        ("macvlan without parent", "parent", {"driver": "macvlan"})],
     "disk_image": [("source_format without source", "source", {"source_format": "raw"})],
+    "docker_info": [("a dict for names", "containers", {"containers": {"x": 1}}),
+                    ("a path for a volume name", "volumes", {"volumes": ["../x"]})],
     "libvirt_volume": [("upload_format without upload", "upload", {"upload_format": "raw"})],
     "lxd_info": [("a kind named but not gathered", "names", {"names": {"images": "x"}}),
                  ("not a join token", "trust_token", {"trust_token": "not-a-token"}),
