@@ -72,10 +72,12 @@ def assert_settles(spec, module="docker_container", kind="container"):
 
 
 def _settled(info):
-    """An inspection without what moves by itself: the health-check log, and the order of the
-    runtime mount list (docker builds it from a map)."""
+    """An inspection without what moves by itself: the health-check log and the exec sessions
+    each health check opens, and the order of the runtime mount list (docker builds it from a map)."""
     if info and "Health" in (info.get("State") or {}):
         info["State"].pop("Health")
+    if info:
+        info.pop("ExecIDs", None)
     if info and info.get("Mounts"):
         info["Mounts"].sort(key=lambda m: m.get("Destination") or "")
     return info
