@@ -64,8 +64,9 @@ options:
     type: dict
   devices:
     description:
-      - Devices of the instance itself (not those of its profiles), by name, for example
-        C({data: {type: disk, source: /srv/data, path: /data}}).
+      - Devices of the instance itself (not those of its profiles), by name, each a dictionary of
+        its properties with its C(type) (C(disk), C(nic), C(proxy), C(none), ...), for example a
+        C(disk) device with C(source=/srv/data) and C(path=/data).
       - Each device given is set exactly as given (its whole set of properties); a device set to
         V(null) is removed. Other devices of the instance are kept unless O(devices_exclusive=true).
       - A device named like one of a profile overrides it for this instance (as in LXD).
