@@ -10,7 +10,7 @@ import os
 import pytest
 import yaml
 
-from conftest import converge, run_module
+from conftest import converge, result, run_module, start_module
 from lib.lxd import lxc, lxc_json, wait_gone
 
 
@@ -262,3 +262,14 @@ def test_check_mode_changes_nothing(lxd_busybox, instance):
     out = run_module("lxd_instance", check=True, name=instance, image=lxd_busybox["alias"])
     assert out["changed"] is True and show(instance) is None
     assert not os.path.exists("/var/lib/lxd/containers/" + instance)
+
+
+def test_side_by_side_runs_of_one_task_both_converge(lxd_busybox, instance):
+    """Two runs create the same instance at once: the one LXD tells 'already exists' plans again from
+    the instance the other made (and never removes it), and both end with it running."""
+    spec = {"name": instance, "image": lxd_busybox["alias"], "config": {"user.side": "by-side"}}
+    procs = [start_module("lxd_instance", **spec) for dummy in range(2)]
+    outs = [result(proc) for proc in procs]
+    assert not [o for o in outs if o.get("failed")], outs
+    assert show(instance)["status"] == "Running" and show(instance)["config"]["user.side"] == "by-side"
+    assert run_module("lxd_instance", **spec)["changed"] is False

@@ -219,9 +219,19 @@ class InstanceService(LxdService):
                       "profiles": list(desired["profiles"] if desired["profiles"] is not None else ["default"]),
                       "ephemeral": bool(desired["ephemeral"]), "description": desired["description"] or "",
                       "architecture": desired["architecture"], "image": desired["fingerprint"]}
-        plan.step("create instance %s from image %s" % (name, desired["image"]),
-                  lambda: self._write("POST", "/1.0/instances", body, "create instance %s" % name),
-                  undo=lambda: self._remove(name), undone="removed instance %s again" % name, partial=True)
+
+        def create():
+            try:
+                self._write("POST", "/1.0/instances", body, "create instance %s" % name)
+            except Exception as exc:
+                # another run made it meanwhile: it is theirs (the engine plans again from it); any
+                # other failure may leave a half-made record, which is ours to remove
+                if "already exists" not in str(getattr(exc, "msg", exc)):
+                    self._remove(name)
+                raise
+
+        plan.step("create instance %s from image %s" % (name, desired["image"]), create,
+                  undo=lambda: self._remove(name), undone="removed instance %s again" % name)
         return "stopped"
 
     def _update(self, plan, desired, observed):
@@ -309,7 +319,8 @@ class InstanceService(LxdService):
         body = {"action": action, "timeout": desired.get("stop_timeout") or 30}
         if action == "stop" or action == "restart":
             body["force"] = bool(desired.get("force_stop"))
-        self.lxd.call("PUT", name_path("instances", name) + "/state", body, what="%s instance %s" % (action, name))
+        self._unbusy(lambda: self.lxd.call("PUT", name_path("instances", name) + "/state", body,
+                                           what="%s instance %s" % (action, name)), "%s instance %s" % (action, name))
 
     def _remove(self, name):
         """Stop (force) and delete the instance, whatever state it is in; gone already is fine."""
@@ -325,20 +336,26 @@ class InstanceService(LxdService):
                          "LXD to delete the ephemeral instance %s" % name, interval=0.1,
                          describe=lambda r: r and r.get("status"))
                 return
+        try:
+            self._unbusy(lambda: self.lxd.call("DELETE", path, what="delete instance %s" % name),
+                         "delete instance %s" % name)
+        except LxdError as exc:
+            if exc.status != 404:
+                raise
 
-        def delete():
+    def _unbusy(self, call, what):
+        """`call()`, again while LXD says the instance is busy with another operation (a create or
+        start of another run, the stop LXD makes itself after a failed start), up to the timeout."""
+        def attempt():
             try:
-                self.lxd.call("DELETE", path, what="delete instance %s" % name)
+                call()
             except (LxdError, BackendError) as exc:
-                text = getattr(exc, "message", None) or exc.msg
-                if getattr(exc, "status", None) == 404:
-                    return True
-                if "busy" in text:  # an operation LXD started itself (the stop after a failed start)
+                if "is busy running" in (getattr(exc, "message", None) or exc.msg):
                     return False
                 raise
             return True
 
-        wait_for(delete, bool, self.lxd.timeout, "LXD to delete instance %s" % name, interval=0.2)
+        wait_for(attempt, bool, self.lxd.timeout, "LXD to %s (busy with another operation)" % what, interval=0.2)
 
     def _write(self, method, path, body, what):
         """A write LXD validates: a refusal of the config or devices names that option."""
