@@ -29,7 +29,7 @@ def memory_limit(name):
     pid = show(name)["state"]["pid"]
     with open("/proc/%d/cgroup" % pid) as handle:
         lines = [line.strip().split(":", 2) for line in handle]
-    v1 = [path for _, controllers, path in lines if "memory" in controllers.split(",")]
+    v1 = [fields[2] for fields in lines if "memory" in fields[1].split(",")]
     if v1:
         with open("/sys/fs/cgroup/memory%s/memory.limit_in_bytes" % v1[0]) as handle:
             return int(handle.read())

@@ -162,13 +162,13 @@ def config(raw, option="config"):
     for key, item in raw.items():
         key = str(key)
         if key.startswith(GENERATED):
-            raise InputError("%s.%s" % (option, key), "LXD sets %s* keys itself (generated MAC addresses, the "
-                                                       "source image); they cannot be managed"
-                             % (key.split(".")[0] + "."))
+            raise InputError("%s.%s" % (option, key),
+                             "LXD sets %s* keys itself (generated MAC addresses, the source image); they cannot "
+                             "be managed" % (key.split(".")[0] + "."))
         if key_info(key) is None:
-            raise InputError("%s.%s" % (option, key), "LXD has no instance configuration key %r; use user.* for "
-                                                       "your own keys (see the LXD documentation, instance "
-                                                       "options)" % key)
+            raise InputError("%s.%s" % (option, key),
+                             "LXD has no instance configuration key %r; use user.* for your own keys (see the LXD "
+                             "documentation, instance options)" % key)
         out[key] = None if item is None else value(key, item, option)
     return out
 
