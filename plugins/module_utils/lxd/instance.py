@@ -32,7 +32,6 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.errors impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.lxd import instance_config
 from ansible_collections.virtcloud.core.plugins.module_utils.lxd.client import (
-    Lxd,
     LxdError,
     LxdService,
     base_name,
@@ -99,14 +98,6 @@ class InstanceService(LxdService):
         "stop_timeout": Opt(type="int", default=30, parse=validate.seconds),
     }
 
-    # ------------------------------------------------------------ connection
-    def connect(self):
-        self.lxd = Lxd(self.params)
-        self.server = self.lxd.server()
-
-    def share_connection(self, other):
-        self.lxd, self.server = other.lxd, other.server
-
     # ------------------------------------------------------------ desired / observed
     def desired(self):
         desired = super().desired()
@@ -164,7 +155,7 @@ class InstanceService(LxdService):
             raise InputError("image", "instance %s does not exist: give the local image (alias or fingerprint) "
                                       "to create it from" % name)
         kind = desired["type"] or "container"
-        drivers = [d.strip() for d in (self.server.get("environment") or {}).get("driver", "").split("|")]
+        drivers = [d.strip() for d in (self.lxd.info.get("environment") or {}).get("driver", "").split("|")]
         if kind == "virtual-machine" and "qemu" not in drivers:
             raise InputError("type", "this LXD host cannot run virtual machines (its instance drivers: %s; LXD "
                                      "needs QEMU for them); use type: container" % ", ".join(drivers))
