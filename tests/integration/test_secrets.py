@@ -7,6 +7,7 @@ registry that refuses) is searched as well: the transcript of a failure must not
 
 from __future__ import annotations
 
+import base64
 import importlib
 import inspect
 import json
@@ -270,7 +271,10 @@ def lxd_names(lxd_busybox, unique):
 def test_lxd_trust_secrets(lxd_busybox, lxd_names, tmp_path):
     """The trust password and token of the LXD connection: a local daemon trusts the socket's user and
     never needs them, but they are logged with the arguments of every run and must be masked there."""
-    password, token = marker(), marker()
+    password, secret = marker(), marker()
+    # a join token as `lxc config trust add` prints it: base64 of JSON naming a certificate and a secret
+    token = base64.b64encode(json.dumps({"client_name": "vct", "fingerprint": "ab" * 32, "addresses": [],
+                                         "secret": secret, "expires_at": "0001-01-01T00:00:00Z"}).encode()).decode()
     single = {"name": lxd_names[0], "image": lxd_busybox["alias"], "state": "present", "trust_password": password}
     batch = {"instances": [{"name": lxd_names[1], "image": lxd_busybox["alias"], "state": "present"}],
              "trust_token": token}
@@ -280,6 +284,7 @@ def test_lxd_trust_secrets(lxd_busybox, lxd_names, tmp_path):
              task("lxd_instances", batch, "batch_created"),
              task("lxd_instance", {**single, "trust_token": token}, "refused", ignore_errors=True)]
     results = prove(tmp_path, "lxd_instance(s).trust_password / trust_token", tasks,
-                    ["predicted", "created", "batch_predicted", "batch_created", "refused"], [password, token])
+                    ["predicted", "created", "batch_predicted", "batch_created", "refused"],
+                    [password, token, secret])
     assert results["created"]["changed"] and results["batch_created"]["changed"], results
     assert results["refused"].get("failed") and "trust_token" in results["refused"]["msg"], results
