@@ -28,7 +28,7 @@ from lib.reliability import record
 
 URI = "qemu:///system"
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
-BATCHES = {"libvirt_domains": "domains", "docker_containers": "containers"}
+BATCHES = {"libvirt_domains": "domains", "docker_containers": "containers", "lxd_instances": "instances"}
 # "{}": the case's own mark, so that side-by-side cases never share a name (".." cannot carry one)
 HOSTILE_NAMES = {"dotdot": "..", "slash": "a/b{}", "space": "a {}", "unicode": "gäst{}", "empty": "",
                  "long": "n" * 290 + "{}", "list": ["a", "{}"]}
@@ -150,9 +150,10 @@ def cases(module):
 class Place:
     """Valid arguments per module, each case named apart, and how to find what a case left."""
 
-    def __init__(self, tmp, pool, image, prefix, lxd_files):
+    def __init__(self, tmp, pool, image, prefix, lxd_files, lxd_image=None):
         self.tmp, self.pool, self.image, self.prefix = tmp, pool, image, prefix
         self.lxd_files = lxd_files  # a split LXD image of its own: a case never touches another test's image
+        self.lxd_image = lxd_image  # the session's busybox image, for instances
 
     def base(self, module, tag, index):
         name = "%s%s%03d" % (self.prefix, tag, index)
@@ -180,6 +181,8 @@ class Place:
             "lxd_network": {"name": name, "config": {"ipv4.address": "none"}},
             "lxd_profile": {"name": name, "config": {"user.vct": "1"}},
             "lxc_container": {"name": name, "template": "busybox", "network": "none", "state": "present"},
+            "lxd_instance": {"name": name, "image": self.lxd_image, "state": "present"},
+            "lxd_instances": {"name": name, "image": self.lxd_image, "state": "present"},
             "ova_export": {"uri": URI, "name": name, "dest": os.path.join(self.tmp, name + ".ova")},
             "ova_import": {"uri": URI, "src": os.path.join(self.tmp, name + ".ova"), "pool": self.pool,
                            "cache_dir": os.path.join(self.tmp, "cache")},
@@ -257,6 +260,8 @@ def exists(module, args):
         return sh("lxc", module[len("lxd_"):], "show", name, check=False).returncode == 0
     if module == "lxc_container":
         return isinstance(name, str) and sh("lxc-info", "-n", name, check=False).returncode == 0
+    if module.startswith("lxd_instance"):  # by exact name: `lxc config show ""` shows the server's config
+        return name in [i["name"] for i in json.loads(sh("lxc", "list", "--format", "json").stdout)]
     return False
 
 
@@ -287,14 +292,14 @@ def attempt(module, case, option, args):
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory, libvirt_daemon, docker_daemon, lxd_daemon, httpd_image):  # noqa: F811
+def place(tmp_path_factory, libvirt_daemon, docker_daemon, lxd_daemon, httpd_image, lxd_busybox):  # noqa: F811
     tmp = str(tmp_path_factory.mktemp("badinput"))
     lxd_files = build_busybox_image(str(tmp_path_factory.mktemp("badinput-lxd")), description="vct bad input matrix")
     pool = "vctbad" + uuid.uuid4().hex[:6]
     result = run_module("libvirt_pool", uri=URI, name=pool, path=os.path.join(tmp, "pool"))
     assert result.get("changed"), result
     try:
-        yield Place(tmp, pool, httpd_image, "vctb" + uuid.uuid4().hex[:4], lxd_files)
+        yield Place(tmp, pool, httpd_image, "vctb" + uuid.uuid4().hex[:4], lxd_files, lxd_busybox["alias"])
     finally:
         for volume in sh("virsh", "-c", URI, "-q", "vol-list", pool, check=False).stdout.splitlines():
             if volume.strip():

@@ -48,6 +48,8 @@ LXD = {
     "lxd_image": {"aliases": ["vct-down"], "source": {"metadata": "{tmp}/img/meta.tar.gz", "rootfs": "{tmp}/img/rootfs.tar.gz"}},
     "lxd_network": {"name": "vct-down", "config": {"ipv4.address": "198.18.251.1/24"}},
     "lxd_profile": {"name": "vct-down", "config": {"limits.cpu": "1"}},
+    "lxd_instance": {"name": "vct-down", "image": "busybox"},
+    "lxd_instances": {"instances": [{"name": "vct-down", "image": "busybox"}, {"name": "vct-down2", "state": "absent"}]},
 }
 CASES = [(m, a, "docker_host", DOCKER_HOST) for m, a in DOCKER.items()] + \
         [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()] + \

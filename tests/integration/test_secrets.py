@@ -7,6 +7,7 @@ registry that refuses) is searched as well: the transcript of a failure must not
 
 from __future__ import annotations
 
+import base64
 import importlib
 import inspect
 import json
@@ -120,7 +121,8 @@ def secret_options():
 LXD_TRUST = ["trust_password", "trust_token"]
 PROVEN = {"docker_image": ["password"], "libvirt_domain": ["graphics.password"],
           "libvirt_domains": ["graphics.password"], "lxd_info": LXD_TRUST,
-          "lxd_image": LXD_TRUST, "lxd_network": LXD_TRUST, "lxd_profile": LXD_TRUST}
+          "lxd_image": LXD_TRUST, "lxd_network": LXD_TRUST, "lxd_profile": LXD_TRUST,
+          "lxd_instance": LXD_TRUST, "lxd_instances": LXD_TRUST}
 
 
 def test_every_secret_option_is_proven():
@@ -256,3 +258,33 @@ def test_lxd_trust_secrets_of_images_profiles_networks(lxd_remote, lxd_objects, 
     trusted = lxd_remote.trusted()
     assert all(cert_fingerprint(c["client_cert"]) in trusted for c in (by_password, by_token))
     assert sh("lxc", "profile", "show", lxd_objects["profile"], check=False).returncode != 0
+
+
+@pytest.fixture
+def lxd_names(lxd_busybox, unique):
+    names = [unique + "-a", unique + "-b"]
+    yield names
+    for name in names:
+        sh("lxc", "delete", "--force", name, check=False)
+
+
+def test_lxd_trust_secrets(lxd_busybox, lxd_names, tmp_path):
+    """The trust password and token of the LXD connection: a local daemon trusts the socket's user and
+    never needs them, but they are logged with the arguments of every run and must be masked there."""
+    password, secret = marker(), marker()
+    # a join token as `lxc config trust add` prints it: base64 of JSON naming a certificate and a secret
+    token = base64.b64encode(json.dumps({"client_name": "vct", "fingerprint": "ab" * 32, "addresses": [],
+                                         "secret": secret, "expires_at": "0001-01-01T00:00:00Z"}).encode()).decode()
+    single = {"name": lxd_names[0], "image": lxd_busybox["alias"], "state": "present", "trust_password": password}
+    batch = {"instances": [{"name": lxd_names[1], "image": lxd_busybox["alias"], "state": "present"}],
+             "trust_token": token}
+    tasks = [task("lxd_instance", single, "predicted", check_mode=True),
+             task("lxd_instance", single, "created"),
+             task("lxd_instances", batch, "batch_predicted", check_mode=True),
+             task("lxd_instances", batch, "batch_created"),
+             task("lxd_instance", {**single, "trust_token": token}, "refused", ignore_errors=True)]
+    results = prove(tmp_path, "lxd_instance(s).trust_password / trust_token", tasks,
+                    ["predicted", "created", "batch_predicted", "batch_created", "refused"],
+                    [password, token, secret])
+    assert results["created"]["changed"] and results["batch_created"]["changed"], results
+    assert results["refused"].get("failed") and "trust_token" in results["refused"]["msg"], results

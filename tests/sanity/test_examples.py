@@ -18,6 +18,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.virtcloud.core.plugins.module_utils.docker import client
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import connection
+from ansible_collections.virtcloud.core.plugins.module_utils.lxd import client as lxd_client
 
 from conftest import ROOT, VENV_BIN, sh  # noqa: E402
 from test_sanity import MODULES  # noqa: E402
@@ -25,7 +26,8 @@ from test_sanity import MODULES  # noqa: E402
 # batch module: (its list option, the module whose options an item takes, the connection options
 # that are set once, on the task, and not per item)
 BATCH = {"libvirt_domains": ("domains", "libvirt_domain", connection.CONNECTION),
-         "docker_containers": ("containers", "docker_container", client.CONNECTION)}
+         "docker_containers": ("containers", "docker_container", client.CONNECTION),
+         "lxd_instances": ("instances", "lxd_instance", lxd_client.CONNECTION)}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,124 @@
+"""Side-by-side benchmark on the same LXD (run by `make bench`, never by `make test`).
+
+For N instances (20; VIRTCLOUD_BENCH_LXD_SIZES overrides), launch from a local busybox image and
+started, then a no-op rerun, as whole ansible-playbook runs:
+  (a) community.general.lxd_container in a loop,
+  (b) virtcloud.core.lxd_instance in a loop,
+  (c) virtcloud.core.lxd_instances, one task.
+Task time = playbook time - the time of the same playbook with no task. community.general comes
+from the `ansible` PyPI package in the bench venv (the `bench_venv` fixture), which runs all three so
+they share one ansible-core and one interpreter. Nothing here asserts on time: the table is the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import ROOT  # noqa: E402
+from lib.lxd import lxc, lxc_json
+
+SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_LXD_SIZES", "20").split()]
+RUN = uuid.uuid4().hex[:6]  # concurrent runs (other work trees) must not remove each other's instances
+PREFIX = "vctbench%s" % RUN
+MODES = {
+    "a": "community.general.lxd_container (loop)",
+    "b": "virtcloud.core.lxd_instance (loop)",
+    "c": "virtcloud.core.lxd_instances (one task)",
+}
+TASKS = {
+    "a": """
+    - community.general.lxd_container:
+        name: "{{ item.name }}"
+        source: {type: image, alias: "{{ item.image }}"}
+        config: "{{ item.config }}"
+        state: started
+      loop: "{{ specs }}"
+""",
+    "b": """
+    - virtcloud.core.lxd_instance:
+        name: "{{ item.name }}"
+        image: "{{ item.image }}"
+        config: "{{ item.config }}"
+        state: started
+      loop: "{{ specs }}"
+""",
+    "c": """
+    - virtcloud.core.lxd_instances:
+        instances: "{{ specs }}"
+""",
+    "none": "",
+}
+
+
+@pytest.fixture(scope="module")
+def image(lxd_busybox):
+    yield lxd_busybox["alias"]
+    _cleanup()
+
+
+def _cleanup():
+    for entry in lxc_json("list"):
+        if entry["name"].startswith(PREFIX):
+            lxc("delete", "--force", entry["name"], check=False)
+
+
+def _playbook(venv, tmp_path, mode, specs):
+    path = tmp_path / ("play-%s.yml" % mode)
+    path.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:%s\n" % (TASKS[mode] or " []"))
+    varfile = tmp_path / "vars.json"
+    varfile.write_text(json.dumps({"specs": specs}))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    argv = [os.path.join(venv, "bin", "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
+            str(path), "-e", "@%s" % varfile, "-e", "ansible_python_interpreter=%s" % os.path.join(venv, "bin", "python")]
+    start = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    elapsed = time.monotonic() - start
+    if proc.returncode:
+        raise AssertionError("%s failed:\n%s\n%s" % (mode, proc.stdout[-4000:], proc.stderr[-2000:]))
+    recap = re.search(r"changed=(\d+)", proc.stdout)  # a play with no task prints no recap
+    return elapsed, int(recap.group(1)) if recap else 0
+
+
+def test_lxd_bench(bench_venv, image, tmp_path):
+    baselines = sorted(_playbook(bench_venv, tmp_path, "none", [])[0] for dummy in range(5))
+    baseline = baselines[2]  # the median: one slow start of ansible-playbook should not skew every row
+    rows = []
+    for size in SIZES:
+        specs = [{"name": "%s-%03d" % (PREFIX, i), "image": image, "config": {"user.index": str(i)}}
+                 for i in range(size)]
+        times = {}
+        for mode in MODES:
+            _cleanup()
+            items = specs if mode != "c" else [dict(s, state="started") for s in specs]
+            create, changed = _playbook(bench_venv, tmp_path, mode, items)
+            assert changed >= 1, (mode, "launch changed nothing")
+            running = [i for i in lxc_json("list") if i["name"].startswith(PREFIX) and i["status"] == "Running"]
+            assert len(running) == size, (mode, "not every instance runs")
+            rerun, changed = _playbook(bench_venv, tmp_path, mode, items)
+            assert changed == 0, (mode, "no-op rerun reported changes")
+            times[mode] = (create, rerun)
+        _cleanup()
+        rows.append((size, times))
+
+    lines = ["", "LXD benchmark, seconds. task = playbook - %.2f s (median playbook with no task)" % baseline,
+             "%-5s %-7s %-9s %9s %9s %9s %9s %9s" % ("N", "run", "time", "(a)", "(b)", "(c)", "(a)/(b)", "(a)/(c)")]
+    for size, times in rows:
+        for index, label in enumerate(("launch", "no-op")):
+            for kind, offset in (("playbook", 0), ("task", baseline)):
+                a, b, c = (max(times[m][index] - offset, 0.01) for m in "abc")
+                lines.append("%-5d %-7s %-9s %9.2f %9.2f %9.2f %8.1fx %8.1fx"
+                             % (size, label, kind, a, b, c, a / b, a / c))
+    lines += ["  (%s) %s" % (key, label) for key, label in MODES.items()]
+    report = "\n".join(lines)
+    print(report)
+    out = os.path.join(ROOT, "tests", "output")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "bench-lxd.txt"), "w") as f:
+        f.write(report + "\n")
