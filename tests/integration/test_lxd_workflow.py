@@ -46,7 +46,7 @@ def test_image_instance_template_batch_and_back(story):
     assert shown["config"]["limits.memory"] == "96MiB" and shown["config"]["user.role"] == "template"
 
     lxc("exec", names["build"], "--", "sh", "-c", "echo made-in-build > /root/marker")
-    converge("lxd_instance", **dict(build, state="stopped"))
+    converge("lxd_instance", **{**build, "state": "stopped"})
     template = converge("lxd_image", aliases=[names["template"]], source={"instance": names["build"]},
                         properties={"description": "virtcloud web template"})
     listed = [i for i in lxc_json("image", "list") if i["fingerprint"] == template["image"]["fingerprint"]]
