@@ -46,7 +46,7 @@ def test_upload_killed_midway_is_made_again_by_the_rerun(place, tmp_path):  # no
 
 @proves("killed midway", "ova_import: import killed by SIGKILL while it converts the disk")
 def test_import_killed_midway_is_finished_by_the_rerun(place, unique):  # noqa: F811 pylint: disable=redefined-outer-name
-    ova, raw = build(place["dir"], unique, capacity_mib=256, content=os.urandom(1 << 16))
+    ova, raw = build(place["dir"], unique, capacity_mib=256, content=os.urandom(6 << 10))
     name = unique + "g"
     volume = name + "-disk1.qcow2"
     args = spec(place, ova, name)

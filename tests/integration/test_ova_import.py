@@ -27,7 +27,7 @@ def build(folder, name, capacity_mib=24, content=b"virtcloud-ova", efi=False, ma
     real capacity): returns (ova path, raw disk path)."""
     raw = os.path.join(folder, name + ".raw")
     with open(raw, "wb") as handle:
-        handle.write(content * 40000)
+        handle.write(content * min(40000, capacity_mib * MIB // len(content) + 1))
         handle.truncate(capacity_mib * MIB)
     pkg = os.path.join(folder, name + "-pkg")
     os.makedirs(pkg)

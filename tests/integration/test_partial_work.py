@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from conftest import proves, run_module, sh
+from test_ova_import import build, place  # noqa: F401 pylint: disable=unused-import
 
 pytestmark = pytest.mark.usefixtures("libvirt_daemon")
 MIB = 1 << 20
@@ -194,3 +195,47 @@ def test_netfs_pool_that_fails_to_mount_removes_the_directory_it_made(tmp_path, 
         assert pool_state(name) is None and not mountpoint.exists()
     finally:
         drop_pool(name)
+
+
+@proves("disk full", "ova_import: disks larger than the pool's free space refused first, the rerun completes")
+def test_import_larger_than_the_pool_is_refused_and_the_rerun_completes(small, small_pool, place, unique):  # noqa: F811 pylint: disable=redefined-outer-name
+    pool, path = small_pool
+    ova, raw = build(place["dir"], unique, capacity_mib=6, content=os.urandom(6 * MIB))
+    name = unique + "g"
+    args = {"src": ova, "name": name, "pool": pool, "network_map": {"lan": place["network"]}, "virt_type": "qemu"}
+    place["guests"].append(name)
+    failed = run_module("ova_import", **args)  # the manifest's sizes are checked against the pool first
+    assert failed.get("failed") and failed["msg"].startswith("pool:") and "free" in failed["msg"], failed
+    assert failed["changed"] is False and not failed.get("actions"), failed
+    assert volumes(pool) == [] and os.listdir(path) == []
+    assert sh("virsh", "dominfo", name, check=False).returncode != 0
+
+    os.remove(small / "filler")
+    done = run_module("ova_import", **args)
+    assert done["changed"] and not done.get("failed"), done
+    volume = name + "-disk1.qcow2"
+    assert volumes(pool) == [volume]
+    assert sh("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw, str(path / volume)).returncode == 0
+    assert run_module("ova_import", **args)["changed"] is False
+
+
+@proves("disk full", "ova_export: an OVA that fills its directory is removed, the rerun completes")
+def test_export_that_fills_its_directory_is_removed_and_the_rerun_completes(small, place, unique):  # noqa: F811 pylint: disable=redefined-outer-name
+    ova = build(place["dir"], unique, capacity_mib=6, content=os.urandom(6 * MIB))[0]
+    name = unique + "g"
+    place["guests"].append(name)
+    imported = run_module("ova_import", src=ova, name=name, pool=place["pool"], network_map={"lan": place["network"]},
+                          virt_type="qemu")
+    assert imported["changed"] and not imported.get("failed"), imported
+    dest = small / "out" / "guest.ova"
+    dest.parent.mkdir()
+    failed = run_module("ova_export", name=name, dest=str(dest))
+    assert failed.get("failed") and "no space" in failed["msg"].lower(), failed
+    assert failed["changed"] is False and os.listdir(dest.parent) == [], failed
+
+    os.remove(small / "filler")
+    done = run_module("ova_export", name=name, dest=str(dest))
+    assert done["changed"] and not done.get("failed"), done
+    assert os.listdir(dest.parent) == ["guest.ova"]
+    assert run_module("ovf_info", src=str(dest))["disks"], "the exported OVA reads back"
+    assert run_module("ova_export", name=name, dest=str(dest))["changed"] is False

@@ -261,6 +261,12 @@ class OvaImportService(LibvirtService):
     def _check_room(self, pool, desired):
         """Refuse before writing what the pool cannot hold: thin volumes may together declare at most
         the pool's size, preallocated ones need that much free space."""
+        try:
+            # libvirt keeps the figures of its last scan: space freed (or taken) on the file system
+            # since then would be missed
+            pool.refresh(0)
+        except libvirt.libvirtError:  # a job on the pool (an upload) refuses a refresh: its figures do
+            pass
         info = pool.info()  # state, capacity, allocation, available
         capacity, available = info[1], info[3]
         declared = sum(spec["capacity"] or 0 for spec in desired["disks"])
