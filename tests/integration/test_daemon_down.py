@@ -107,6 +107,8 @@ def test_unreachable_daemon_fails_clearly_and_changes_nothing(tmp_path, module, 
             wrong.append("message does not say how to start the daemon (%s)" % START[option])
         if "\n" in msg.strip():
             wrong.append("message is not one line")
+        if "Connection aborted" in msg or "Error while fetching" in msg or "Errno" in msg:
+            wrong.append("message carries a library's wrapping instead of the cause")
         if sorted(os.listdir(tmp)) != before:
             wrong.append("files appeared: %s" % sorted(set(os.listdir(tmp)) - set(before)))
         record("daemon down", "%s (%s)" % (module, mode), handled=not wrong, detail="; ".join(wrong) or msg)

@@ -30,6 +30,23 @@ def test_daemon_down(service):
     assert isinstance(service.translate(requests.exceptions.ConnectionError("refused")), BackendUnavailable)
 
 
+def test_daemon_down_says_what_the_system_said_without_the_wrappers(service):
+    """The docker SDK wraps requests, which wraps urllib3, which wraps the socket's error."""
+    try:
+        try:
+            try:
+                raise FileNotFoundError(2, "No such file or directory")
+            except FileNotFoundError as exc:
+                raise requests.exceptions.ConnectionError(("Connection aborted.", exc)) from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise DockerException("Error while fetching server API version: %s" % exc) from exc
+    except DockerException as exc:
+        error = service.translate(exc)
+    assert error.msg == ("cannot connect to the Docker daemon at %s (docker_host): No such file or directory. "
+                         "Start dockerd on that host (for example systemctl start docker) or point docker_host "
+                         "at a running daemon" % HOST)
+
+
 def test_timeout(service):
     error = service.translate(requests.exceptions.ReadTimeout("read timed out"))
     assert isinstance(error, BackendError) and "within 5s (timeout)" in error.msg

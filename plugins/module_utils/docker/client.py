@@ -225,6 +225,23 @@ def _tls_reason(exc):
     return str(found[-1]) if found else None
 
 
+def _root_cause(exc, depth=0):
+    """What the operating system said under the SDK's and urllib3's wrappers ("Error while fetching
+    server API version: ('Connection aborted.', FileNotFoundError(2, ...))" -> "No such file or
+    directory"), or the exception's own text when there is no such cause."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if depth < 8:
+        inner = [exc.__cause__, exc.__context__] + [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+        inner += [getattr(exc, "reason", None)]
+        for cause in inner:
+            if isinstance(cause, BaseException) and cause is not exc:
+                found = _root_cause(cause, depth + 1)
+                if found is not None:
+                    return found
+    return None if depth else str(exc)
+
+
 class DockerService(Service):
     """Base of the Docker services: connection options, client, error translation."""
 
@@ -269,7 +286,8 @@ class DockerService(Service):
         if connection_errors and isinstance(exc, connection_errors):
             return BackendUnavailable(
                 "cannot connect to the Docker daemon at %s (docker_host): %s. Start dockerd on that host "
-                "(for example systemctl start docker) or point docker_host at a running daemon" % (host, exc))
+                "(for example systemctl start docker) or point docker_host at a running daemon"
+                % (host, _root_cause(exc)))
         return None
 
     def _tls_error(self, host, reason):

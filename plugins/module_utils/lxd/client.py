@@ -362,5 +362,6 @@ class LxdService(Service):
         if isinstance(exc, (OSError, http.client.HTTPException)):
             return BackendUnavailable(
                 "cannot connect to LXD at %s (url): %s. Start the LXD daemon on that host (for example "
-                "systemctl start lxd, or snap start lxd) or point url at a running one" % (url, exc))
+                "systemctl start lxd, or snap start lxd) or point url at a running one"
+                % (url, getattr(exc, "strerror", None) or exc))
         return None
