@@ -275,9 +275,8 @@ def reliability_report(records):
              "do not edit -->", "",
              "What the test suite tries against the collection and how many of those cases the collection "
              "handled. A case that is not handled is also a failing test, or, where it is a known gap "
-             "(KNOWN_GAPS in test_bad_input.py: ansible-core's own message for a list given to a dictionary "
-             "option does not name the option), an expected failure that turns into a failure once it is "
-             "fixed.", "",
+             "(KNOWN_GAPS in test_bad_input.py; none at present), an expected failure that turns into a "
+             "failure once it is fixed.", "",
              "| Category | Cases tried | Handled | Not handled |", "|---|---:|---:|---:|"]
     total = [0, 0]
     for category in sorted(by_category):
