@@ -30,18 +30,19 @@ def test_daemon_down(service):
     assert isinstance(service.translate(requests.exceptions.ConnectionError("refused")), BackendUnavailable)
 
 
+def _wrapped():
+    """What the docker SDK raises for a missing socket: it wraps requests, which wraps urllib3, which
+    wraps the socket's error."""
+    system = FileNotFoundError(2, "No such file or directory")
+    connection = requests.exceptions.ConnectionError(("Connection aborted.", system))
+    connection.__cause__ = system
+    sdk = DockerException("Error while fetching server API version: %s" % connection)
+    sdk.__cause__ = connection
+    return sdk
+
+
 def test_daemon_down_says_what_the_system_said_without_the_wrappers(service):
-    """The docker SDK wraps requests, which wraps urllib3, which wraps the socket's error."""
-    try:
-        try:
-            try:
-                raise FileNotFoundError(2, "No such file or directory")
-            except FileNotFoundError as exc:
-                raise requests.exceptions.ConnectionError(("Connection aborted.", exc)) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise DockerException("Error while fetching server API version: %s" % exc) from exc
-    except DockerException as exc:
-        error = service.translate(exc)
+    error = service.translate(_wrapped())
     assert error.msg == ("cannot connect to the Docker daemon at %s (docker_host): No such file or directory. "
                          "Start dockerd on that host (for example systemctl start docker) or point docker_host "
                          "at a running daemon" % HOST)
