@@ -31,6 +31,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common.engine impor
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.lxd import instance_config
+from ansible_collections.virtcloud.core.plugins.module_utils.lxd.objects import merged
 from ansible_collections.virtcloud.core.plugins.module_utils.lxd.client import (
     LxdError,
     LxdService,
@@ -228,25 +229,16 @@ class InstanceService(LxdService):
     def _update(self, plan, desired, observed):
         name = desired["name"]
         after = plan.after
-        config, devices = dict(observed["config"]), dict(observed["devices"])
-        for key, want in (desired["config"] or {}).items():
-            have = config.get(key)
-            if want != have:
-                plan.changes.append(Change("config." + key, have, want, instance_config.applies(key)))
-                if want is None:
-                    config.pop(key)
-                else:
-                    config[key] = want
-        named = desired["devices"] or {}
-        gone = [d for d in devices if d not in named] if desired["devices_exclusive"] else []
-        for device, want in list(named.items()) + [(d, None) for d in gone]:
-            have = devices.get(device)
-            if want != have:
-                plan.changes.append(Change("devices." + device, have, want, "live"))
-                if want is None:
-                    devices.pop(device)
-                else:
-                    devices[device] = want
+        named = dict(desired["devices"] or {})
+        if desired["devices_exclusive"]:
+            named.update((device, None) for device in observed["devices"] if device not in named)
+        config = merged(observed["config"], desired["config"])
+        devices = merged(observed["devices"], named)
+        plan.changes.extend(Change("config." + key, observed["config"].get(key), config.get(key),
+                                   instance_config.applies(key))
+                            for key in desired["config"] or {} if config.get(key) != observed["config"].get(key))
+        plan.changes.extend(Change("devices." + device, observed["devices"].get(device), devices.get(device), "live")
+                            for device in named if devices.get(device) != observed["devices"].get(device))
         for key in ("profiles", "ephemeral", "description"):
             if desired[key] is not None and desired[key] != observed[key]:
                 plan.changes.append(Change(key, observed[key], desired[key], "live"))
