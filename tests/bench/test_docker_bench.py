@@ -15,11 +15,8 @@ Nothing here asserts on time: the table is the result.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
-import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import ROOT, sh  # noqa: E402
+from lib.bench import play
 
 SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_SIZES", "10 100").split()]
 RUN = uuid.uuid4().hex[:6]  # concurrent runs (other work trees) must not remove each other's containers
@@ -104,20 +102,7 @@ def _api_floor(specs, workers=8):
 
 
 def _playbook(venv, tmp_path, mode, specs):
-    path = tmp_path / ("play-%s.yml" % mode)
-    path.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:%s\n" % (TASKS[mode] or " []"))
-    varfile = tmp_path / "vars.json"
-    varfile.write_text(json.dumps({"specs": specs}))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    argv = [os.path.join(venv, "bin", "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
-            str(path), "-e", "@%s" % varfile, "-e", "ansible_python_interpreter=%s" % os.path.join(venv, "bin", "python")]
-    start = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
-    elapsed = time.monotonic() - start
-    if proc.returncode:
-        raise AssertionError("%s failed:\n%s\n%s" % (mode, proc.stdout[-4000:], proc.stderr[-2000:]))
-    recap = re.search(r"changed=(\d+)", proc.stdout)  # a play with no task prints no recap
-    return elapsed, int(recap.group(1)) if recap else 0
+    return play(venv, tmp_path, mode, TASKS[mode], specs)
 
 
 def test_docker_bench(bench_venv, image, tmp_path):

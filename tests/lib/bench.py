@@ -1,0 +1,30 @@
+"""What the side-by-side benchmarks share: one ansible-playbook run, timed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def play(venv, tmp_path, label, tasks, specs):
+    """Run a play on localhost whose `tasks` (YAML under `tasks:`, "" for none) read the variable
+    `specs`, with the ansible-playbook and Python of `venv`; return (seconds, changed)."""
+    path = tmp_path / ("play-%s.yml" % label)
+    path.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:%s\n" % (tasks or " []"))
+    varfile = tmp_path / "vars.json"
+    varfile.write_text(json.dumps({"specs": specs}))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    argv = [os.path.join(venv, "bin", "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
+            str(path), "-e", "@%s" % varfile, "-e", "ansible_python_interpreter=%s" % os.path.join(venv, "bin", "python")]
+    start = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    elapsed = time.monotonic() - start
+    if proc.returncode:
+        raise AssertionError("%s failed:\n%s\n%s" % (label, proc.stdout[-4000:], proc.stderr[-2000:]))
+    recap = re.search(r"changed=(\d+)", proc.stdout)  # a play with no task prints no recap
+    return elapsed, int(recap.group(1)) if recap else 0
