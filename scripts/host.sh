@@ -25,12 +25,15 @@ DOCKER_BIP=198.18.0.1/24
 DOCKER_POOL=198.18.64.0/18
 LXD_BRIDGE_ADDR=198.18.10.1/24
 
+# ifupdown + bridge-utils apply, and libnm (gir1.2-nm-1.0 via python3-gi) reads, what net/persist.py
+# writes in tests/integration/test_persist_apply.py; no NetworkManager daemon is installed.
 PACKAGES=(
   docker.io containerd runc iptables
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc libvirt-clients
   libvirt-dev pkg-config gcc python3-dev dnsmasq-base qemu-system-x86 qemu-utils
   lxc lxc-dev lxd lxd-client openvswitch-switch busybox-static cpio openssh-server
   syslinux mtools dosfstools ifupdown bridge-utils libxml2-utils curl rsync git
+  python3-gi gir1.2-nm-1.0
 )
 
 say() { printf '\033[1m[host]\033[0m %s\n' "$*"; }
