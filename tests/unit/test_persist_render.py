@@ -118,8 +118,8 @@ def test_networkd_unmanaged_values_are_left_out():
     files = persist.render("networkd", UNMANAGED)
     assert sorted(files) == ["50-virtcloud-vcbr2.netdev", "50-virtcloud-vcbr2.network"]
     assert ini(files["50-virtcloud-vcbr2.netdev"]).sections() == ["NetDev"]
-    assert lines(files["50-virtcloud-vcbr2.network"])[1:] == ["[Match]", "Name=vcbr2", "[Network]",
-                                                             "ConfigureWithoutCarrier=yes"]
+    assert lines(files["50-virtcloud-vcbr2.network"])[1:] == [
+        "[Match]", "Name=vcbr2", "[Network]", "ConfigureWithoutCarrier=yes"]
 
 
 def test_networkd_vxlan_remotes():
@@ -162,7 +162,7 @@ def test_nm_keyfile_bridge_with_ports():
     assert dict(port["connection"]) == {
         "id": "virtcloud-vcbr1-port-vcp1", "uuid": persist.connection_uuid("bridge-port", "vcbr1", "vcp1"),
         "type": "ethernet", "interface-name": "vcp1", "master": "vcbr1", "slave-type": "bridge", "autoconnect": "true"}
-    assert port.has_section("ethernet")
+    assert port.has_section("ethernet") and port.has_section("bridge-port")    # libnm verify() needs both
 
 
 def test_nm_keyfile_uuid_is_stable_and_distinct():
@@ -176,7 +176,7 @@ def test_nm_keyfile_vxlan_and_vlan():
     assert dict(conn["vxlan"]) == {"id": "4242", "local": "198.18.1.2", "remote": "198.18.1.3", "parent": "vcul1",
                                    "destination-port": "4789", "learning": "false"}
     assert conn["connection"]["master"] == "vcbr1" and conn["connection"]["slave-type"] == "bridge"
-    assert not conn.has_section("ipv4")      # a bridge port has no IP configuration of its own
+    assert not conn.has_section("ipv4") and conn.has_section("bridge-port")   # a port: no IP configuration
     group = ini(only(persist.render("nm_keyfile", {**VXLAN, "remotes": [], "group": "239.1.1.1", "bridge": None})))
     assert group["vxlan"]["remote"] == "239.1.1.1" and group["ipv4"]["method"] == "disabled"
     vlan = ini(only(persist.render("nm_keyfile", VLAN)))
@@ -210,7 +210,7 @@ def test_unknown_format():
 @pytest.mark.parametrize("obj", [BRIDGE, {**VXLAN, "bridge": None}], ids=["bridge", "vxlan"])
 def test_second_run_changes_nothing(tmp_path, fmt, obj):
     planned = persist.changes(fmt, obj, str(tmp_path))
-    assert planned and all(text is not None for _, text in planned)
+    assert planned and None not in dict(planned).values()
     persist.write(planned)
     assert sorted(os.listdir(tmp_path)) == sorted(persist.render(fmt, obj))
     mode = 0o600 if fmt == "nm_keyfile" else 0o644
@@ -245,10 +245,10 @@ def test_removal_only_touches_marked_files_of_that_object(tmp_path):
     (tmp_path / "10-virtcloud-vcbr1-extra.network").write_text(
         "[Match]\nName=x\n# managed by virtcloud.core (host_bridge vcbr1)\n")
     planned = persist.removal("networkd", "vcbr1", str(tmp_path))
-    assert sorted(os.path.basename(path) for path, _ in planned) == [
+    assert sorted(os.path.basename(path) for path in dict(planned)) == [
         "50-virtcloud-vcbr1-port-vcp1.network", "50-virtcloud-vcbr1-port-vcp2.network",
         "50-virtcloud-vcbr1.netdev", "50-virtcloud-vcbr1.network"]
-    assert all(text is None for _, text in planned)
+    assert set(dict(planned).values()) == {None}
     persist.write(planned)
     assert sorted(os.listdir(tmp_path)) == ["10-virtcloud-vcbr1-extra.network", "50-virtcloud-vcbr1-port-vcp9.network",
                                             "50-virtcloud-vcbr10.netdev", "50-virtcloud-vcbr10.network"]
@@ -261,7 +261,7 @@ def test_snapshot_restore_undoes_a_write(tmp_path):
     before = {name: (tmp_path / name).read_text() for name in os.listdir(tmp_path)}
     planned = persist.changes("nm_keyfile", {**BRIDGE, "stp": False, "ports": ["vcp3"]}, str(tmp_path))
     assert len(planned) == 4        # bridge rewritten, vcp3 added, vcp1 and vcp2 removed
-    saved = persist.snapshot([path for path, _ in planned])
+    saved = persist.snapshot(list(dict(planned)))
     persist.write(planned)
     assert sorted(os.listdir(tmp_path)) == ["virtcloud-vcbr1-port-vcp3.nmconnection", "virtcloud-vcbr1.nmconnection"]
     persist.restore(saved)
@@ -280,7 +280,7 @@ def test_write_leaves_no_temp_file_on_failure(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- detect
 @pytest.mark.parametrize("paths,expected,why", [
-    (["run/NetworkManager/NetworkManager.pid", "run/systemd/netif/state", "etc/network/interfaces"], "nm_keyfile",
+    (["run/NetworkManager/", "run/systemd/netif/state", "etc/network/interfaces"], "nm_keyfile",
      "NetworkManager is running"),
     (["run/systemd/netif/state", "etc/network/interfaces"], "networkd", "systemd-networkd is running"),
     (["etc/systemd/system/multi-user.target.wants/systemd-networkd.service"], "networkd", "is enabled"),

@@ -16,6 +16,22 @@ The input is a service's normalised desired dict; a value None means "not manage
 so the tool's (or the kernel's) default applies. Where a format cannot express what was asked,
 `render` raises InputError("persist", ...) naming the limit, before anything is written.
 
+What each format can say (a limit is an InputError, never a silently different file):
+- ifupdown knows bridges (bridge-utils: bridge_ports/stp/fd/vlan_aware) but not VXLAN: that is made
+  with `ip link add ... type vxlan` in pre-up, several unicast remotes as head-end replication
+  (`bridge fdb append 00:00:00:00:00:00 ... dst IP`), the bridge it joins in up; VLANs with
+  `ip link add ... type vlan` for any name. Several addresses are several stanzas of the interface.
+  `enabled: false` is "configured, then taken down" (post-up), since ifupdown has no down-but-present.
+  The files sort bridges (10-) before VLANs (20-) and VXLANs (30-), the order `ifup -a` brings them up.
+- systemd-networkd creates a stacked VLAN, or a VXLAN on an underlay `dev`, only from the parent's own
+  .network file (VLAN=/VXLAN= there): virtcloud does not rewrite a host's uplink configuration, so
+  these are refused; a VXLAN without `dev` is Independent=yes, several remotes are [BridgeFDB] entries.
+  A bridge port's .network (Bridge=) replaces whatever other .network would have matched that port.
+- NetworkManager's vxlan has exactly one `remote` (a unicast peer or the multicast group); a VXLAN
+  that joins a bridge is a bridge port there and has no addresses. Bridge ports are written as
+  Ethernet connections (NetworkManager also activates those on veth devices).
+- `enabled: false` is autoconnect=false (NetworkManager) / ActivationPolicy=down (networkd).
+
 Planning and applying are separate so that check mode can report exactly what a run writes:
 `changes()` lists the files whose content differs (and the files of the same object that are no
 longer rendered), `write()` applies such a list atomically, `snapshot()`/`restore()` undo it.
@@ -77,7 +93,8 @@ def detect(root="/"):
         path = os.path.join(root, directory)
         return os.path.isdir(path) and any(entry.endswith(suffixes) for entry in os.listdir(path))
 
-    if exists("run/NetworkManager/NetworkManager.pid") or exists("run/NetworkManager/devices"):
+    # /run is a tmpfs: NetworkManager and networkd make these only while they run
+    if os.path.isdir(os.path.join(root, "run/NetworkManager")):
         return "nm_keyfile", "NetworkManager is running (/run/NetworkManager)"
     if exists("run/systemd/netif/state"):
         return "networkd", "systemd-networkd is running (/run/systemd/netif/state)"
@@ -278,15 +295,15 @@ def _nm_keyfile(obj):
                        "addresses %s)" % (obj["bridge"], ", ".join(obj["addresses"])))
             connection += [("master", obj["bridge"]), ("slave-type", "bridge")]
     sections.append(("ethernet", [("mtu", obj.get("mtu"))]))
-    if not (kind == "vxlan" and obj.get("bridge")):
-        sections += _ip_sections(obj)
+    # libnm's verify() wants the (empty) bridge-port setting of a port, and no IP configuration
+    sections += [("bridge-port", [])] if kind == "vxlan" and obj.get("bridge") else _ip_sections(obj)
     files = {base + ".nmconnection": _ini(head, [("connection", connection)] + sections)}
     for port in _ports(obj):
         port_id = "%s-port-%s" % (base, port)
         files[port_id + ".nmconnection"] = _ini(head, [("connection", [
             ("id", port_id), ("uuid", connection_uuid("bridge-port", name, port)), ("type", "ethernet"),
             ("interface-name", port), ("master", name), ("slave-type", "bridge"), ("autoconnect", "true")]),
-            ("ethernet", [])])
+            ("ethernet", []), ("bridge-port", [])])
     return files
 
 
