@@ -18,6 +18,7 @@ KINDS = {
     "infrastructure": ("",),  # Galaxy's category (ansible-lint's galaxy[tags] wants one): any module
     "virtualization": ("libvirt_", "ova_"),
     "containers": ("docker_", "lxd_", "lxc_"),
+    "networking": ("host_",),
 }
 
 

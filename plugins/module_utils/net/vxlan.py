@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_vxlan: a kernel VXLAN device (netlink) or an Open vSwitch VXLAN port (OVSDB).
+
+A kernel VXLAN reaches several unicast peers by head-end replication: one all-zero entry per
+peer in its forwarding database (`bridge fdb append 00:00:00:00:00:00 dev vx0 dst PEER`), which
+can be added and removed without recreating the device. The VNI, local address, group, underlay
+device, UDP port and learning are fixed at creation: changing one recreates the device."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, ovsport
+from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LinkService, addresses, ip
+
+VXLAN_FACTS = ("vni", "local", "group", "dev", "port", "learning", "remotes", "bridge")
+
+
+def remotes(value, option):
+    if value is None:
+        return None
+    out = [ip(item, "%s[%d]" % (option, i), multicast=False) for i, item in enumerate(value)]
+    return sorted(set(out), key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a)))
+
+
+class VxlanService(LinkService):
+    kind = "vxlan"
+    master_fact = "bridge"
+    immutable = ("vni", "local", "group", "dev", "port", "learning")
+    mutable = {"mtu": lambda v: {"mtu": v}}
+    connection = {"ovsdb": Opt(default=None)}
+    options = {
+        "name": name_opt(parse=validate.interface_name),
+        "state": state_opt(["present", "absent"]),
+        "type": Opt(default="linux", choices=["linux", "ovs"]),
+        "vni": Opt(type="int", parse=validate.vxlan_vni),
+        "local": Opt(parse=lambda v, o: ip(v, o, multicast=False)),
+        "remotes": Opt(type="list", elements="str", aliases=["remote"], parse=remotes),
+        "group": Opt(parse=lambda v, o: ip(v, o, multicast=True)),
+        "dev": Opt(parse=validate.interface_name),
+        "port": Opt(type="int", default=4789, parse=validate.port),
+        "learning": Opt(type="bool"),
+        "bridge": Opt(parse=validate.interface_name),
+        "enabled": Opt(type="bool", default=True),
+        "mtu": Opt(type="int", parse=validate.mtu),
+        "addresses": Opt(type="list", elements="str", parse=addresses),
+        **CHANGE_OPTIONS,
+    }
+    result_key = "vxlan"
+    ovs = None
+
+    def desired(self):
+        d = self.parsed()
+        if d["state"] == "present" and d["vni"] is None:
+            raise InputError("vni", "is required with state=present (1 to 16777215)")
+        if d["group"] and d["remotes"]:
+            raise InputError("group", "give either a multicast group or unicast remotes, not both")
+        families = {ipaddress.ip_address(a).version for a in [d["local"], d["group"], *(d["remotes"] or [])] if a}
+        if len(families) > 1:
+            raise InputError("local", "local, group and remotes must all be IPv4 or all IPv6")
+        if d["type"] == "ovs":
+            for key in ("group", "dev", "learning", "addresses", "mtu"):
+                if d[key] is not None:
+                    raise InputError(key, "applies to type=linux only (an Open vSwitch VXLAN port has none)")
+            if d["state"] == "present" and len(d["remotes"] or []) != 1:
+                raise InputError("remotes", "an Open vSwitch VXLAN port has exactly one remote (one port per peer)")
+            if d["persist"] != "none":
+                raise InputError("persist", "Open vSwitch keeps its configuration in its own database; leave persist at none")
+        return d
+
+    def connect(self):
+        super().connect()
+        if self.params.get("type") == "ovs":
+            from ansible_collections.virtcloud.core.plugins.module_utils.net.ovs import Ovs  # pylint: disable=import-outside-toplevel
+            self.ovs = Ovs(self.params.get("ovsdb"))
+
+    def facts_type(self):
+        return "ovs" if self.params.get("type") == "ovs" else "vxlan"
+
+    # ------------------------------------------------------------------ Open vSwitch
+    def observe(self, desired, batch=None):
+        if desired["type"] != "ovs":
+            return super().observe(desired, batch)
+        port, _bridges = ovsport.observe(self.ovs, desired["name"])
+        if port is None:
+            return None
+        opts = port["options"]
+        return {"name": desired["name"], "type": "ovs" if port["interface_type"] == "vxlan" else port["interface_type"] or "system",
+                "bridge": port["bridge"], "vni": _int(opts.get("key")), "local": opts.get("local_ip"),
+                "remotes": [opts["remote_ip"]] if opts.get("remote_ip") else [],
+                "port": _int(opts.get("dst_port")) or 4789}
+
+    def check_kind(self, observed, option="type"):
+        if observed is not None and observed["type"] != self.facts_type():
+            raise InputError(option, "%s exists and is a %s, not a %s%s" % (
+                observed["name"], observed["type"], "VXLAN " if self.facts_type() != "ovs" else "",
+                "device" if self.facts_type() != "ovs" else "Open vSwitch VXLAN port"))
+
+    def plan(self, desired, observed):
+        if desired["type"] != "ovs":
+            return super().plan(desired, observed)
+        name = desired["name"]
+        have = self._ovs_port(observed)
+        if desired["state"] == "absent":
+            out = ovsport.plan(self.ovs, name, have, None, what="VXLAN port")
+            out.after = None
+            return out
+        _port, bridges = ovsport.observe(self.ovs, name)
+        ovsport.require_bridge(bridges, desired["bridge"])
+        after = {"name": name, "type": "ovs", "bridge": desired["bridge"], "vni": desired["vni"],
+                 "local": desired["local"], "remotes": desired["remotes"], "port": desired["port"]}
+        out = ovsport.plan(self.ovs, name, have, self._ovs_port(after), Plan(observed, after=after), what="VXLAN port")
+        return out
+
+    @staticmethod
+    def _ovs_port(facts):
+        if facts is None:
+            return None
+        options = {"key": str(facts["vni"]), "remote_ip": facts["remotes"][0] if facts["remotes"] else None,
+                   "local_ip": facts["local"], "dst_port": str(facts["port"]) if facts["port"] != 4789 else None}
+        return {"bridge": facts["bridge"], "interface_type": "vxlan", "tag": None, "trunks": [], "vlan_mode": None,
+                "options": {k: v for k, v in options.items() if v is not None}}
+
+    # ------------------------------------------------------------------ kernel
+    def facts_of(self, link):
+        out = {**self.base_facts(link), "bridge": link["master"]}
+        out.update(link["vxlan"] or {})
+        if link["vxlan"]:
+            out["remotes"] = list(link["vxlan"]["remotes"])
+        return out
+
+    def check_references(self, links, desired):
+        super().check_references(links, desired)
+        if desired.get("dev"):
+            netlink.require_interface(links, desired["dev"], "dev")
+
+    def created(self, desired):
+        return {"name": desired["name"], "type": "vxlan", "enabled": False, "mtu": None, "mac": None, "addresses": [],
+                "vni": desired["vni"], "local": desired["local"], "group": desired["group"], "dev": desired["dev"],
+                "port": desired["port"], "learning": True if desired["learning"] is None else desired["learning"],
+                "remotes": [], "bridge": None}
+
+    def wanted(self, desired, observed):
+        after = super().wanted(desired, observed)
+        for key in ("local", "group", "dev"):  # part of the device: unset means none, not "keep"
+            after[key] = desired[key]
+        return after
+
+    def create_args(self, facts):
+        args = {"vxlan_id": facts["vni"], "vxlan_port": facts["port"], "vxlan_learning": int(facts["learning"])}
+        v6 = any(a and ":" in a for a in (facts["local"], facts["group"]))
+        if facts["local"]:
+            args["vxlan_local6" if v6 else "vxlan_local"] = facts["local"]
+        if facts["group"]:
+            args["vxlan_group6" if v6 else "vxlan_group"] = facts["group"]
+        if facts["dev"]:
+            args["vxlan_link"] = self.kernel.index(facts["dev"])
+        return args
+
+    def connect_extra(self, facts, before):
+        super().connect_extra(facts, before)
+        for remote in facts["remotes"]:
+            self.kernel.flood(facts["name"], remote)
+
+    def plan_extra(self, plan, observed, after, cuts):
+        super().plan_extra(plan, observed, after, cuts)
+        name = observed["name"]
+        for remote in sorted(set(after["remotes"]) - set(observed["remotes"])):
+            plan.step("add remote %s to %s" % (remote, name), lambda r=remote: self.kernel.flood(name, r),
+                      undo=lambda r=remote: self.kernel.flood(name, r, add=False))
+        for remote in sorted(set(observed["remotes"]) - set(after["remotes"])):
+            plan.step("remove remote %s from %s" % (remote, name), lambda r=remote: self.kernel.flood(name, r, add=False),
+                      undo=lambda r=remote: self.kernel.flood(name, r))
+
+    def persisted(self, after):
+        return {"kind": "vxlan", **{k: after[k] for k in ("name", "enabled", "mtu", "addresses") + VXLAN_FACTS}}
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None

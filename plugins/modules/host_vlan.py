@@ -1,0 +1,149 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtcloud.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_vlan
+short_description: Manage a VLAN on the host - an 802.1Q sub-interface or an Open vSwitch access or trunk port
+version_added: 0.2.0
+description:
+  - V(type=linux) - a kernel 802.1Q sub-interface of O(parent) (through rtnetlink), optionally a port of a Linux bridge.
+  - V(type=ovs) - a port of an Open vSwitch bridge (through the OVSDB protocol) in one VLAN (access, O(vlan_id)) or
+    carrying several (trunk, O(trunks)); an existing interface (a NIC, a veth) or an interface of the switch's own
+    (O(internal=true), which can have addresses).
+  - A kernel without 802.1Q (no C(8021q) module) or without bridge VLAN filtering is named in the error before
+    anything is touched; Open vSwitch needs neither.
+seealso:
+  - module: virtcloud.core.host_bridge
+  - module: virtcloud.core.host_vxlan
+  - module: virtcloud.core.host_network_info
+options:
+  name:
+    description: Name of the sub-interface, or of the Open vSwitch port (at most 15 bytes).
+    type: str
+    required: true
+  state:
+    description: V(present) creates or updates, V(absent) removes (an Open vSwitch port leaves its bridge; a system
+      interface itself stays).
+    type: str
+    default: present
+    choices: [present, absent]
+  type:
+    description:
+      - V(linux) for an 802.1Q sub-interface, V(ovs) for an Open vSwitch port.
+      - V(bridge) (a port's VLANs on a Linux bridge with VLAN filtering) is not supported yet; on a kernel without
+        VLAN filtering the error names the missing feature.
+    type: str
+    default: linux
+    choices: [linux, ovs, bridge]
+  vlan_id:
+    description: VLAN ID, 1 to 4094 - the sub-interface's VLAN, or the access tag of an Open vSwitch port.
+    type: int
+  parent:
+    description: Interface the sub-interface is made on (O(type=linux)).
+    type: str
+  bridge:
+    description: With O(type=ovs) the Open vSwitch bridge of the port (required); with O(type=linux) a Linux bridge the
+      sub-interface is a port of.
+    type: str
+  trunks:
+    description: VLAN IDs or ranges (C(100-110)) an Open vSwitch trunk port carries.
+    type: list
+    elements: raw
+  mode:
+    description: Open vSwitch VLAN mode of the port. Open vSwitch's choice (access with a tag, trunk without) when omitted.
+    type: str
+    choices: [access, trunk, native-tagged, native-untagged]
+  internal:
+    description: With O(type=ovs), make an interface of the switch's own (an internal port) instead of adding an existing one.
+    type: bool
+    default: false
+  enabled:
+    description: Whether the interface's link is up (sub-interface or internal port).
+    type: bool
+    default: true
+  mtu:
+    description: MTU of the sub-interface or internal port.
+    type: int
+  addresses:
+    description: IP addresses of the sub-interface or internal port - exactly these.
+    type: list
+    elements: str
+extends_documentation_fragment:
+  - virtcloud.core.host
+  - virtcloud.core.host.change
+  - virtcloud.core.attributes
+author:
+  - virtcloud.core contributors (@virtcloud)
+"""
+
+EXAMPLES = r"""
+- name: An Open vSwitch bridge as the switch
+  virtcloud.core.host_bridge:
+    name: ovs-lab
+    type: ovs
+    datapath_type: netdev
+
+- name: An internal port in VLAN 10 with an address on it
+  virtcloud.core.host_vlan:
+    name: vlan10
+    type: ovs
+    bridge: ovs-lab
+    vlan_id: 10
+    internal: true
+    addresses: [198.18.10.1/24]
+
+- name: An internal trunk port carrying VLANs 10 and 20 to 29
+  virtcloud.core.host_vlan:
+    name: trunk0
+    type: ovs
+    bridge: ovs-lab
+    internal: true
+    trunks: [10, 20-29]
+
+- name: A kernel 802.1Q sub-interface (needs the 8021q module)
+  virtcloud.core.host_vlan:
+    name: eth0.20
+    parent: eth0
+    vlan_id: 20
+  when: false  # the kernel of the test host has no 8021q
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["add VLAN port vlan10 to ovs-lab"]
+vlan:
+  description: The VLAN interface or port after the run (predicted in check mode); empty when absent.
+  returned: always
+  type: dict
+  contains:
+    name: {description: "Name.", type: str, returned: when present}
+    type: {description: "V(vlan) (sub-interface) or V(ovs).", type: str, returned: when present}
+    vlan_id: {description: "VLAN ID (access tag) or null.", type: int, returned: when present}
+    bridge: {description: "Bridge the interface is a port of, or null.", type: str, returned: when present}
+    parent: {description: "Parent interface (sub-interface).", type: str, returned: for a sub-interface}
+    trunks: {description: "Trunked VLAN IDs (Open vSwitch).", type: list, elements: int, returned: for an Open vSwitch port}
+    mode: {description: "VLAN mode or null (Open vSwitch).", type: str, returned: for an Open vSwitch port}
+    internal: {description: "Internal port (Open vSwitch).", type: bool, returned: for an Open vSwitch port}
+    enabled: {description: "Link up.", type: bool, returned: for a sub-interface or internal port}
+    mtu: {description: "MTU.", type: int, returned: for a sub-interface or internal port}
+    addresses: {description: "IP addresses.", type: list, elements: str, returned: for a sub-interface or internal port}
+"""
+
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
+from ansible_collections.virtcloud.core.plugins.module_utils.net.vlan import VlanService
+
+
+def main():
+    run(VlanService)
+
+
+if __name__ == "__main__":
+    main()
