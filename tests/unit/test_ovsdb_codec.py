@@ -39,8 +39,8 @@ U2 = "0b2a1c4e-1111-4aaa-8bbb-000000000002"
 def test_decode_every_kind_of_value():
     assert decode(["set", [1, 2, 3]]) == [1, 2, 3]
     assert decode(["set", []]) == []
-    assert decode(["map", [["remote_ip", "198.18.1.12"], ["key", "4242"]]]) == {"remote_ip": "198.18.1.12",
-                                                                                 "key": "4242"}
+    tunnel = {"remote_ip": "198.18.1.12", "key": "4242"}
+    assert decode(["map", [["remote_ip", "198.18.1.12"], ["key", "4242"]]]) == tunnel
     uuid = decode(["uuid", U1])
     assert isinstance(uuid, Uuid) and uuid == U1
     named = decode(["named-uuid", "port"])
@@ -229,8 +229,8 @@ def _answer(results):
 
 
 def test_a_failing_operation_raises_with_its_error_and_details(serve):
-    ops = [{"op": "insert", "table": "Port", "row": {}}, {"op": "wait", "table": "Bridge", "where": [],
-                                                         "until": "==", "rows": [], "timeout": 0}]
+    ops = [{"op": "insert", "table": "Port", "row": {}},
+           {"op": "wait", "table": "Bridge", "where": [], "until": "==", "rows": [], "timeout": 0}]
     server = serve(_answer([{"uuid": ["uuid", U1]}, {"error": "timed out", "details": "\"wait\" timed out"}]))
     with pytest.raises(OvsdbError) as info:
         Ovsdb("unix:" + server.path).transact("Open_vSwitch", ops)
@@ -253,8 +253,8 @@ def test_a_failing_commit_raises_as_the_extra_result(serve):
 def test_a_json_rpc_error_raises(serve):
     def script(conn, receive):
         request = receive()
-        conn.sendall(_wire({"id": request["id"], "result": None, "error": {"error": "unknown database",
-                                                                            "details": "get_schema asked for x"}}))
+        error = {"error": "unknown database", "details": "get_schema asked for x"}
+        conn.sendall(_wire({"id": request["id"], "result": None, "error": error}))
     server = serve(script)
     with pytest.raises(OvsdbError) as info:
         Ovsdb("unix:" + server.path).schema("x")
