@@ -253,6 +253,6 @@ def test_snapshot_is_one_request(ovs, bridge):
 def test_unreachable_socket_says_what_to_do(ovs_daemon, tmp_path):
     remote = "unix:%s" % (tmp_path / "db.sock")
     with pytest.raises(BackendUnavailable) as info:
-        Ovs(socket=remote).snapshot()
+        Ovs(socket=remote)  # connects at once, so a caller can tell "no OVS here" before planning
     assert info.value.msg.startswith("Open vSwitch is not running: cannot connect to %s (" % remote)
     assert info.value.msg.endswith("): start ovsdb-server and ovs-vswitchd")

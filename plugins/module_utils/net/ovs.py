@@ -123,12 +123,14 @@ def _interface_row(type_, options):
 
 
 class Ovs:
-    """Open vSwitch on this host through its OVSDB socket (default unix:/var/run/openvswitch/db.sock).
-    ``timeout`` bounds each OVSDB answer and each wait for ovs-vswitchd to apply a change."""
+    """Open vSwitch on this host through its OVSDB socket (default unix:/var/run/openvswitch/db.sock),
+    connected at once: BackendUnavailable here when OVS is not running. ``timeout`` bounds each
+    OVSDB answer and each wait for ovs-vswitchd to apply a change."""
 
     def __init__(self, socket=None, timeout=30):
         self.db = Ovsdb(socket, timeout)
         self.timeout = timeout
+        self.db.connect()
 
     @property
     def requests(self):

@@ -184,6 +184,12 @@ class Ovsdb:
         self._next_id = 0
 
     # -------------------------------------------------------- connection
+    def connect(self):
+        """Open the connection now (the first request does it otherwise): BackendUnavailable
+        when nothing answers on the socket."""
+        if self._sock is None:
+            self._connect()
+
     def _connect(self):
         kind, address = self.address
         family = _socket.AF_UNIX if kind == "unix" else _socket.AF_INET6 if ":" in address[0] else _socket.AF_INET
