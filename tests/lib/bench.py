@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
+import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -28,3 +32,26 @@ def play(venv, tmp_path, label, tasks, specs):
         raise AssertionError("%s failed:\n%s\n%s" % (label, proc.stdout[-4000:], proc.stderr[-2000:]))
     recap = re.search(r"changed=(\d+)", proc.stdout)  # a play with no task prints no recap
     return elapsed, int(recap.group(1)) if recap else 0
+
+
+def peer_collection(venv, fqcn, ansible_release):
+    """Make the peer collection `fqcn` (e.g. "openvswitch.openvswitch") available to the bench's
+    playbooks when the `ansible` package in `venv` no longer carries it: unpack it from the wheel
+    of the `ansible` release that last did (pip download, nothing installed) into the work tree's
+    .collections, beside the link to this collection. Returns its directory."""
+    namespace, name = fqcn.split(".")
+    dest = os.path.join(ROOT, ".collections", "ansible_collections", namespace, name)
+    if os.path.exists(os.path.join(dest, "MANIFEST.json")):
+        return dest
+    prefix = "ansible_collections/%s/%s/" % (namespace, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "download", "-q", "--no-deps",
+                        "--only-binary=:all:", "-d", tmp, "ansible==%s" % ansible_release], check=True)
+        with zipfile.ZipFile(glob.glob(os.path.join(tmp, "ansible-*.whl"))[0]) as wheel:
+            members = [member for member in wheel.namelist() if member.startswith(prefix)]
+            if not members:
+                raise AssertionError("ansible %s does not carry %s" % (ansible_release, fqcn))
+            shutil.rmtree(dest, ignore_errors=True)
+            wheel.extractall(os.path.join(tmp, "x"), members)
+        shutil.move(os.path.join(tmp, "x", prefix), dest)
+    return dest
