@@ -92,7 +92,7 @@ def peer(bench_venv, ovs_daemon):
     python = os.path.join(bench_venv, "bin", "python")
     if subprocess.run([python, "-c", "import pyroute2"], capture_output=True, check=False).returncode:
         with open(os.path.join(ROOT, "requirements.txt")) as f:
-            wanted = next(line.strip() for line in f if line.startswith("pyroute2"))
+            wanted = [line.strip() for line in f if line.startswith("pyroute2")][0]
         subprocess.run([python, "-m", "pip", "install", "-q", wanted], check=True)
     peer_collection(bench_venv, "openvswitch.openvswitch", PEER_RELEASE)
     yield
