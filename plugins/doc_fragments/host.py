@@ -17,10 +17,10 @@ options:
         the action group C(group/virtcloud.core.host).
     type: str
 requirements:
-  - pyroute2 >= 0.7.3 (PyPI) in the Python Ansible uses on the managed host
+  - Linux (rtnetlink); no Python library beyond the standard library
   - Open vSwitch (C(ovsdb-server) and C(ovs-vswitchd) running) for Open vSwitch objects
 notes:
-  - Talks to the kernel through rtnetlink (pyroute2) and to Open vSwitch through its database protocol (RFC 7047),
+  - Talks to the kernel through rtnetlink (its own small client on an AF_NETLINK socket) and to Open vSwitch through its database protocol (RFC 7047),
     never by parsing the output of C(ip), C(brctl) or C(ovs-vsctl).
   - Runs as root (C(become) on a remote host).
 """

@@ -88,12 +88,7 @@ def _cleanup():
 
 @pytest.fixture(scope="module")
 def peer(bench_venv, ovs_daemon):
-    """The peer collection, and pyroute2 (which our host_* modules import) in the bench venv."""
-    python = os.path.join(bench_venv, "bin", "python")
-    if subprocess.run([python, "-c", "import pyroute2"], capture_output=True, check=False).returncode:
-        with open(os.path.join(ROOT, "requirements.txt")) as f:
-            wanted = [line.strip() for line in f if line.startswith("pyroute2")][0]
-        subprocess.run([python, "-m", "pip", "install", "-q", wanted], check=True)
+    """The peer collection in the bench venv."""
     peer_collection(bench_venv, "openvswitch.openvswitch", PEER_RELEASE)
     yield
     _cleanup()

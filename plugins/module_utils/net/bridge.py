@@ -159,30 +159,32 @@ class BridgeService(LinkService):
     def mutable(self):
         if self.params.get("type") == "ovs":
             return {"mtu": lambda v: {"mtu": v}}
-        return {"mtu": lambda v: {"mtu": v}, "stp": lambda v: {"kind": "bridge", "br_stp_state": int(v)},
-                "forward_delay": lambda v: {"kind": "bridge", "br_forward_delay": v * netlink.CLOCK_HZ},
-                "vlan_filtering": lambda v: {"kind": "bridge", "br_vlan_filtering": int(v)}}
+        return {"mtu": lambda v: {"mtu": v},
+                "stp": lambda v: {"kind": "bridge", "data": [netlink.u32(netlink.IFLA_BR_STP_STATE, int(v))]},
+                "forward_delay": lambda v: {"kind": "bridge", "data": [
+                    netlink.u32(netlink.IFLA_BR_FORWARD_DELAY, v * netlink.CLOCK_HZ)]},
+                "vlan_filtering": lambda v: {"kind": "bridge", "data": [netlink.u8(netlink.IFLA_BR_VLAN_FILTERING, int(v))]}}
 
     def create_args(self, facts):
-        args = {"br_stp_state": int(facts["stp"]),
-                "br_forward_delay": facts["forward_delay"] * netlink.CLOCK_HZ}
+        data = [netlink.u32(netlink.IFLA_BR_STP_STATE, int(facts["stp"])),
+                netlink.u32(netlink.IFLA_BR_FORWARD_DELAY, facts["forward_delay"] * netlink.CLOCK_HZ)]
         if facts["vlan_filtering"]:  # a kernel without the feature refuses the attribute, even 0
-            args["br_vlan_filtering"] = 1
-        return args
+            data.append(netlink.u8(netlink.IFLA_BR_VLAN_FILTERING, 1))
+        return {"data": data}
 
     def build(self, facts):
         if facts["type"] != "ovs":
             super().build(facts)
             # a bridge takes the smallest MAC of its ports, and changes it as ports come and go, unless its
             # own is set: keep the one it was made with
-            self.kernel.set(facts["name"], address=self.kernel.snapshot()[facts["name"]]["mac"])
+            self.kernel.change(facts["name"], mac=self.kernel.snapshot()[facts["name"]]["mac"])
             return
         self.ovs.add_bridge(facts["name"], datapath_type=facts["datapath_type"], fail_mode=facts["fail_mode"],
                             controllers=facts["controllers"], protocols=facts["protocols"])
         for port in facts["ports"]:
             self.ovs.add_port(facts["name"], port)
         if facts["mtu"]:
-            self.kernel.set(facts["name"], mtu=facts["mtu"])
+            self.kernel.change(facts["name"], mtu=facts["mtu"])
         for address in facts["addresses"]:
             self.kernel.address(facts["name"], address)
         if facts["enabled"]:

@@ -105,7 +105,6 @@ class HostService(Service):
     """Base of the host_* services: a kernel (netlink) connection and the persistence options."""
 
     result_key = "interface"
-    requirements = (netlink.REQUIREMENT,)
     kernel = None
 
     def connect(self):
@@ -147,9 +146,9 @@ class LinkService(HostService):
         kind            -- the rtnetlink kind ("bridge", "vxlan", "vlan")
         facts_of(link)  -- the facts of an observed link
         created(d)      -- the facts a new link gets from the desired state (kernel defaults filled)
-        create_args(d)  -- keyword arguments of the link's creation (after = the predicted facts)
+        create_args(f)  -- keyword arguments of Kernel.create for a link with the facts f (data, link)
         immutable       -- facts that only a new link changes
-        mutable         -- fact -> function(value) giving the netlink attributes that change it in place
+        mutable         -- fact -> function(value) giving the keyword arguments of Kernel.change
     """
 
     kind = None
@@ -260,7 +259,7 @@ class LinkService(HostService):
         self.kernel.create(name, self.kind, **self.create_args(facts))
         self.connect_extra(facts, None)
         if facts.get("mtu"):  # after the ports: a bridge takes the smallest MTU of its ports until one is set
-            self.kernel.set(name, mtu=facts["mtu"])
+            self.kernel.change(name, mtu=facts["mtu"])
         for address in facts.get("addresses") or []:
             self.kernel.address(name, address)
         if facts.get("enabled"):
@@ -278,7 +277,7 @@ class LinkService(HostService):
             if observed.get(fact) != after.get(fact):
                 new, old = attrs(after[fact]), attrs(observed[fact])
                 plan.step("set %s of %s to %s" % (fact, name, after[fact]),
-                          lambda new=new: self.kernel.set(name, **new), undo=lambda old=old: self.kernel.set(name, **old))
+                          lambda new=new: self.kernel.change(name, **new), undo=lambda old=old: self.kernel.change(name, **old))
         self.plan_extra(plan, observed, after, cuts)
         have, want = set(observed["addresses"]), set(after["addresses"])
         for address in sorted(want - have, key=netlink._address_key):  # pylint: disable=protected-access

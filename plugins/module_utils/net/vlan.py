@@ -8,6 +8,8 @@ anything is touched, and the error names the missing feature; an Open vSwitch po
 
 from __future__ import annotations
 
+import struct
+
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
@@ -145,7 +147,7 @@ class VlanService(LinkService):
                           else before.get("addresses", [])})
         out = ovsport.plan(self.ovs, name, have, self._ovs_port(after), Plan(observed, after=after), what="VLAN port")
         if desired["internal"]:
-            link = {"name": name, "enabled": False, "mtu": None, "addresses": []}
+            link = {"name": name, "type": "ovs", "enabled": False, "mtu": None, "addresses": []}
             link.update({k: observed[k] for k in link if observed and k in observed})
             self.plan_changes(out, link, after, [])
         return out
@@ -177,8 +179,7 @@ class VlanService(LinkService):
                 "parent": desired["parent"], "vlan_id": desired["vlan_id"], "bridge": None}
 
     def create_args(self, facts):
-        args = {"link": self.kernel.index(facts["parent"]), "vlan_id": facts["vlan_id"]}
-        return args
+        return {"data": [netlink.attr(netlink.IFLA_VLAN_ID, struct.pack("=H", facts["vlan_id"]))], "link": facts["parent"]}
 
     def persisted(self, after):
         return {"kind": "vlan", **{k: after[k] for k in ("name", "enabled", "mtu", "addresses", "parent", "vlan_id")}}

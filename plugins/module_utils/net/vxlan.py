@@ -11,6 +11,7 @@ device, UDP port and learning are fixed at creation: changing one recreates the 
 from __future__ import annotations
 
 import ipaddress
+import struct
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
@@ -152,15 +153,17 @@ class VxlanService(LinkService):
         return after
 
     def create_args(self, facts):
-        args = {"vxlan_id": facts["vni"], "vxlan_port": facts["port"], "vxlan_learning": int(facts["learning"])}
+        data = [netlink.u32(netlink.IFLA_VXLAN_ID, facts["vni"]),
+                netlink.attr(netlink.IFLA_VXLAN_PORT, struct.pack("!H", facts["port"])),
+                netlink.u8(netlink.IFLA_VXLAN_LEARNING, int(facts["learning"]))]
         v6 = any(a and ":" in a for a in (facts["local"], facts["group"]))
         if facts["local"]:
-            args["vxlan_local6" if v6 else "vxlan_local"] = facts["local"]
+            data.append(netlink.addr(netlink.IFLA_VXLAN_LOCAL6 if v6 else netlink.IFLA_VXLAN_LOCAL, facts["local"]))
         if facts["group"]:
-            args["vxlan_group6" if v6 else "vxlan_group"] = facts["group"]
+            data.append(netlink.addr(netlink.IFLA_VXLAN_GROUP6 if v6 else netlink.IFLA_VXLAN_GROUP, facts["group"]))
         if facts["dev"]:
-            args["vxlan_link"] = self.kernel.index(facts["dev"])
-        return args
+            data.append(netlink.u32(netlink.IFLA_VXLAN_LINK, self.kernel.index(facts["dev"])))
+        return {"data": data}
 
     def connect_extra(self, facts, before):
         super().connect_extra(facts, before)
