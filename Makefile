@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 OLDEST := $(shell bash scripts/host.sh oldest-core)
 OLDEST_VENV ?= .venv-$(OLDEST)
 
-.PHONY: setup demo test test-oldest unit integration sanity lint bench stop status clean
+.PHONY: setup demo test test-oldest unit integration sanity lint bench netbed netbed-down netbed-status stop status clean
 
 ## setup: install packages, create .venv, start the daemons (idempotent)
 setup:
@@ -42,6 +42,18 @@ sanity: setup
 ## bench: side-by-side benchmarks (long; not part of make test)
 bench: setup
 	$(PY) -m pytest tests/bench -s -p no:cacheprovider
+
+## netbed: three "hosts" h1..h3 over SSH (network namespaces, tests/lib/netbed.py); prints the inventory path
+NETBED_STATE ?= $(CURDIR)/tests/output/netbed
+netbed: setup
+	PYTHONPATH=tests $(PY) -m lib.netbed up --state $(NETBED_STATE)
+
+## netbed-down: remove exactly what `make netbed` made (recorded in its state dir)
+netbed-down:
+	PYTHONPATH=tests $(PY) -m lib.netbed down --state $(NETBED_STATE)
+
+netbed-status:
+	PYTHONPATH=tests $(PY) -m lib.netbed status --state $(NETBED_STATE)
 
 ## stop: stop exactly the daemons `setup` started (by pidfile)
 stop:

@@ -216,6 +216,17 @@ def ovs_daemon():
     _ensure("ovs")
 
 
+@pytest.fixture(scope="module")
+def netbed(tmp_path_factory):
+    """Three "hosts" h1..h3 reached over real SSH: network namespaces behind one bridge, each with its
+    own sshd (tests/lib/netbed.py), on a 198.18.x.0/24 no other address here uses (198.18.1.0/24 unless
+    taken); `netbed.inventory` has them in group netbed. Taken down after the module, also on failure."""
+    from lib.netbed import NetBed, free_subnet
+
+    with NetBed(str(tmp_path_factory.mktemp("netbed")), subnet=free_subnet()) as bed:
+        yield bed
+
+
 def pytest_ignore_collect(collection_path, config):
     """tests/bench runs only when named (make bench), never as part of `pytest tests` (make test)."""
     if collection_path.name == "bench" and collection_path.parent == pathlib.Path(ROOT, "tests"):
