@@ -246,7 +246,7 @@ class NetBed:
         self._save({"name": self.name, "hosts": len(self.hosts), "subnet": self.subnet, "made": []})
         make_keys(self.state_dir)
         self._make("link", lambda: link_exists(self.bridge),
-                   lambda: self._bridge_up(), name=self.bridge)
+                   self._bridge_up, name=self.bridge)
         # with br_netfilter loaded, frames crossing the bridge go through FORWARD, whose policy Docker sets to DROP
         rule = ["FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT",
                 "-m", "comment", "--comment", "virtcloud netbed " + self.name]
@@ -444,7 +444,7 @@ def free_subnet(candidates=(1,) + tuple(range(101, 121))):
 
 # ---------------------------------------------------------------- command line
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m lib.netbed", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lib.netbed", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("action", choices=("up", "down", "status"))
     parser.add_argument("--state", default=DEFAULT_STATE, help="state dir (default %(default)s)")
     parser.add_argument("--hosts", type=int, default=3)
@@ -474,6 +474,7 @@ def main(argv=None):
         print("netbed %s: %s" % (args.action, exc), file=sys.stderr)
         return 1
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
