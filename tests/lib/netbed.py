@@ -36,7 +36,7 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_STATE = os.path.join(ROOT, "tests", "output", "netbed")
-PREFIX = "vcb"
+PREFIX = "vcnb"  # netbed: told apart from other tests' vc* objects at a glance
 MAX_NAME = 12  # + "h" + index (<= 99) stays within the 15 characters of an interface name
 
 
