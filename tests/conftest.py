@@ -221,9 +221,9 @@ def netbed(tmp_path_factory):
     """Three "hosts" h1..h3 reached over real SSH: network namespaces behind one bridge, each with its
     own sshd (tests/lib/netbed.py), on a 198.18.x.0/24 no other address here uses (198.18.1.0/24 unless
     taken); `netbed.inventory` has them in group netbed. Taken down after the module, also on failure."""
-    from lib.netbed import NetBed, free_subnet
+    from lib.netbed import NetBed
 
-    with NetBed(str(tmp_path_factory.mktemp("netbed")), subnet=free_subnet()) as bed:
+    with NetBed(str(tmp_path_factory.mktemp("netbed"))) as bed:
         yield bed
 
 

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from lib import netbed as netbed_lib
-from lib.netbed import BedError, NetBed, free_subnet
+from lib.netbed import BedError, NetBed
 from conftest import sh
 
 # every host runs the play over SSH to its own address, inside its own namespace
@@ -79,7 +79,7 @@ def test_underlay_ping(netbed):
 
 def test_names_of_another_bed_are_refused(netbed, tmp_path):
     """A second bed whose names collide with a live one's refuses to start and touches none of them."""
-    clash = NetBed(str(tmp_path), name=netbed.name, subnet=free_subnet())
+    clash = NetBed(str(tmp_path), name=netbed.name)
     with pytest.raises(BedError, match="exists already"):
         with clash:
             pass
@@ -88,9 +88,10 @@ def test_names_of_another_bed_are_refused(netbed, tmp_path):
     assert not os.path.exists(os.path.join(str(tmp_path), "state.json"))
 
 
-def test_down_leaves_nothing(tmp_path):
-    bed = NetBed(str(tmp_path / "bed"), subnet=free_subnet())
+def test_down_leaves_nothing(netbed, tmp_path):
+    bed = NetBed(str(tmp_path / "bed"))
     with bed:
+        assert bed.subnet != netbed.subnet  # two beds at once: each its own underlay
         bed.play("- hosts: netbed\n  gather_facts: false\n  tasks: [ansible.builtin.ping: {}]\n")  # sessions, masters
         pids = [netbed_lib.sshd_pid(host.pidfile) for host in bed.hosts]
         assert all(pids) and len(leftovers(bed.name, pids)) == 1 + 3 + 3 + 3 + 1  # netns, links, sshd, rule
@@ -112,7 +113,7 @@ def test_down_after_partial_up(tmp_path, monkeypatch):
 
     monkeypatch.setattr(netbed_lib, "start_sshd", start_sshd)
     state_dir = str(tmp_path / "bed")
-    bed = NetBed(state_dir, subnet=free_subnet())
+    bed = NetBed(state_dir)
     with pytest.raises(BedError, match="sshd"):
         bed.up()
     pid = netbed_lib.sshd_pid(bed.hosts[0].pidfile)

@@ -1,5 +1,5 @@
-"""A test bed of N "hosts" on one machine: network namespaces h1..hN on 198.18.<subnet>.0/24 (subnet 1
-unless told), joined by veth pairs through one Linux bridge in this namespace (198.18.<subnet>.254).
+"""A test bed of N "hosts" on one machine: network namespaces h1..hN on 198.18.<subnet>.0/24 (1, or the
+first free one of 101..120 when that is taken, unless told), joined by veth pairs through one Linux bridge in this namespace (198.18.<subnet>.254).
 Host i has 198.18.<subnet>.(10+i) on its end, named eth0 inside the namespace, and its own sshd (key
 auth only) listening there, so Ansible reaches every host over real SSH. The namespaces share the
 filesystem: the venv's Python serves as ansible_python_interpreter on every host.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -38,6 +39,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_STATE = os.path.join(ROOT, "tests", "output", "netbed")
 PREFIX = "vcnb"  # netbed: told apart from other tests' vc* objects at a glance
 MAX_NAME = 12  # + "h" + index (<= 99) stays within the 15 characters of an interface name
+SUBNETS = (1,) + tuple(range(101, 121))  # the third octets a bed picks from when not told
+LOCK = "/run/lock/virtcloud-netbed.lock"  # beds of other work trees pick their subnets too
 
 
 class BedError(RuntimeError):
@@ -147,8 +150,12 @@ class Host:
         self.name = "h%d" % index
         self.netns = "%sh%d" % (bed.name, index)
         self.link = self.netns  # the host-side veth end: interface names and netns names do not collide
-        self.address = "198.18.%d.%d" % (bed.subnet, 10 + index)
         self.pidfile = os.path.join(bed.state_dir, "sshd-%s.pid" % self.name)
+        self._bed = bed
+
+    @property
+    def address(self):
+        return "198.18.%d.%d" % (self._bed.subnet, 10 + self.index)
 
     def __repr__(self):
         return "<Host %s %s %s>" % (self.name, self.netns, self.address)
@@ -157,9 +164,10 @@ class Host:
 class NetBed:
     """N hosts (namespaces with sshd) behind one bridge; see the module docstring. `name` (at most 12
     characters, default PREFIX + a random suffix) prefixes the bridge, the namespaces and the veths;
-    `subnet` is the third octet of the underlay 198.18.<subnet>.0/24."""
+    `subnet` is the third octet of the underlay 198.18.<subnet>.0/24 (None: the first of SUBNETS no
+    address here uses, picked by up())."""
 
-    def __init__(self, state_dir=DEFAULT_STATE, hosts=3, name=None, subnet=1):
+    def __init__(self, state_dir=DEFAULT_STATE, hosts=3, name=None, subnet=None):
         self.state_dir = os.path.abspath(state_dir)
         state = self._load()
         if state:  # a bed already recorded there (up, partly up, or crashed): that one
@@ -167,11 +175,10 @@ class NetBed:
         name = name or PREFIX + uuid.uuid4().hex[:6]
         if not re.fullmatch(r"[a-z][a-z0-9]{0,%d}" % (MAX_NAME - 1), name):
             raise BedError("name %r: lowercase letters and digits, at most %d characters" % (name, MAX_NAME))
-        if not 1 <= int(hosts) <= 99 or not 1 <= int(subnet) <= 254:
+        if not 1 <= int(hosts) <= 99 or not 1 <= int(subnet or 1) <= 254:
             raise BedError("hosts must be 1..99 and subnet 1..254")
-        self.name, self.subnet = name, int(subnet)
+        self.name, self.subnet = name, subnet and int(subnet)
         self.bridge = name + "br"
-        self.gateway = "198.18.%d.254" % self.subnet
         self.hosts = [Host(self, i) for i in range(1, int(hosts) + 1)]
         self.keyfile = os.path.join(self.state_dir, "id")
         self.inventory = os.path.join(self.state_dir, "inventory.yml")
@@ -231,22 +238,30 @@ class NetBed:
     def address(self, host):
         return self.host(host).address
 
+    @property
+    def gateway(self):
+        """This namespace's address on the bed's bridge."""
+        return "198.18.%d.254" % self.subnet
+
     # ------------------------------------------------ up / down
     def up(self):
         """Make the bed (a bed already up in this state dir raises). On failure what was made stays
         recorded for down(), which the context manager calls."""
         if self._load():
             raise BedExists("a bed is recorded in %s already (%s): down it first" % (self.state_dir, self.name))
-        prefix = "198.18.%d." % self.subnet
-        taken = [a for a in host_addresses() if a.startswith(prefix)]
-        if taken:
-            raise BedError("198.18.%d.0/24 is in use here already (%s): choose another subnet"
-                           % (self.subnet, ", ".join(taken)))
         os.makedirs(self.state_dir, exist_ok=True)
-        self._save({"name": self.name, "hosts": len(self.hosts), "subnet": self.subnet, "made": []})
+        with open(LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # until the bridge has its address: no other bed takes the subnet
+            if self.subnet is None:
+                self.subnet = free_subnet()
+            prefix = "198.18.%d." % self.subnet
+            taken = [a for a in host_addresses() if a.startswith(prefix)]
+            if taken:
+                raise BedError("198.18.%d.0/24 is in use here already (%s): choose another subnet"
+                               % (self.subnet, ", ".join(taken)))
+            self._save({"name": self.name, "hosts": len(self.hosts), "subnet": self.subnet, "made": []})
+            self._make("link", lambda: link_exists(self.bridge), self._bridge_up, name=self.bridge)
         make_keys(self.state_dir)
-        self._make("link", lambda: link_exists(self.bridge),
-                   self._bridge_up, name=self.bridge)
         # with br_netfilter loaded, frames crossing the bridge go through FORWARD, whose policy Docker sets to DROP
         rule = ["FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT",
                 "-m", "comment", "--comment", "virtcloud netbed " + self.name]
@@ -433,7 +448,7 @@ def recap(stdout):
     return found
 
 
-def free_subnet(candidates=(1,) + tuple(range(101, 121))):
+def free_subnet(candidates=SUBNETS):
     """The first third octet whose 198.18.x.0/24 no address of this namespace uses."""
     used = {int(a.split(".")[2]) for a in host_addresses() if a.startswith("198.18.")}
     for third in candidates:
@@ -449,7 +464,8 @@ def main(argv=None):
     parser.add_argument("--state", default=DEFAULT_STATE, help="state dir (default %(default)s)")
     parser.add_argument("--hosts", type=int, default=3)
     parser.add_argument("--name", default=None, help="name prefix (default %s + random)" % PREFIX)
-    parser.add_argument("--subnet", type=int, default=1, help="third octet of 198.18.x.0/24")
+    parser.add_argument("--subnet", type=int, default=None,
+                        help="third octet of 198.18.x.0/24 (default: 1, or the first free of 101..120)")
     args = parser.parse_args(argv)
     try:
         bed = NetBed(args.state, hosts=args.hosts, name=args.name, subnet=args.subnet)
