@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -125,3 +129,32 @@ def test_down_after_partial_up(tmp_path, monkeypatch):
     again.down()
     assert leftovers(bed.name, [pid]) == []
     again.down()
+
+
+def test_down_after_a_crash(tmp_path):
+    """`python -m lib.netbed up` of 20 hosts killed (SIGKILL) partway: down from the state dir it left
+    removes everything, the sshds already running included."""
+    state_dir = str(tmp_path / "bed")
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "lib.netbed", "up", "--state", state_dir, "--hosts", "20"],
+                            cwd=tests, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(sshd_items(state_dir)) < 3:
+            time.sleep(0.005)
+    finally:
+        proc.kill()
+    assert proc.wait(timeout=10) == -signal.SIGKILL, "up finished before it was killed"
+    bed = NetBed(state_dir)
+    pids = [netbed_lib.sshd_pid(item["pidfile"]) for item in sshd_items(state_dir)]
+    assert len([pid for pid in pids if pid]) >= 2 and len(pids) < 20
+    bed.down()
+    assert leftovers(bed.name, [pid for pid in pids if pid]) == []
+
+
+def sshd_items(state_dir):
+    try:
+        with open(os.path.join(state_dir, "state.json")) as handle:
+            return [item for item in json.load(handle)["made"] if item["kind"] == "sshd"]
+    except (OSError, ValueError):
+        return []
