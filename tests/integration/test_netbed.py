@@ -71,6 +71,8 @@ def test_each_host_sees_only_its_own_interfaces(netbed):
         assert host.netns in namespaces()
     ours = [link for link in links() if link.startswith(netbed.name)]
     assert sorted(ours) == sorted([netbed.bridge] + [host.link for host in netbed.hosts])
+    ports = json.loads(sh("ip", "-j", "link", "show", "master", netbed.bridge).stdout)
+    assert sorted(port["ifname"] for port in ports) == sorted(host.link for host in netbed.hosts)
 
 
 def test_underlay_ping(netbed):
