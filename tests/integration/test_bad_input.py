@@ -150,8 +150,9 @@ def cases(module):
 class Place:
     """Valid arguments per module, each case named apart, and how to find what a case left."""
 
-    def __init__(self, tmp, pool, image, prefix, lxd_files, lxd_image=None):
+    def __init__(self, tmp, pool, image, prefix, lxd_files, lxd_image=None, switch=None):
         self.tmp, self.pool, self.image, self.prefix = tmp, pool, image, prefix
+        self.switch = switch  # an Open vSwitch bridge for host_vlan's ports
         self.lxd_files = lxd_files  # a split LXD image of its own: a case never touches another test's image
         self.lxd_image = lxd_image  # the session's busybox image, for instances
 
@@ -160,6 +161,10 @@ class Place:
         subnet = "198.19.%d.0/28" % (200 + index % 50)
         return {
             "disk_image": {"path": os.path.join(self.tmp, name + ".qcow2"), "size": "1MiB", "format": "qcow2"},
+            "host_bridge": {"name": name, "enabled": False},
+            "host_network_info": {"names": ["lo"], "ovs": "never"},
+            "host_vlan": {"name": name, "type": "ovs", "bridge": self.switch, "vlan_id": 10, "internal": True},
+            "host_vxlan": {"name": name, "vni": 100 + index, "remotes": ["198.19.250.2"], "enabled": False},
             "docker_container": {"name": name, "image": self.image, "state": "present"},
             "docker_container_exec": {"container": name, "command": "true"},
             "docker_containers": {"name": name, "image": self.image, "state": "present"},
@@ -217,6 +222,8 @@ class Place:
                 labels = [entry.get("name") or ""] + [a.get("name", "") for a in entry.get("aliases") or []]
                 names += [label for label in labels if mark in label]
         names += [line for line in sh("lxc-ls", "-1").stdout.split() if mark in line]
+        names += [link["ifname"] for link in json.loads(sh("ip", "-j", "link").stdout) if mark in link["ifname"]]
+        names += [line for line in sh("ovs-vsctl", "list-ports", self.switch).stdout.split() if mark in line]
         for root, dirs, files in os.walk(self.tmp):
             names += [os.path.join(root, n) for n in dirs + files if mark in n]
         return names
@@ -229,7 +236,8 @@ def cleanup(module, args):
         run_module(module, **dict(args, **{BATCHES[module]: [item]}))
     elif module == "libvirt_pool":
         run_module(module, **dict(args, state="absent", delete_data=True))
-    elif module == "disk_image" or module.startswith(("libvirt", "docker", "lxd", "lxc")):
+    elif module == "disk_image" or module.startswith(("libvirt", "docker", "lxd", "lxc")) or \
+            module in ("host_bridge", "host_vlan", "host_vxlan"):
         run_module(module, **dict(args, state="absent"))
 
 
@@ -260,6 +268,8 @@ def exists(module, args):
         return sh("lxc", module[len("lxd_"):], "show", name, check=False).returncode == 0
     if module == "lxc_container":
         return isinstance(name, str) and sh("lxc-info", "-n", name, check=False).returncode == 0
+    if module in ("host_bridge", "host_vlan", "host_vxlan"):
+        return isinstance(name, str) and sh("ip", "link", "show", "dev", name, check=False).returncode == 0
     if module.startswith("lxd_instance"):  # by exact name: `lxc config show ""` shows the server's config
         return name in [i["name"] for i in json.loads(sh("lxc", "list", "--format", "json").stdout)]
     return False
@@ -292,15 +302,18 @@ def attempt(module, case, option, args):
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory, libvirt_daemon, docker_daemon, lxd_daemon, httpd_image, lxd_busybox):  # noqa: F811
+def place(tmp_path_factory, libvirt_daemon, docker_daemon, lxd_daemon, ovs_daemon, httpd_image, lxd_busybox):  # noqa: F811
     tmp = str(tmp_path_factory.mktemp("badinput"))
     lxd_files = build_busybox_image(str(tmp_path_factory.mktemp("badinput-lxd")), description="vct bad input matrix")
     pool = "vctbad" + uuid.uuid4().hex[:6]
     result = run_module("libvirt_pool", uri=URI, name=pool, path=os.path.join(tmp, "pool"))
     assert result.get("changed"), result
+    switch = "vcsw" + uuid.uuid4().hex[:6]
+    sh("ovs-vsctl", "add-br", switch, "--", "set", "bridge", switch, "datapath_type=netdev")
     try:
-        yield Place(tmp, pool, httpd_image, "vctb" + uuid.uuid4().hex[:4], lxd_files, lxd_busybox["alias"])
+        yield Place(tmp, pool, httpd_image, "vctb" + uuid.uuid4().hex[:4], lxd_files, lxd_busybox["alias"], switch)
     finally:
+        sh("ovs-vsctl", "--if-exists", "del-br", switch, check=False)
         for volume in sh("virsh", "-c", URI, "-q", "vol-list", pool, check=False).stdout.splitlines():
             if volume.strip():
                 sh("virsh", "-c", URI, "vol-delete", volume.split()[0], "--pool", pool, check=False)

@@ -17,7 +17,7 @@ import os
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, Service
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
-from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, persist
+from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink
 
 LINK_FACTS = ("name", "type", "enabled", "mtu", "mac", "addresses")
 
@@ -54,9 +54,19 @@ def ip(value, option, multicast=None):
     return str(parsed)
 
 
+# persist.FORMATS: net/persist (uuid, hashlib, tempfile: a sixth of a module's own import time) is
+# imported only by a task that persists
+PERSIST_FORMATS = ("ifupdown", "networkd", "nm_keyfile")
+
+
+def _persist():
+    from ansible_collections.virtcloud.core.plugins.module_utils.net import persist  # pylint: disable=import-outside-toplevel
+    return persist
+
+
 # options of every host_* module that changes the host (doc fragment virtcloud.core.host.change)
 CHANGE_OPTIONS = {
-    "persist": Opt(default="none", choices=["none", "auto"] + list(persist.FORMATS)),
+    "persist": Opt(default="none", choices=["none", "auto", *PERSIST_FORMATS]),
     "persist_dir": Opt(type="path"),
     "force": Opt(type="bool", default=False),
 }
@@ -116,17 +126,18 @@ class HostService(Service):
         if fmt == "none":
             return None
         if fmt == "auto":
-            fmt, reason = persist.detect()
+            fmt, reason = _persist().detect()
             if fmt is None:
                 raise InputError("persist", "auto found no network configuration tool on this host (%s); "
                                             "name one (ifupdown, networkd, nm_keyfile) or none" % reason)
-        return fmt, desired.get("persist_dir") or persist.default_dir(fmt)
+        return fmt, desired.get("persist_dir") or _persist().default_dir(fmt)
 
     def plan_persist(self, plan, target, obj=None, name=None):
         """Steps that write (obj) or remove (name) the object's configuration files."""
         if target is None:
             return
         fmt, directory = target
+        persist = _persist()
         changes = persist.changes(fmt, obj, directory) if obj is not None else persist.removal(fmt, name, directory)
         if not changes:
             return
