@@ -50,7 +50,8 @@ options:
       - A change that would cut the connection Ansible uses - it removes the address the controller reached the host
         by, takes its interface (or a bridge or port it goes through) down, deletes it, or moves it into a bridge -
         is refused unless V(true).
-      - The connection is the one of C(SSH_CONNECTION); a local connection is never refused.
+      - The connection is the one of C(SSH_CONNECTION) - in the module's environment or, under C(become) (which
+        resets the environment), in that of a process the module runs under. A local connection is never refused.
     type: bool
     default: false
 """

@@ -6,6 +6,7 @@ bad input refused before anything is touched, and the kernel features this host 
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 
 import pytest
@@ -133,6 +134,20 @@ def test_the_connection_ansible_uses_is_not_cut_without_force(names, veth, monke
     assert addrs(br) == ["198.18.74.1/24", "198.18.75.1/24"] and link(port)["master"] == br
     result = run_module("host_bridge", name=br, addresses=["198.18.75.1/24"], force=True)
     assert result["changed"] and addrs(br) == ["198.18.75.1/24"]
+
+
+def test_the_guard_finds_the_connection_under_become(names, veth, monkeypatch):
+    """sudo resets the environment: SSH_CONNECTION is then only in a process the module runs under."""
+    br, port = names("br"), veth()
+    sh("ip", "addr", "add", "198.18.74.1/24", "dev", port)
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    args = json.dumps({"ANSIBLE_MODULE_ARGS": {"name": br, "ports": [port]}})
+    proc = sh("env", "SSH_CONNECTION=198.18.74.9 50000 198.18.74.1 22", "sh", "-c",
+              'env -u SSH_CONNECTION "$0" -m ansible_collections.virtcloud.core.plugins.modules.host_bridge',
+              sys.executable, input=args, check=False)
+    result = json.loads(proc.stdout)
+    assert result.get("failed") and result["msg"].startswith("force:"), result
+    assert link(br) is None and link(port).get("master") is None
 
 
 def test_a_change_that_fails_midway_is_rolled_back(names, veth):

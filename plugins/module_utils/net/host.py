@@ -74,14 +74,33 @@ CHANGE_OPTIONS = {
 
 def connection_address():
     """The address of this host that the controller's SSH connection arrived at, or None for a
-    local connection (SSH_CONNECTION is 'client port server port')."""
-    parts = os.environ.get("SSH_CONNECTION", "").split()
+    local connection. SSH_CONNECTION ('client port server port') is in the module's environment, or,
+    under become (sudo resets the environment), in that of a process it runs under."""
+    value, pid = os.environ.get("SSH_CONNECTION"), os.getppid()
+    for _level in range(32):
+        if value or pid <= 1:
+            break
+        value, pid = _ancestor(pid)
+    parts = (value or "").split()
     if len(parts) == 4:
         try:
             return str(ipaddress.ip_address(parts[2].split("%")[0]))
         except ValueError:
             return None
     return None
+
+
+def _ancestor(pid):
+    """(SSH_CONNECTION of process pid or None, its parent's pid; 0 when unreadable)."""
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as handle:
+            env = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
+        with open("/proc/%d/stat" % pid) as handle:
+            parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None, 0
+    value = env.get(b"SSH_CONNECTION")
+    return (value.decode(errors="replace") if value else None), parent
 
 
 def guard(links, cuts, force):
