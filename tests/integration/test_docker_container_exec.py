@@ -49,3 +49,10 @@ def test_stopped_container_is_a_clear_error(running):
 def test_missing_container(docker_daemon, unique):
     assert_failed_cleanly("docker_container_exec", "container: container %r does not exist" % unique,
                           container=unique, command="true")
+
+
+def test_a_command_that_cannot_start_says_why(running):
+    """The runtime's reason (a missing working directory) is on stdout, not stderr: the message has it."""
+    result = run_module("docker_container_exec", container=running, command="true", chdir="/vct-missing")
+    assert result["failed"] is True and result["rc"] == 126, result
+    assert "/vct-missing" in result["msg"] and "rc 126" in result["msg"], result["msg"]

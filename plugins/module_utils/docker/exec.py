@@ -72,9 +72,9 @@ class ExecService(DockerService):
         rc = self.api.exec_inspect(exec_id)["ExitCode"]
         self.output = {"rc": rc, "stdout": (stdout or b"").decode("utf-8", "replace"),
                        "stderr": (stderr or b"").decode("utf-8", "replace")}
-        if rc != 0:
-            raise BackendError("command exited with rc %s: %s" % (rc, self.output["stderr"].strip()[-500:]),
-                               **self.output)
+        if rc != 0:  # a command that could not start (rc 126/127) has the runtime's reason on stdout
+            said = self.output["stderr"].strip() or self.output["stdout"].strip()
+            raise BackendError("command exited with rc %s: %s" % (rc, said[-500:] or "(no output)"), **self.output)
 
     def facts(self, state):
         out = dict(self.output)
