@@ -176,8 +176,8 @@ class BridgeService(LinkService):
         if facts["type"] != "ovs":
             super().build(facts)
             # a bridge takes the smallest MAC of its ports, and changes it as ports come and go, unless its
-            # own is set: keep the one it was made with
-            self.kernel.change(facts["name"], mac=self.kernel.snapshot()[facts["name"]]["mac"])
+            # own is set: keep the one it was made with (or had, when a rollback makes it again)
+            self.kernel.change(facts["name"], mac=facts["mac"] or self.kernel.snapshot()[facts["name"]]["mac"])
             return
         self.ovs.add_bridge(facts["name"], datapath_type=facts["datapath_type"], fail_mode=facts["fail_mode"],
                             controllers=facts["controllers"], protocols=facts["protocols"])
