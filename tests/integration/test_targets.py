@@ -97,3 +97,14 @@ def test_ansible_test_runs_a_target(request):
     recap = re.search(r"testhost\s*:\s*ok=(\d+)\s+changed=\d+\s+unreachable=0\s+failed=0", proc.stdout)
     assert proc.returncode == 0 and recap and "Running %s integration test role" % ANSIBLE_TEST_TARGET in proc.stdout, \
         proc.stdout[-4000:] + proc.stderr[-3000:]
+
+
+def test_the_setup_target_serves_the_demo_image():
+    """A target cannot reach outside itself, so setup_docker_httpd has its own copy of the demo's httpd
+    build context (playbooks/files/httpd); the two must not drift apart."""
+    ours = os.path.join(TARGETS_DIR, "setup_docker_httpd", "files")
+    demo = os.path.join(ROOT, "playbooks", "files", "httpd")
+    assert sorted(os.listdir(ours)) == sorted(os.listdir(demo))
+    for name in os.listdir(ours):
+        with open(os.path.join(ours, name), "rb") as a, open(os.path.join(demo, name), "rb") as b:
+            assert a.read() == b.read(), name
