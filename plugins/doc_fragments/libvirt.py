@@ -18,8 +18,9 @@ options:
         own parameters choose them, for example
         V(qemu+ssh://root@kvm2/system?keyfile=/root/.ssh/id_ed25519&no_tty=1).
         A host that does not answer fails the task with one message naming O(uri).
-      - Defaults to C(LIBVIRT_DEFAULT_URI) when that is set. Set it once for all libvirt modules
-        with C(module_defaults) and the action group C(group/virtcloud.core.libvirt).
+      - When not set in the task, the environment variable E(LIBVIRT_DEFAULT_URI) of the managed host is used,
+        then the default. Set it once for all libvirt modules with C(module_defaults) and the action group
+        C(group/virtcloud.core.libvirt).
     type: str
     default: qemu:///system
 requirements:

@@ -79,6 +79,7 @@ options:
     default: false
 extends_documentation_fragment:
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_none
 requirements:
   - qemu-img (Debian/Ubuntu package qemu-utils) on the managed host
 author:

@@ -40,7 +40,8 @@ options:
     type: str
 extends_documentation_fragment:
   - virtcloud.core.docker
-  - virtcloud.core.attributes
+  - virtcloud.core.attributes.command
+  - virtcloud.core.attributes.group_docker
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -75,6 +75,7 @@ notes:
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_docker
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -47,6 +47,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes.info
+  - virtcloud.core.attributes.group_docker
 seealso:
   - module: virtcloud.core.docker_container
   - module: virtcloud.core.docker_image

@@ -53,6 +53,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_docker
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -34,6 +34,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.host
   - virtcloud.core.attributes.info
+  - virtcloud.core.attributes.group_host
 author:
   - virtcloud.core contributors (@virtcloud)
 """

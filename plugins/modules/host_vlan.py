@@ -76,6 +76,7 @@ extends_documentation_fragment:
   - virtcloud.core.host
   - virtcloud.core.host.change
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_host
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -306,6 +306,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_libvirt
 notes:
   - A guest the module defines gets the C(acpi) and C(apic) features (for hvm guests), which PCI
     hot-plug and graceful shutdown need.

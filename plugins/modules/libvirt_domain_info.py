@@ -42,10 +42,8 @@ options:
     choices: [inactive, live]
 extends_documentation_fragment:
   - virtcloud.core.libvirt
-attributes:
-  check_mode:
-    support: full
-    description: Changes nothing, so it runs the same in check mode.
+  - virtcloud.core.attributes.info
+  - virtcloud.core.attributes.group_libvirt
 seealso:
   - module: virtcloud.core.libvirt_domain
 author:

@@ -33,6 +33,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_libvirt
 seealso:
   - module: virtcloud.core.libvirt_domain
 author:

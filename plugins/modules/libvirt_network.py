@@ -160,6 +160,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_libvirt
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -18,6 +18,7 @@ options:
     type: str
 extends_documentation_fragment:
   - virtcloud.core.attributes.info
+  - virtcloud.core.attributes.group_libvirt
   - virtcloud.core.libvirt
 author:
   - virtcloud.core contributors (@virtcloud)

@@ -124,6 +124,7 @@ extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.libvirt.permissions
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_libvirt
 author:
   - virtcloud.core contributors (@virtcloud)
 """

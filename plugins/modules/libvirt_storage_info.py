@@ -23,6 +23,7 @@ options:
     default: false
 extends_documentation_fragment:
   - virtcloud.core.attributes.info
+  - virtcloud.core.attributes.group_libvirt
   - virtcloud.core.libvirt
 author:
   - virtcloud.core contributors (@virtcloud)

@@ -116,6 +116,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.lxc
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_lxc
 author:
   - virtcloud.core contributors (@virtcloud)
 """

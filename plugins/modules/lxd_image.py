@@ -107,6 +107,7 @@ notes:
 extends_documentation_fragment:
   - virtcloud.core.lxd
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_lxd
 author:
   - virtcloud.core contributors (@virtcloud)
 """

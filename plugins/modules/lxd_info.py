@@ -35,6 +35,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.lxd
   - virtcloud.core.attributes.info
+  - virtcloud.core.attributes.group_lxd
 seealso:
   - name: LXD REST API
     description: The API this module reads.

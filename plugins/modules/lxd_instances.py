@@ -35,6 +35,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.lxd
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_lxd
 seealso:
   - module: virtcloud.core.lxd_instance
 author:

@@ -52,6 +52,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.lxd
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_lxd
 author:
   - virtcloud.core contributors (@virtcloud)
 """

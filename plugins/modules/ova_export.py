@@ -60,6 +60,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_libvirt_ova
 requirements:
   - qemu-img and qemu-nbd (Debian/Ubuntu package qemu-utils) on the managed host
   - lxml

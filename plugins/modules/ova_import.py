@@ -111,6 +111,7 @@ options:
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
+  - virtcloud.core.attributes.group_libvirt_ova
 seealso:
   - module: virtcloud.core.ovf_info
   - module: virtcloud.core.ova_export

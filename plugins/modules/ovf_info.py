@@ -42,6 +42,7 @@ notes:
     are powers of 1024, as the tools that write them mean them.
 extends_documentation_fragment:
   - virtcloud.core.attributes.info
+  - virtcloud.core.attributes.group_ova
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -250,6 +250,11 @@ class Service:
     # check what they read (digests computed while copying) makes the same checks in `resolve`
     # then, so that check mode predicts their failure too
     check_mode = False
+    # what the module's documented attributes (doc_fragments/attributes.py) claim, checked by
+    # tests/unit/test_module_attributes.py: check mode predicts exactly ('full'), and the result
+    # has a diff ('full') or none ('none': `report` leaves it out)
+    check_support = "full"
+    diff_support = "full"
 
     def __init__(self, params):
         self.params = params
@@ -327,6 +332,8 @@ class InfoService(Service):
     """Base of the read-only *_info services: observing is the whole job, so nothing is ever
     planned and check mode runs them unchanged. Combine with a backend base, e.g.
     ``class NetworkInfoService(InfoService, LibvirtService)``."""
+
+    diff_support = "none"  # before and after are the same read
 
     def plan(self, desired, observed):
         return Plan(observed)
@@ -462,7 +469,7 @@ def report(service, observed, plan, after, diff):
         result["restart_required"] = True
     if plan.warnings:
         result["warnings"] = list(plan.warnings)
-    if diff:  # after: what was read back after a real run, the prediction in check mode
+    if diff and service.diff_support != "none":  # after: what was read back after a real run, the prediction in check mode
         result["diff"] = {
             "before": mask(service.facts(observed), secret_keys) if observed is not None else {},
             "after": facts,

@@ -14,6 +14,8 @@ from ansible_collections.virtcloud.core.plugins.module_utils.docker.container im
 
 class ExecService(DockerService):
     result_key = None  # rc / stdout / stderr top-level, as ansible.builtin.command returns them
+    check_support = "partial"  # check mode says whether the command would run, not what it would print
+    diff_support = "none"  # a command has no before and after
     options = {
         "container": Opt(required=True),
         "command": Opt(type="raw", required=True),
