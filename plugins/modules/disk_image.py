@@ -82,6 +82,9 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.group_none
 requirements:
   - qemu-img (Debian/Ubuntu package qemu-utils) on the managed host
+seealso:
+  - module: virtcloud.core.libvirt_volume
+  - module: virtcloud.core.ova_import
 author:
   - virtcloud.core contributors (@virtcloud)
 """

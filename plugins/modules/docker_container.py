@@ -416,6 +416,13 @@ extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_docker
+seealso:
+  - module: virtcloud.core.docker_containers
+  - module: virtcloud.core.docker_container_exec
+  - module: virtcloud.core.docker_image
+  - module: virtcloud.core.docker_network
+  - module: virtcloud.core.docker_volume
+  - module: virtcloud.core.docker_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -42,6 +42,9 @@ extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes.command
   - virtcloud.core.attributes.group_docker
+seealso:
+  - module: virtcloud.core.docker_container
+  - module: virtcloud.core.docker_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

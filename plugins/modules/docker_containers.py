@@ -76,6 +76,9 @@ extends_documentation_fragment:
   - virtcloud.core.docker
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_docker
+seealso:
+  - module: virtcloud.core.docker_container
+  - module: virtcloud.core.docker_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -50,6 +50,7 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.group_docker
 seealso:
   - module: virtcloud.core.docker_container
+  - module: virtcloud.core.docker_containers
   - module: virtcloud.core.docker_image
   - module: virtcloud.core.docker_network
   - module: virtcloud.core.docker_volume

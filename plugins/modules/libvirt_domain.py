@@ -313,6 +313,10 @@ notes:
 seealso:
   - module: virtcloud.core.libvirt_domains
   - module: virtcloud.core.libvirt_domain_info
+  - module: virtcloud.core.libvirt_volume
+  - module: virtcloud.core.libvirt_network
+  - module: virtcloud.core.ova_import
+  - module: virtcloud.core.ova_export
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -46,6 +46,9 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.group_libvirt
 seealso:
   - module: virtcloud.core.libvirt_domain
+  - module: virtcloud.core.libvirt_domains
+  - module: virtcloud.core.libvirt_network_info
+  - module: virtcloud.core.libvirt_storage_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

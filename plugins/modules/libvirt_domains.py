@@ -36,6 +36,7 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.group_libvirt
 seealso:
   - module: virtcloud.core.libvirt_domain
+  - module: virtcloud.core.libvirt_domain_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

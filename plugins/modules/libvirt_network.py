@@ -161,6 +161,10 @@ extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_libvirt
+seealso:
+  - module: virtcloud.core.libvirt_network_info
+  - module: virtcloud.core.libvirt_domain
+  - module: virtcloud.core.host_bridge
 author:
   - virtcloud.core contributors (@virtcloud)
 """

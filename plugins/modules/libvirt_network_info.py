@@ -20,6 +20,9 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.info
   - virtcloud.core.attributes.group_libvirt
   - virtcloud.core.libvirt
+seealso:
+  - module: virtcloud.core.libvirt_network
+  - module: virtcloud.core.libvirt_domain_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

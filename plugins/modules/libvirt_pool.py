@@ -125,6 +125,9 @@ extends_documentation_fragment:
   - virtcloud.core.libvirt.permissions
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_libvirt
+seealso:
+  - module: virtcloud.core.libvirt_volume
+  - module: virtcloud.core.libvirt_storage_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

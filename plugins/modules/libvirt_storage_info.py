@@ -25,6 +25,9 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.info
   - virtcloud.core.attributes.group_libvirt
   - virtcloud.core.libvirt
+seealso:
+  - module: virtcloud.core.libvirt_pool
+  - module: virtcloud.core.libvirt_volume
 author:
   - virtcloud.core contributors (@virtcloud)
 """

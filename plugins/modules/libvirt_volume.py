@@ -115,6 +115,11 @@ extends_documentation_fragment:
   - virtcloud.core.libvirt.permissions
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_libvirt
+seealso:
+  - module: virtcloud.core.libvirt_pool
+  - module: virtcloud.core.libvirt_storage_info
+  - module: virtcloud.core.libvirt_domain
+  - module: virtcloud.core.disk_image
 author:
   - virtcloud.core contributors (@virtcloud)
 """

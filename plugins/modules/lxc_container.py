@@ -117,6 +117,8 @@ extends_documentation_fragment:
   - virtcloud.core.lxc
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_lxc
+seealso:
+  - module: virtcloud.core.lxd_instance
 author:
   - virtcloud.core contributors (@virtcloud)
 """

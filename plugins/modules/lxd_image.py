@@ -108,6 +108,9 @@ extends_documentation_fragment:
   - virtcloud.core.lxd
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_lxd
+seealso:
+  - module: virtcloud.core.lxd_instance
+  - module: virtcloud.core.lxd_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

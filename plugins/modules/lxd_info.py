@@ -37,6 +37,11 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.info
   - virtcloud.core.attributes.group_lxd
 seealso:
+  - module: virtcloud.core.lxd_instance
+  - module: virtcloud.core.lxd_instances
+  - module: virtcloud.core.lxd_image
+  - module: virtcloud.core.lxd_network
+  - module: virtcloud.core.lxd_profile
   - name: LXD REST API
     description: The API this module reads.
     link: https://documentation.ubuntu.com/lxd/en/latest/rest-api/

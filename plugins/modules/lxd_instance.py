@@ -118,6 +118,10 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.group_lxd
 seealso:
   - module: virtcloud.core.lxd_instances
+  - module: virtcloud.core.lxd_image
+  - module: virtcloud.core.lxd_profile
+  - module: virtcloud.core.lxd_network
+  - module: virtcloud.core.lxd_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -38,6 +38,7 @@ extends_documentation_fragment:
   - virtcloud.core.attributes.group_lxd
 seealso:
   - module: virtcloud.core.lxd_instance
+  - module: virtcloud.core.lxd_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

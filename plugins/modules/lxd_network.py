@@ -53,6 +53,10 @@ extends_documentation_fragment:
   - virtcloud.core.lxd
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_lxd
+seealso:
+  - module: virtcloud.core.lxd_instance
+  - module: virtcloud.core.lxd_profile
+  - module: virtcloud.core.lxd_info
 author:
   - virtcloud.core contributors (@virtcloud)
 """

@@ -64,6 +64,10 @@ extends_documentation_fragment:
 requirements:
   - qemu-img and qemu-nbd (Debian/Ubuntu package qemu-utils) on the managed host
   - lxml
+seealso:
+  - module: virtcloud.core.ova_import
+  - module: virtcloud.core.ovf_info
+  - module: virtcloud.core.libvirt_domain
 author:
   - virtcloud.core contributors (@virtcloud)
 """

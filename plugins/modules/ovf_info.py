@@ -43,6 +43,9 @@ notes:
 extends_documentation_fragment:
   - virtcloud.core.attributes.info
   - virtcloud.core.attributes.group_ova
+seealso:
+  - module: virtcloud.core.ova_import
+  - module: virtcloud.core.ova_export
 author:
   - virtcloud.core contributors (@virtcloud)
 """
