@@ -65,7 +65,6 @@ class BridgeService(LinkService):
         **CHANGE_OPTIONS,
     }
     result_key = "bridge"
-    ovs = None
 
     def desired(self):
         d = self.parsed()
@@ -77,19 +76,11 @@ class BridgeService(LinkService):
             d["protocols"] = sorted(set(d["protocols"]))
         if d["stp"] and d["forward_delay"] is not None and d["forward_delay"] < 2:
             raise InputError("forward_delay", "must be 2 to 30 seconds with stp (the kernel refuses less)")
-        if d["type"] == "ovs" and d["persist"] != "none":
-            raise InputError("persist", "Open vSwitch keeps its configuration in its own database (conf.db); "
-                                        "it survives a reboot without persist, so leave it at none")
+        self.check_ovs_persist(d)
         if d["vlan_filtering"] and netlink.bridge_vlan_filtering_support() is False:
             raise InputError("vlan_filtering", "this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); "
                                                "use an Open vSwitch bridge (type=ovs) for VLANs")
         return d
-
-    def connect(self):
-        super().connect()
-        if self.params.get("type") == "ovs":
-            from ansible_collections.virtcloud.core.plugins.module_utils.net.ovs import Ovs  # pylint: disable=import-outside-toplevel
-            self.ovs = Ovs(self.params.get("ovsdb"))
 
     def facts_type(self):
         return "ovs" if self.params.get("type") == "ovs" else "linux"

@@ -17,7 +17,7 @@ import os
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, Service
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
-from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink
+from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, ovsport
 
 LINK_FACTS = ("name", "type", "enabled", "mtu", "mac", "addresses")
 
@@ -185,6 +185,44 @@ class LinkService(HostService):
     immutable = ()
     mutable = {}
     master_fact = None  # the fact naming the bridge the link is a port of ("bridge"), if any
+    port_what = None    # with type=ovs the service manages an Open vSwitch port: what to call it
+    ovs = None
+
+    def connect(self):
+        super().connect()
+        if self.params.get("type") == "ovs":
+            from ansible_collections.virtcloud.core.plugins.module_utils.net.ovs import Ovs  # pylint: disable=import-outside-toplevel
+            self.ovs = Ovs(self.params.get("ovsdb"))
+
+    def facts_type(self):
+        return "ovs" if self.params.get("type") == "ovs" else self.kind
+
+    @staticmethod
+    def check_ovs_persist(desired):
+        if desired["type"] == "ovs" and desired["persist"] != "none":
+            raise InputError("persist", "Open vSwitch keeps its configuration in its own database (conf.db); it "
+                                        "survives a reboot without persist, so leave it at none")
+
+    # ------------------------------------------------------------------ an Open vSwitch port (type=ovs)
+    def plan_port(self, desired, observed):
+        """The plan of the Open vSwitch port form: `port_after(desired, observed)` gives the predicted
+        facts, `ovs_port(facts)` the port they make (both of the subclass)."""
+        name = desired["name"]
+        have = self.ovs_port(observed)
+        if desired["state"] == "absent":
+            out = ovsport.plan(self.ovs, name, have, None, what=self.port_what)
+            out.after = None
+            return out
+        _port, bridges = ovsport.observe(self.ovs, name)
+        ovsport.require_bridge(bridges, desired["bridge"])
+        after = self.port_after(desired, observed)
+        return ovsport.plan(self.ovs, name, have, self.ovs_port(after), Plan(observed, after=after), what=self.port_what)
+
+    def port_after(self, desired, observed):
+        raise NotImplementedError
+
+    def ovs_port(self, facts):
+        raise NotImplementedError
 
     def observe(self, desired, batch=None):
         link = self.kernel.snapshot().get(desired["name"])
@@ -199,11 +237,9 @@ class LinkService(HostService):
 
     def check_kind(self, observed, option="name"):
         if observed is not None and observed.get("type") != self.facts_type():
-            raise InputError(option, "interface %s exists and is a %s, not a %s; choose another name"
-                             % (observed["name"], observed.get("type"), self.facts_type()))
-
-    def facts_type(self):
-        return self.kind
+            wanted = "Open vSwitch " + self.port_what if self.facts_type() == "ovs" else "%s device" % self.kind
+            raise InputError(option, "%s exists and is a %s, not a %s; choose another name"
+                             % (observed["name"], observed.get("type"), wanted))
 
     def base_facts(self, link):
         return {"name": link["name"], "type": link["kind"], "enabled": link["enabled"], "mtu": link["mtu"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, ovsport
 from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LinkService, addresses
@@ -56,7 +56,7 @@ class VlanService(LinkService):
         **CHANGE_OPTIONS,
     }
     result_key = "vlan"
-    ovs = None
+    port_what = "VLAN port"
 
     def desired(self):
         d = self.parsed()
@@ -87,24 +87,8 @@ class VlanService(LinkService):
             for key in ("addresses", "mtu"):
                 if d[key] is not None and not d["internal"]:
                     raise InputError(key, "an address or MTU needs an interface of the switch's own: set internal=true")
-            if d["persist"] != "none":
-                raise InputError("persist", "Open vSwitch keeps its configuration in its own database; leave persist at none")
+        self.check_ovs_persist(d)
         return d
-
-    def connect(self):
-        super().connect()
-        if self.params.get("type") == "ovs":
-            from ansible_collections.virtcloud.core.plugins.module_utils.net.ovs import Ovs  # pylint: disable=import-outside-toplevel
-            self.ovs = Ovs(self.params.get("ovsdb"))
-
-    def facts_type(self):
-        return "ovs" if self.params.get("type") == "ovs" else "vlan"
-
-    def check_kind(self, observed, option="type"):
-        if observed is not None and observed["type"] != self.facts_type():
-            raise InputError(option, "%s exists and is a %s, not a %s" % (
-                observed["name"], observed["type"], "VLAN sub-interface" if self.facts_type() == "vlan"
-                else "Open vSwitch port"))
 
     # ------------------------------------------------------------------ Open vSwitch
     def observe(self, desired, batch=None):
@@ -125,18 +109,18 @@ class VlanService(LinkService):
     def plan(self, desired, observed):
         if desired["type"] != "ovs":
             return super().plan(desired, observed)
-        name = desired["name"]
-        have = self._ovs_port(observed)
-        if desired["state"] == "absent":
-            out = ovsport.plan(self.ovs, name, have, None, what="VLAN port")
-            out.after = None
-            return out
-        _port, bridges = ovsport.observe(self.ovs, name)
-        ovsport.require_bridge(bridges, desired["bridge"])
+        out = self.plan_port(desired, observed)
+        if desired["state"] == "present" and desired["internal"]:
+            link = {"name": desired["name"], "type": "ovs", "enabled": False, "mtu": None, "addresses": []}
+            link.update({k: observed[k] for k in link if observed and k in observed})
+            self.plan_changes(out, link, out.after, [])
+        return out
+
+    def port_after(self, desired, observed):
         links = self.kernel.snapshot()
         if not desired["internal"]:
-            netlink.require_interface(links, name, "name")
-        after = {"name": name, "type": "ovs", "bridge": desired["bridge"], "vlan_id": desired["vlan_id"],
+            netlink.require_interface(links, desired["name"], "name")
+        after = {"name": desired["name"], "type": "ovs", "bridge": desired["bridge"], "vlan_id": desired["vlan_id"],
                  "trunks": desired["trunks"] or [], "mode": desired["mode"], "internal": desired["internal"]}
         if desired["internal"]:
             self.check_addresses(links, desired)
@@ -145,15 +129,10 @@ class VlanService(LinkService):
                           "mtu": desired["mtu"] if desired["mtu"] is not None else before.get("mtu"),
                           "addresses": desired["addresses"] if desired["addresses"] is not None
                           else before.get("addresses", [])})
-        out = ovsport.plan(self.ovs, name, have, self._ovs_port(after), Plan(observed, after=after), what="VLAN port")
-        if desired["internal"]:
-            link = {"name": name, "type": "ovs", "enabled": False, "mtu": None, "addresses": []}
-            link.update({k: observed[k] for k in link if observed and k in observed})
-            self.plan_changes(out, link, after, [])
-        return out
+        return after
 
     @staticmethod
-    def _ovs_port(facts):
+    def ovs_port(facts):
         if facts is None:
             return None
         return {"bridge": facts["bridge"], "interface_type": "internal" if facts["internal"] else "", "options": {},

@@ -14,7 +14,7 @@ import ipaddress
 import struct
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, ovsport
 from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LinkService, addresses, ip
@@ -53,7 +53,7 @@ class VxlanService(LinkService):
         **CHANGE_OPTIONS,
     }
     result_key = "vxlan"
-    ovs = None
+    port_what = "VXLAN port"
 
     def desired(self):
         d = self.parsed()
@@ -70,18 +70,8 @@ class VxlanService(LinkService):
                     raise InputError(key, "applies to type=linux only (an Open vSwitch VXLAN port has none)")
             if d["state"] == "present" and len(d["remotes"] or []) != 1:
                 raise InputError("remotes", "an Open vSwitch VXLAN port has exactly one remote (one port per peer)")
-            if d["persist"] != "none":
-                raise InputError("persist", "Open vSwitch keeps its configuration in its own database; leave persist at none")
+        self.check_ovs_persist(d)
         return d
-
-    def connect(self):
-        super().connect()
-        if self.params.get("type") == "ovs":
-            from ansible_collections.virtcloud.core.plugins.module_utils.net.ovs import Ovs  # pylint: disable=import-outside-toplevel
-            self.ovs = Ovs(self.params.get("ovsdb"))
-
-    def facts_type(self):
-        return "ovs" if self.params.get("type") == "ovs" else "vxlan"
 
     # ------------------------------------------------------------------ Open vSwitch
     def observe(self, desired, batch=None):
@@ -96,30 +86,16 @@ class VxlanService(LinkService):
                 "remotes": [opts["remote_ip"]] if opts.get("remote_ip") else [],
                 "port": _int(opts.get("dst_port")) or 4789}
 
-    def check_kind(self, observed, option="type"):
-        if observed is not None and observed["type"] != self.facts_type():
-            raise InputError(option, "%s exists and is a %s, not a %s%s" % (
-                observed["name"], observed["type"], "VXLAN " if self.facts_type() != "ovs" else "",
-                "device" if self.facts_type() != "ovs" else "Open vSwitch VXLAN port"))
-
     def plan(self, desired, observed):
-        if desired["type"] != "ovs":
-            return super().plan(desired, observed)
-        name = desired["name"]
-        have = self._ovs_port(observed)
-        if desired["state"] == "absent":
-            out = ovsport.plan(self.ovs, name, have, None, what="VXLAN port")
-            out.after = None
-            return out
-        _port, bridges = ovsport.observe(self.ovs, name)
-        ovsport.require_bridge(bridges, desired["bridge"])
-        after = {"name": name, "type": "ovs", "bridge": desired["bridge"], "vni": desired["vni"],
-                 "local": desired["local"], "remotes": desired["remotes"], "port": desired["port"]}
-        out = ovsport.plan(self.ovs, name, have, self._ovs_port(after), Plan(observed, after=after), what="VXLAN port")
-        return out
+        return super().plan(desired, observed) if desired["type"] != "ovs" else self.plan_port(desired, observed)
 
     @staticmethod
-    def _ovs_port(facts):
+    def port_after(desired, observed):
+        return {"name": desired["name"], "type": "ovs", "bridge": desired["bridge"], "vni": desired["vni"],
+                "local": desired["local"], "remotes": desired["remotes"], "port": desired["port"]}
+
+    @staticmethod
+    def ovs_port(facts):
         if facts is None:
             return None
         options = {"key": str(facts["vni"]), "remote_ip": facts["remotes"][0] if facts["remotes"] else None,
