@@ -13,7 +13,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common import valid
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink
-from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LinkService, addresses, names
+from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LINK_OPTIONS, LinkService, names
 
 OVS_ONLY = ("datapath_type", "fail_mode", "controllers", "protocols")
 LINUX_ONLY = ("stp", "forward_delay", "vlan_filtering")
@@ -50,9 +50,7 @@ class BridgeService(LinkService):
         "name": name_opt(parse=validate.interface_name),
         "state": state_opt(["present", "absent"]),
         "type": Opt(default="linux", choices=["linux", "ovs"]),
-        "enabled": Opt(type="bool", default=True),
-        "mtu": Opt(type="int", parse=validate.mtu),
-        "addresses": Opt(type="list", elements="str", parse=addresses),
+        **LINK_OPTIONS,
         "ports": Opt(type="list", elements="str", parse=names),
         "ports_exclusive": Opt(type="bool", default=False),
         "stp": Opt(type="bool"),

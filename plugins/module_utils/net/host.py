@@ -64,6 +64,13 @@ def _persist():
     return persist
 
 
+# the link rows of every host_* module that manages a link
+LINK_OPTIONS = {
+    "enabled": Opt(type="bool", default=True),
+    "mtu": Opt(type="int", parse=validate.mtu),
+    "addresses": Opt(type="list", elements="str", parse=addresses),
+}
+
 # options of every host_* module that changes the host (doc fragment virtcloud.core.host.change)
 CHANGE_OPTIONS = {
     "persist": Opt(default="none", choices=["none", "auto", *PERSIST_FORMATS]),

@@ -14,7 +14,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common import valid
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, ovsport
-from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LinkService, addresses
+from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LINK_OPTIONS, LinkService
 
 MODES = ["access", "trunk", "native-tagged", "native-untagged"]
 
@@ -50,9 +50,7 @@ class VlanService(LinkService):
         "trunks": Opt(type="list", elements="raw", parse=trunks),
         "mode": Opt(choices=MODES),
         "internal": Opt(type="bool", default=False),
-        "enabled": Opt(type="bool", default=True),
-        "mtu": Opt(type="int", parse=validate.mtu),
-        "addresses": Opt(type="list", elements="str", parse=addresses),
+        **LINK_OPTIONS,
         **CHANGE_OPTIONS,
     }
     result_key = "vlan"

@@ -17,7 +17,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common import valid
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, ovsport
-from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LinkService, addresses, ip
+from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LINK_OPTIONS, LinkService, ip
 
 VXLAN_FACTS = ("vni", "local", "group", "dev", "port", "learning", "remotes", "bridge")
 
@@ -47,9 +47,7 @@ class VxlanService(LinkService):
         "port": Opt(type="int", default=4789, parse=validate.port),
         "learning": Opt(type="bool"),
         "bridge": Opt(parse=validate.interface_name),
-        "enabled": Opt(type="bool", default=True),
-        "mtu": Opt(type="int", parse=validate.mtu),
-        "addresses": Opt(type="list", elements="str", parse=addresses),
+        **LINK_OPTIONS,
         **CHANGE_OPTIONS,
     }
     result_key = "vxlan"
