@@ -64,13 +64,13 @@ author:
 EXAMPLES = r"""
 - name: A volume for the web content
   virtcloud.core.docker_volume:
-    name: web-data
+    name: example-web-data
     labels:
       app: web
 
 - name: A size-limited tmpfs volume
   virtcloud.core.docker_volume:
-    name: scratch
+    name: example-scratch
     driver_options:
       type: tmpfs
       device: tmpfs
@@ -78,13 +78,14 @@ EXAMPLES = r"""
 
 - name: A cache volume that starts empty on every run
   virtcloud.core.docker_volume:
-    name: build-cache
+    name: example-build-cache
     recreate: always
 
-- name: Remove it with its data
+- name: Remove them with their data
   virtcloud.core.docker_volume:
-    name: scratch
+    name: "{{ item }}"
     state: absent
+  loop: [example-web-data, example-scratch, example-build-cache]
 """
 
 RETURN = r"""

@@ -100,31 +100,42 @@ author:
 """
 
 EXAMPLES = r"""
+# persist writes the bridge's configuration where the host's network tools read it at boot; persist_dir
+# points it at another directory (here a scratch one, so that trying the example leaves the host's
+# /etc/network/interfaces.d alone: drop persist_dir to write there).
 - name: A Linux bridge with an address, STP on, written for ifupdown so it survives a reboot
   virtcloud.core.host_bridge:
-    name: br-lab
+    name: example-br
     addresses: [198.18.70.1/24]
     stp: true
     forward_delay: 4
     persist: ifupdown
+    persist_dir: /var/tmp/example-interfaces.d
 
 - name: An Open vSwitch bridge (userspace datapath) driven by an SDN controller
   virtcloud.core.host_bridge:
-    name: ovs-lab
+    name: example-ovs
     type: ovs
     datapath_type: netdev
     fail_mode: secure
     controllers: [tcp:198.18.70.254:6653]
     protocols: [OpenFlow13]
 
-- name: Remove them
+- name: Remove them (the persisted configuration too)
   virtcloud.core.host_bridge:
     name: "{{ item.name }}"
     type: "{{ item.type }}"
+    persist: "{{ item.persist | default(omit) }}"
+    persist_dir: "{{ item.persist_dir | default(omit) }}"
     state: absent
   loop:
-    - {name: br-lab, type: linux}
-    - {name: ovs-lab, type: ovs}
+    - {name: example-br, type: linux, persist: ifupdown, persist_dir: /var/tmp/example-interfaces.d}
+    - {name: example-ovs, type: ovs}
+
+- name: Remove the scratch directory
+  ansible.builtin.file:
+    path: /var/tmp/example-interfaces.d
+    state: absent
 """
 
 RETURN = r"""

@@ -84,24 +84,24 @@ author:
 EXAMPLES = r"""
 - name: An Open vSwitch bridge as the switch
   virtcloud.core.host_bridge:
-    name: ovs-lab
+    name: example-ovs
     type: ovs
     datapath_type: netdev
 
 - name: An internal port in VLAN 10 with an address on it
   virtcloud.core.host_vlan:
-    name: vlan10
+    name: example-vlan10
     type: ovs
-    bridge: ovs-lab
+    bridge: example-ovs
     vlan_id: 10
     internal: true
-    addresses: [198.18.10.1/24]
+    addresses: [198.18.71.1/24]
 
 - name: An internal trunk port carrying VLANs 10 and 20 to 29
   virtcloud.core.host_vlan:
-    name: trunk0
+    name: example-trunk
     type: ovs
-    bridge: ovs-lab
+    bridge: example-ovs
     internal: true
     trunks: [10, 20-29]
 
@@ -113,6 +113,23 @@ EXAMPLES = r"""
     parent: eth0
     vlan_id: 20
     addresses: [198.18.20.1/24]
+
+- name: Remove the VLAN interfaces
+  virtcloud.core.host_vlan:
+    name: "{{ item.name }}"
+    type: "{{ item.type }}"
+    bridge: "{{ item.bridge | default(omit) }}"
+    state: absent
+  loop:
+    - {name: eth0.20, type: linux}
+    - {name: example-vlan10, type: ovs, bridge: example-ovs}
+    - {name: example-trunk, type: ovs, bridge: example-ovs}
+
+- name: Remove the switch
+  virtcloud.core.host_bridge:
+    name: example-ovs
+    type: ovs
+    state: absent
 """
 
 RETURN = r"""

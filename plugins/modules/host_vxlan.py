@@ -90,29 +90,49 @@ author:
 EXAMPLES = r"""
 - name: An overlay bridge with its tunnel address
   virtcloud.core.host_bridge:
-    name: br-ov
+    name: example-br-ov
     addresses: [198.19.0.11/24]
 
 - name: A VXLAN to two peers, attached to the overlay bridge
   virtcloud.core.host_vxlan:
-    name: vx4242
+    name: example-vx4242
     vni: 4242
     local: 198.18.1.11
     remotes: [198.18.1.12, 198.18.1.13]
-    bridge: br-ov
+    bridge: example-br-ov
 
-- name: The same overlay on an Open vSwitch bridge - one port per peer
-  virtcloud.core.host_vxlan:
-    name: vx-h2
+- name: An Open vSwitch bridge for the same overlay
+  virtcloud.core.host_bridge:
+    name: example-ovs-ov
     type: ovs
-    bridge: ovs-ov
+    datapath_type: netdev
+
+- name: The same overlay on the Open vSwitch bridge - one port per peer
+  virtcloud.core.host_vxlan:
+    name: example-vx-h2
+    type: ovs
+    bridge: example-ovs-ov
     vni: 4242
     remote: 198.18.1.12
 
-- name: Remove the kernel tunnel
+- name: Remove the tunnels
   virtcloud.core.host_vxlan:
-    name: vx4242
+    name: "{{ item.name }}"
+    type: "{{ item.type }}"
+    bridge: "{{ item.bridge | default(omit) }}"
     state: absent
+  loop:
+    - {name: example-vx4242, type: linux}
+    - {name: example-vx-h2, type: ovs, bridge: example-ovs-ov}
+
+- name: Remove the bridges
+  virtcloud.core.host_bridge:
+    name: "{{ item.name }}"
+    type: "{{ item.type }}"
+    state: absent
+  loop:
+    - {name: example-br-ov, type: linux}
+    - {name: example-ovs-ov, type: ovs}
 """
 
 RETURN = r"""

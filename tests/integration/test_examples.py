@@ -131,6 +131,52 @@ def leftovers():
     return found
 
 
+def remove_leftovers():
+    """Best effort, after a failed run: remove what carries the examples' prefix, so the next case starts clean."""
+    virsh = ["virsh", "-c", "qemu:///system"]
+    steps = [
+        (["docker", "ps", "-aq", "--filter", "name=" + PREFIX], ["docker", "rm", "-f"]),
+        (["docker", "network", "ls", "-q", "--filter", "name=" + PREFIX], ["docker", "network", "rm"]),
+        (["docker", "volume", "ls", "-q", "--filter", "name=" + PREFIX], ["docker", "volume", "rm", "-f"]),
+        (virsh + ["list", "--all", "--name"], virsh + ["destroy"]),
+        (virsh + ["list", "--all", "--name"], virsh + ["undefine", "--nvram", "--remove-all-storage"]),
+        (virsh + ["net-list", "--all", "--name"], virsh + ["net-destroy"]),
+        (virsh + ["net-list", "--all", "--name"], virsh + ["net-undefine"]),
+        (virsh + ["pool-list", "--all", "--name"], virsh + ["pool-destroy"]),
+        (virsh + ["pool-list", "--all", "--name"], virsh + ["pool-undefine"]),
+        (["lxc", "list", "-c", "n", "-f", "csv"], ["lxc", "delete", "-f"]),
+        (["lxc", "profile", "list", "-f", "csv"], ["lxc", "profile", "delete"]),
+        (["lxc", "network", "list", "-f", "csv"], ["lxc", "network", "delete"]),
+        (["lxc", "image", "alias", "list", "-f", "csv"], ["lxc", "image", "delete"]),
+        (["lxc-ls", "-1"], ["lxc-destroy", "-f", "-n"]),
+        (["ovs-vsctl", "list-br"], ["ovs-vsctl", "del-br"]),
+        (["ip", "-o", "link", "show"], ["ip", "link", "del"]),
+    ]
+    for listing, remove in steps:
+        if shutil.which(listing[0]) is None:
+            continue
+        out = subprocess.run(listing, capture_output=True, text=True, check=False, timeout=60).stdout
+        for line in out.splitlines():
+            words = [w for w in re.split(r"[\s,:@]+", line) if w.startswith(PREFIX)]
+            if words or (line.strip() and "--filter" in listing):
+                subprocess.run(remove + [words[0] if words else line.strip()], capture_output=True, check=False,
+                               timeout=120)
+    for path in glob.glob("/var/tmp/%s*" % PREFIX) + glob.glob("/var/lib/virtcloud/%s*" % PREFIX):
+        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
+    for image in subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                                text=True, check=False).stdout.split():
+        if image.startswith(PREFIX):
+            subprocess.run(["docker", "rmi", "-f", image], capture_output=True, check=False)
+
+
+@pytest.fixture(autouse=True)
+def clean_host():
+    """Each case starts from a host without example objects, and a failed case does not leak into the next."""
+    remove_leftovers()
+    yield
+    remove_leftovers()
+
+
 def run_examples(plays, source, tmp_path):
     assert not leftovers(), "objects named %s* exist before the run: %s" % (PREFIX, leftovers())
     for play in plays:
@@ -138,7 +184,7 @@ def run_examples(plays, source, tmp_path):
     path = tmp_path / ("%s.yml" % source)
     path.write_text(yaml.safe_dump(plays, sort_keys=False))
     argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
-            str(path), "--skip-tags", "registry"]
+            str(path), "--skip-tags", "registry,host_wide"]
     proc = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=600, check=False)
     report = "%s\n%s" % (proc.stdout[-8000:], proc.stderr[-2000:])
     results = task_results(proc.stdout)
