@@ -428,25 +428,63 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Run the classic httpd container on port 8088
+# No registry needed: the image is built from a static busybox (Debian's busybox-static) in a local context.
+- name: A build context directory
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: directory
+    mode: "0755"
+
+- name: A static busybox in it
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-build/busybox
+    mode: "0755"
+
+- name: Its Dockerfile
+  ansible.builtin.copy:
+    dest: /var/tmp/example-build/Dockerfile
+    mode: "0644"
+    content: |
+      FROM scratch
+      COPY busybox /bin/busybox
+      RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir /www && echo It works > /www/index.html"]
+      CMD ["sh"]
+
+- name: Build an image from the local context; rebuilt only when the context changes
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    build:
+      path: /var/tmp/example-build
+
+- name: A user network for the web container
+  virtcloud.core.docker_network:
+    name: example-backend
+    subnet: 198.18.250.0/24
+    gateway: 198.18.250.1
+
+- name: Run busybox's httpd on port 18088 of 127.0.0.1
   virtcloud.core.docker_container:
-    name: myApache
-    image: httpd:2.4
+    name: example-httpd
+    image: example-busybox:1
+    command: httpd -f -p 80 -h /www
     published_ports:
-      - 127.0.0.1:8088:80
+      - 127.0.0.1:18088:80
     restart_policy: unless-stopped
 
 - name: A web container on a user network, with a volume, limits and a health check
   virtcloud.core.docker_container:
-    name: web
-    image: httpd:2.4
+    name: example-web
+    image: example-busybox:1
+    command: httpd -f -p 80 -h /www
     networks:
-      - name: backend
+      - name: example-backend
         aliases: [www]
         ipv4_address: 198.18.250.10
     mounts:
-      - source: web-data
-        target: /usr/local/apache2/htdocs
+      - source: example-web-data
+        target: /www
       - type: tmpfs
         target: /tmp
         tmpfs_size: 16m
@@ -457,7 +495,7 @@ EXAMPLES = r"""
     cap_add: [NET_BIND_SERVICE, SETUID, SETGID]
     healthcheck:
       test: wget -q -O /dev/null http://127.0.0.1/ || exit 1
-      interval: 10s
+      interval: 2s
       retries: 3
     wait_healthy: true
     log_driver: json-file
@@ -466,8 +504,8 @@ EXAMPLES = r"""
 
 - name: A locked-down worker with its own runtime settings
   virtcloud.core.docker_container:
-    name: worker-rt
-    image: busybox:latest
+    name: example-worker-rt
+    image: example-busybox:1
     command: sleep infinity
     init: true
     security_opts: [no-new-privileges]
@@ -486,32 +524,53 @@ EXAMPLES = r"""
     cpuset_cpus: "0"
     stop_signal: SIGINT
     exposed_ports: [9000/udp]
-    published_ports: ["8081:80"]
+    published_ports: ["18081:80"]
     default_host_ip: 127.0.0.1
 
 - name: Stop it (it stays defined)
   virtcloud.core.docker_container:
-    name: myApache
+    name: example-httpd
     state: stopped
-
-- name: Remove it
-  virtcloud.core.docker_container:
-    name: myApache
-    state: absent
 
 - name: Point every Docker module of a play at one daemon
   module_defaults:
     group/virtcloud.core.docker:
-      docker_host: unix:///run/user/1000/docker.sock
+      docker_host: unix:///var/run/docker.sock
   block:
     - name: Container with environment and a command
       virtcloud.core.docker_container:
-        name: worker
-        image: busybox:latest
+        name: example-worker
+        image: example-busybox:1
         command: sleep infinity
         env:
           MODE: batch
           DEBUG: "false"
+
+- name: Remove the containers
+  virtcloud.core.docker_container:
+    name: "{{ item }}"
+    state: absent
+  loop: [example-httpd, example-web, example-worker-rt, example-worker]
+
+- name: Remove the network and the volume
+  virtcloud.core.docker_network:
+    name: example-backend
+    state: absent
+
+- name: Remove the volume
+  virtcloud.core.docker_volume:
+    name: example-web-data
+    state: absent
+
+- name: Remove the image and its build context
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    state: absent
+
+- name: Remove the build context
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: absent
 """
 
 RETURN = r"""

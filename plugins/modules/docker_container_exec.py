@@ -50,21 +50,75 @@ author:
 """
 
 EXAMPLES = r"""
+# No registry needed: the image is built from a static busybox (Debian's busybox-static) in a local context.
+- name: A build context directory
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: directory
+    mode: "0755"
+
+- name: A static busybox in it
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-build/busybox
+    mode: "0755"
+
+- name: Its Dockerfile
+  ansible.builtin.copy:
+    dest: /var/tmp/example-build/Dockerfile
+    mode: "0644"
+    content: |
+      FROM scratch
+      COPY busybox /bin/busybox
+      RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir /www && echo It works > /www/index.html"]
+      CMD ["sh"]
+
+- name: Build an image from the local context; rebuilt only when the context changes
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    build:
+      path: /var/tmp/example-build
+
+- name: A web container with a data directory
+  virtcloud.core.docker_container:
+    name: example-web
+    image: example-busybox:1
+    command: httpd -f -p 80 -h /www
+    mounts:
+      - type: tmpfs
+        target: /data
+
 - name: Look at the page the web container serves
   virtcloud.core.docker_container_exec:
-    container: web
-    command: cat /usr/local/apache2/htdocs/index.html
+    container: example-web
+    command: cat /www/index.html
   register: page
   changed_when: false
 
 - name: Initialise the application once
   virtcloud.core.docker_container_exec:
-    container: web
+    container: example-web
     command: [sh, -c, "echo ready > /data/.initialised"]
     creates: /data/.initialised
     env:
       MODE: init
     chdir: /data
+
+- name: Remove the container
+  virtcloud.core.docker_container:
+    name: example-web
+    state: absent
+
+- name: Remove the image and its build context
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    state: absent
+
+- name: Remove the build context
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: absent
 """
 
 RETURN = r"""

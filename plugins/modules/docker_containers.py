@@ -84,34 +84,88 @@ author:
 """
 
 EXAMPLES = r"""
+# No registry needed: the image is built from a static busybox (Debian's busybox-static) in a local context.
+- name: A build context directory
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: directory
+    mode: "0755"
+
+- name: A static busybox in it
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-build/busybox
+    mode: "0755"
+
+- name: Its Dockerfile
+  ansible.builtin.copy:
+    dest: /var/tmp/example-build/Dockerfile
+    mode: "0644"
+    content: |
+      FROM scratch
+      COPY busybox /bin/busybox
+      RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir /www && echo It works > /www/index.html"]
+      CMD ["sh"]
+
+- name: Build an image from the local context; rebuilt only when the context changes
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    build:
+      path: /var/tmp/example-build
+
 - name: A web front and three workers, in one task
   virtcloud.core.docker_containers:
     containers: "{{ [web] + workers }}"
   vars:
     web:
-      name: web
-      image: httpd:2.4
-      published_ports: [127.0.0.1:8080:80]
+      name: example-web
+      image: example-busybox:1
+      command: httpd -f -p 80 -h /www
+      published_ports: [127.0.0.1:18080:80]
       restart_policy: unless-stopped
     workers:
-      - {name: worker-1, image: "busybox:latest", command: sleep infinity}
-      - {name: worker-2, image: "busybox:latest", command: sleep infinity}
-      - {name: worker-3, image: "busybox:latest", command: sleep infinity, memory: 64m}
-
-- name: Exactly these managed containers, nothing else that this collection created
-  virtcloud.core.docker_containers:
-    state: overridden
-    containers:
-      - name: web
-        image: httpd:2.4
-        published_ports: [127.0.0.1:8080:80]
+      - {name: example-worker-1, image: "example-busybox:1", command: sleep infinity}
+      - {name: example-worker-2, image: "example-busybox:1", command: sleep infinity}
+      - {name: example-worker-3, image: "example-busybox:1", command: sleep infinity, memory: 64m}
 
 - name: Remove some
   virtcloud.core.docker_containers:
     state: deleted
     containers:
-      - name: worker-8
-      - name: worker-9
+      - name: example-worker-2
+      - name: example-worker-3
+
+# overridden removes every other container this collection manages on the daemon (tagged host_wide:
+# run it only where every managed container is listed here).
+- name: Exactly these managed containers, nothing else that this collection created
+  virtcloud.core.docker_containers:
+    state: overridden
+    containers:
+      - name: example-web
+        image: example-busybox:1
+        command: httpd -f -p 80 -h /www
+        published_ports: [127.0.0.1:18080:80]
+        restart_policy: unless-stopped
+      - {name: example-worker-1, image: "example-busybox:1", command: sleep infinity}
+  tags: [host_wide]
+
+- name: Remove the rest
+  virtcloud.core.docker_containers:
+    state: deleted
+    containers:
+      - name: example-web
+      - name: example-worker-1
+
+- name: Remove the image and its build context
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    state: absent
+
+- name: Remove the build context
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: absent
 """
 
 RETURN = r"""

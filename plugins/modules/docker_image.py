@@ -143,24 +143,62 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Pull httpd (only if it is not there yet)
-  virtcloud.core.docker_image:
-    name: httpd:2.4
+# No registry needed: the image is built from a static busybox (Debian's busybox-static) in a local context.
+- name: A build context directory
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: directory
+    mode: "0755"
 
-- name: Build an image from a local context; rebuilt only when the context changes
+- name: A static busybox in it
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-build/busybox
+    mode: "0755"
+
+- name: Its Dockerfile
+  ansible.builtin.copy:
+    dest: /var/tmp/example-build/Dockerfile
+    mode: "0644"
+    content: |
+      FROM scratch
+      COPY busybox /bin/busybox
+      RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir /www && echo It works > /www/index.html"]
+      CMD ["sh"]
+
+- name: Build an image from the local context; rebuilt only when the context changes
   virtcloud.core.docker_image:
-    name: local/httpd:1
+    name: example-busybox:1
     build:
-      path: /srv/build/httpd
-      args:
-        VERSION: "1.36"
+      path: /var/tmp/example-build
+
+- name: Keep a copy of it as an archive
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    archive_path: /var/tmp/example-build/busybox-1.tar
+
+- name: Load an image from an archive under another name (as example-app:1)
+  virtcloud.core.docker_image:
+    name: example-app:1
+    load_from: /var/tmp/example-build/busybox-1.tar
+
+- name: A root filesystem tar (here just the busybox binary)
+  ansible.builtin.command:
+    cmd: tar -C /var/tmp/example-build -cf /var/tmp/example-build/rootfs.tar busybox
+    creates: /var/tmp/example-build/rootfs.tar
 
 - name: Import a root filesystem tar as an image
   virtcloud.core.docker_image:
-    name: local/busybox:1
-    import_from: /srv/images/busybox-rootfs.tar
+    name: example-rootfs:1
+    import_from: /var/tmp/example-build/rootfs.tar
     changes:
-      - CMD ["/bin/sh"]
+      - CMD ["/busybox", "sh"]
+
+- name: Pull httpd (only if it is not there yet)
+  virtcloud.core.docker_image:
+    name: httpd:2.4
+  tags: [registry]
 
 - name: Pull from a private registry and push a second tag there
   virtcloud.core.docker_image:
@@ -170,24 +208,22 @@ EXAMPLES = r"""
     tags:
       - registry.example.com/team/app:stable
     push: true
+  tags: [registry]
 
-- name: Build an image for a platform and keep a copy as an archive
+- name: Remove the loaded and the imported image
   virtcloud.core.docker_image:
-    name: local/app:1
-    build:
-      path: /srv/build/app
-    platform: linux/amd64
-    archive_path: /srv/images/app-1.tar
+    name: "{{ item }}"
+    state: absent
+  loop: [example-app:1, example-rootfs:1]
 
-- name: Load an image from an archive and tag it for another registry (as registry.example.com/team/app:1)
+- name: Remove the image and its build context
   virtcloud.core.docker_image:
-    name: local/app:1
-    load_from: /srv/images/app-1.tar
-    repository: registry.example.com/team/app
+    name: example-busybox:1
+    state: absent
 
-- name: Remove an image
-  virtcloud.core.docker_image:
-    name: local/httpd:1
+- name: Remove the build context
+  ansible.builtin.file:
+    path: /var/tmp/example-build
     state: absent
 """
 

@@ -59,25 +59,85 @@ author:
 """
 
 EXAMPLES = r"""
+# No registry needed: the image is built from a static busybox (Debian's busybox-static) in a local context.
+- name: A build context directory
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: directory
+    mode: "0755"
+
+- name: A static busybox in it
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-build/busybox
+    mode: "0755"
+
+- name: Its Dockerfile
+  ansible.builtin.copy:
+    dest: /var/tmp/example-build/Dockerfile
+    mode: "0644"
+    content: |
+      FROM scratch
+      COPY busybox /bin/busybox
+      RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir /www && echo It works > /www/index.html"]
+      CMD ["sh"]
+
+- name: Build an image from the local context; rebuilt only when the context changes
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    build:
+      path: /var/tmp/example-build
+
+- name: A container and a volume to look at
+  virtcloud.core.docker_container:
+    name: example-web
+    image: example-busybox:1
+    command: httpd -f -p 80 -h /www
+    mounts:
+      - source: example-web-data
+        target: /www
+
 - name: What runs on this Docker host
   virtcloud.core.docker_info:
     images: false
     volumes: false
   register: docker
 
+# Label keys contain dots: look them up with the in test on the keys, not with selectattr's attribute path.
 - name: Show the containers this collection manages
   ansible.builtin.debug:
     msg: "{{ docker.containers | selectattr('labels', 'contains', 'io.virtcloud.managed-by') | map(attribute='name') }}"
 
 - name: Look up one container and one volume by name (two inspect calls, no listing)
   virtcloud.core.docker_info:
-    containers: [web]
-    volumes: [web-data]
+    containers: [example-web]
+    volumes: [example-web-data]
   register: web
 
-- name: Say whether the container web exists and how it runs
+- name: Say whether the container exists and how it runs
   ansible.builtin.debug:
-    msg: "{{ 'web is ' ~ web.containers[0].status if web.containers[0].exists else 'there is no container web' }}"
+    msg: "{{ 'example-web is ' ~ web.containers[0].status if web.containers[0].exists else 'there is no container example-web' }}"
+
+- name: Remove the container
+  virtcloud.core.docker_container:
+    name: example-web
+    state: absent
+
+- name: Remove the volume
+  virtcloud.core.docker_volume:
+    name: example-web-data
+    state: absent
+
+- name: Remove the image and its build context
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    state: absent
+
+- name: Remove the build context
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: absent
 """
 
 RETURN = r"""

@@ -129,32 +129,70 @@ author:
 """
 
 EXAMPLES = r"""
+# No registry needed: the image is built from a static busybox (Debian's busybox-static) in a local context.
+- name: A build context directory
+  ansible.builtin.file:
+    path: /var/tmp/example-build
+    state: directory
+    mode: "0755"
+
+- name: A static busybox in it
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-build/busybox
+    mode: "0755"
+
+- name: Its Dockerfile
+  ansible.builtin.copy:
+    dest: /var/tmp/example-build/Dockerfile
+    mode: "0644"
+    content: |
+      FROM scratch
+      COPY busybox /bin/busybox
+      RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir /www && echo It works > /www/index.html"]
+      CMD ["sh"]
+
+- name: Build an image from the local context; rebuilt only when the context changes
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    build:
+      path: /var/tmp/example-build
+
+- name: Containers to connect
+  virtcloud.core.docker_container:
+    name: "{{ item }}"
+    image: example-busybox:1
+    command: sleep infinity
+  loop: [example-web, example-db, example-cache]
+
 - name: A bridge network with its own subnet
   virtcloud.core.docker_network:
-    name: backend
+    name: example-backend
     subnet: 198.18.250.0/24
     gateway: 198.18.250.1
     connected:
-      - web
-      - db
+      - example-web
+      - example-db
 
 - name: A host-only network (no outside access)
   virtcloud.core.docker_network:
-    name: isolated
+    name: example-isolated
     internal: true
     subnet: 198.18.251.0/24
 
 - name: Containers directly on the LAN of eth1 (bridged)
   virtcloud.core.docker_network:
-    name: lan
+    name: example-lan
     driver: macvlan
-    parent: eth1
+    parent: "{{ lan_interface | default('eth1') }}"
     subnet: 198.18.252.0/24
     gateway: 198.18.252.1
+  when: lan_interface is defined
 
 - name: An internal network with an IPv4 and an IPv6 pool
   virtcloud.core.docker_network:
-    name: dual
+    name: example-dual
     internal: true
     ipam_config:
       - subnet: 198.18.253.0/24
@@ -164,14 +202,31 @@ EXAMPLES = r"""
 
 - name: Attach one more container, leaving the others attached
   virtcloud.core.docker_network:
-    name: backend
+    name: example-backend
     connected:
-      - cache
+      - example-cache
     appends: true
 
-- name: Remove a network
+- name: Remove the containers
+  virtcloud.core.docker_container:
+    name: "{{ item }}"
+    state: absent
+  loop: [example-web, example-db, example-cache]
+
+- name: Remove the networks
   virtcloud.core.docker_network:
-    name: isolated
+    name: "{{ item }}"
+    state: absent
+  loop: [example-backend, example-isolated, example-dual, example-lan]
+
+- name: Remove the image and its build context
+  virtcloud.core.docker_image:
+    name: example-busybox:1
+    state: absent
+
+- name: Remove the build context
+  ansible.builtin.file:
+    path: /var/tmp/example-build
     state: absent
 """
 
