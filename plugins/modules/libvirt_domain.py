@@ -322,55 +322,51 @@ author:
 """
 
 EXAMPLES = r"""
-- name: A small guest on a libvirt network, with a new 10 GiB volume and a VNC console
+- name: A directory pool to hold the volumes
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    path: /var/tmp/example-images
+
+- name: A host-only network for the guest
+  virtcloud.core.libvirt_network:
+    name: example-lab
+    forward: isolated
+    address: 198.18.23.1/24
+
+- name: A small guest on the network, with a new 1 GiB volume and a VNC console (defined, not booted)
   virtcloud.core.libvirt_domain:
-    name: web1
-    memory: 1 GiB
+    name: example-web1
+    memory: 256 MiB
     vcpus: 2
     disks:
-      - pool: default
-        volume: web1.qcow2
-        size: 10GiB
-      - device: cdrom
-        path: /var/lib/libvirt/images/debian-12.iso
+      - pool: example-images
+        volume: example-web1.qcow2
+        size: 1GiB
     boot: [hd, cdrom]
     nics:
-      - network: lab
+      - network: example-lab
     graphics:
       type: vnc
-    state: running
+      listen: 127.0.0.1
+    state: present
 
-- name: Add a second disk and a NIC on an Open vSwitch VLAN to the running guest (hot-plugged)
+- name: Add a second disk and a second NIC (hot-plugged when the guest runs)
   virtcloud.core.libvirt_domain:
-    name: web1
+    name: example-web1
     disks:
-      - pool: default
-        volume: web1.qcow2
-      - device: cdrom
-        path: /var/lib/libvirt/images/debian-12.iso
-      - path: /var/lib/libvirt/images/web1-data.qcow2
+      - pool: example-images
+        volume: example-web1.qcow2
+      - pool: example-images
+        volume: example-web1-data.qcow2
+        size: 1GiB
     nics:
-      - network: lab
-      - ovs_bridge: ovsbr0
-        vlan: 20
-    state: running
-
-- name: Direct kernel boot with the serial console logged to a file, emulated (no KVM)
-  virtcloud.core.libvirt_domain:
-    name: tiny
-    virt_type: qemu
-    memory: 192MiB
-    kernel: /srv/boot/vmlinuz
-    initrd: /srv/boot/initrd.gz
-    cmdline: console=ttyS0 panic=-1
-    serial:
-      type: file
-      path: /var/log/tiny-console.log
-    state: running
+      - network: example-lab
+      - network: example-lab
+    state: present
 
 - name: Anything not modelled goes through xml (merged, idempotent)
   virtcloud.core.libvirt_domain:
-    name: web1
+    name: example-web1
     xml: |
       <domain>
         <devices>
@@ -379,43 +375,29 @@ EXAMPLES = r"""
         </devices>
       </domain>
 
-- name: Apply a pending vCPU change by restarting the guest
+- name: Shut it down gracefully, powering it off after 60 s (nothing to do when it is not running)
   virtcloud.core.libvirt_domain:
-    name: web1
-    vcpus: 4
-    state: rebooted
-    shutdown_timeout: 60
-    force: true
-
-- name: Shut it down gracefully, powering it off after 60 s
-  virtcloud.core.libvirt_domain:
-    name: web1
+    name: example-web1
     state: shutdown
     shutdown_timeout: 60
     force: true
 
 - name: Remove the guest and its pool volumes
   virtcloud.core.libvirt_domain:
-    name: web1
+    name: example-web1
     state: absent
     remove_storage: true
 
-- name: Point every libvirt module of a play at another host
-  module_defaults:
-    group/virtcloud.core.libvirt:
-      uri: qemu+ssh://root@kvm2.example.com/system
-  block:
-    - name: A Xen PV guest there
-      virtcloud.core.libvirt_domain:
-        name: pv1
-        virt_type: xen
-        os_type: xen
-        memory: 512MiB
-        kernel: /boot/vmlinuz-xen
-        cmdline: root=/dev/xvda1 console=hvc0
-        disks:
-          - path: /srv/xen/pv1.img
-            bus: xen
+- name: Remove the network
+  virtcloud.core.libvirt_network:
+    name: example-lab
+    state: absent
+
+- name: Remove the pool and its directory
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    state: absent
+    delete_data: true
 """
 
 RETURN = r"""

@@ -54,30 +54,36 @@ author:
 """
 
 EXAMPLES = r"""
+- name: A guest to look at (defined, not booted)
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    memory: 256MiB
+    graphics: {type: vnc, listen: 127.0.0.1}
+
 - name: All running guests
   virtcloud.core.libvirt_domain_info:
     state: [running]
   register: running
 
-- name: Show the VNC port and addresses of web1
+- name: Show the VNC port and addresses of the guest
   virtcloud.core.libvirt_domain_info:
-    name: [web1]
+    name: [example-web1]
   register: web1
 
 - name: Print them
   ansible.builtin.debug:
     msg: "VNC {{ web1.domains[0].graphics[0].port }}, IPs {{ web1.domains[0].nics | map(attribute='addresses') | flatten }}"
 
-- name: Keep a copy of web1's definition
+- name: Keep a copy of its definition
   virtcloud.core.libvirt_domain_info:
-    name: [web1]
+    name: [example-web1]
     xml: inactive
   register: web1_def
 
 - name: Write it to a file
   ansible.builtin.copy:
     content: "{{ web1_def.domains[0].xml }}"
-    dest: /var/backups/web1.xml
+    dest: /var/tmp/example-web1.xml
     mode: "0600"
   when: web1_def.domains | length > 0
 
@@ -85,6 +91,16 @@ EXAMPLES = r"""
   virtcloud.core.libvirt_domain_info:
     state: [crashed, pmsuspended]
   register: stuck
+
+- name: Remove the guest and the copy
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    state: absent
+
+- name: Remove the copy
+  ansible.builtin.file:
+    path: /var/tmp/example-web1.xml
+    state: absent
 """
 
 RETURN = r"""

@@ -42,27 +42,55 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Ten small guests on one network, defined and running in one task
+- name: A directory pool to hold the volumes
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    path: /var/tmp/example-images
+
+- name: A host-only network for the guests
+  virtcloud.core.libvirt_network:
+    name: example-lab
+    forward: isolated
+    address: 198.18.23.1/24
+
+- name: Ten small guests on one network, defined in one task
   virtcloud.core.libvirt_domains:
     domains: "{{ nodes }}"
   vars:
     nodes: >-
-      {% set out = [] %}{% for i in range(10) %}{% set _ = out.append({'name': 'node%d' % i,
-      'memory': '512MiB', 'vcpus': 1, 'nics': [{'network': 'lab'}], 'state': 'running'}) %}{% endfor %}{{ out }}
+      {% set out = [] %}{% for i in range(10) %}{% set x = out.append({'name': 'example-node%d' % i,
+      'memory': '128MiB', 'vcpus': 1, 'nics': [{'network': 'example-lab'}], 'state': 'present'}) %}{% endfor %}{{ out }}
 
 - name: Two guests spelled out
   virtcloud.core.libvirt_domains:
     domains:
-      - name: db1
-        memory: 2 GiB
+      - name: example-db1
+        memory: 256 MiB
         vcpus: 2
         disks:
-          - pool: default
-            volume: db1.qcow2
-            size: 20GiB
-        state: running
-      - name: old1
+          - pool: example-images
+            volume: example-db1.qcow2
+            size: 1GiB
+        state: present
+      - name: example-old1
         state: absent
+
+- name: Remove them all, with their pool volumes
+  virtcloud.core.libvirt_domains:
+    domains: >-
+      {% set out = [{'name': 'example-db1', 'state': 'absent', 'remove_storage': true}] %}{% for i in range(10) %}{%
+      set x = out.append({'name': 'example-node%d' % i, 'state': 'absent'}) %}{% endfor %}{{ out }}
+
+- name: Remove the network
+  virtcloud.core.libvirt_network:
+    name: example-lab
+    state: absent
+
+- name: Remove the pool and its directory
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    state: absent
+    delete_data: true
 """
 
 RETURN = r"""

@@ -172,7 +172,7 @@ author:
 EXAMPLES = r"""
 - name: NAT network with DHCP, a fixed lease and a DNS entry
   virtcloud.core.libvirt_network:
-    name: lab
+    name: example-lab
     forward: nat
     address: 198.18.20.1/24
     dhcp_ranges:
@@ -185,21 +185,31 @@ EXAMPLES = r"""
 
 - name: Host-only network (no forwarding)
   virtcloud.core.libvirt_network:
-    name: backend
+    name: example-backend
     forward: isolated
     address: 198.18.21.1/24
 
-- name: Bridge guests onto the host's bridge br0
+- name: A Linux bridge on the host
+  virtcloud.core.host_bridge:
+    name: example-br0
+
+- name: Bridge guests onto the host's bridge
   virtcloud.core.libvirt_network:
-    name: lan
+    name: example-lan
     forward: bridge
-    bridge: br0
+    bridge: example-br0
+
+- name: An Open vSwitch bridge on the host
+  virtcloud.core.host_bridge:
+    name: example-ovsbr0
+    type: ovs
+    datapath_type: netdev
 
 - name: Open vSwitch bridge with VLAN port groups
   virtcloud.core.libvirt_network:
-    name: ovs
+    name: example-ovs
     forward: bridge
-    bridge: ovsbr0
+    bridge: example-ovsbr0
     openvswitch: true
     portgroups:
       - {name: vlan10, vlan: 10, default: true}
@@ -207,18 +217,13 @@ EXAMPLES = r"""
 
 - name: Change the MTU and restart the network right away
   virtcloud.core.libvirt_network:
-    name: lab
+    name: example-lab
     mtu: 9000
     restart: true
 
-- name: Remove a network
-  virtcloud.core.libvirt_network:
-    name: lab
-    state: absent
-
 - name: A network defined by your own XML, kept as it is
   virtcloud.core.libvirt_network:
-    name: labxml
+    name: example-labxml
     xml: |
       <network>
         <forward mode='nat'/>
@@ -232,6 +237,21 @@ EXAMPLES = r"""
           </dhcp>
         </ip>
       </network>
+
+- name: Remove the networks
+  virtcloud.core.libvirt_network:
+    name: "{{ item }}"
+    state: absent
+  loop: [example-lab, example-backend, example-lan, example-ovs, example-labxml]
+
+- name: Remove the host's bridges
+  virtcloud.core.host_bridge:
+    name: "{{ item.name }}"
+    type: "{{ item.type }}"
+    state: absent
+  loop:
+    - {name: example-br0, type: linux}
+    - {name: example-ovsbr0, type: ovs}
 """
 
 RETURN = r"""

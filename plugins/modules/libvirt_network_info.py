@@ -28,14 +28,29 @@ author:
 """
 
 EXAMPLES = r"""
+- name: A NAT network with a fixed lease
+  virtcloud.core.libvirt_network:
+    name: example-lab
+    forward: nat
+    address: 198.18.20.1/24
+    dhcp_ranges:
+      - {start: 198.18.20.100, end: 198.18.20.199}
+    dhcp_hosts:
+      - {mac: "52:54:00:20:00:10", ip: 198.18.20.10, name: db}
+
 - name: All networks
   virtcloud.core.libvirt_network_info:
   register: nets
 
-- name: Address the guest with MAC 52:54:00:20:00:10 got on network lab
+- name: Address the guest with MAC 52:54:00:20:00:10 got on network example-lab (none before it boots)
   ansible.builtin.debug:
-    msg: "{{ (nets.networks | selectattr('name', 'eq', 'lab') | first).leases
-             | selectattr('mac', 'eq', '52:54:00:20:00:10') | map(attribute='ip') | first }}"
+    msg: "{{ (nets.networks | selectattr('name', 'eq', 'example-lab') | first).leases
+             | selectattr('mac', 'eq', '52:54:00:20:00:10') | map(attribute='ip') | first | default('no lease yet') }}"
+
+- name: Remove the network
+  virtcloud.core.libvirt_network:
+    name: example-lab
+    state: absent
 """
 
 RETURN = r"""

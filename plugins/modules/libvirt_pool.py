@@ -135,57 +135,39 @@ author:
 EXAMPLES = r"""
 - name: Directory pool for guest disks
   virtcloud.core.libvirt_pool:
-    name: images
-    path: /var/lib/virtcloud/images
+    name: example-images
+    path: /var/tmp/example-images
     autostart: true
 
-- name: NFS pool
+- name: Pool directory owned by root, group readable
   virtcloud.core.libvirt_pool:
-    name: shared
-    type: netfs
-    path: /srv/shared-images
-    source:
-      host: nfs.example.com
-      dir: /export/images
-
-- name: LVM pool on an existing volume group
-  virtcloud.core.libvirt_pool:
-    name: fast
-    type: logical
-    source:
-      name: vg_fast
-
-- name: iSCSI LUNs as volumes
-  virtcloud.core.libvirt_pool:
-    name: san
-    type: iscsi
-    source:
-      host: san.example.com
-      iqn: iqn.2013-06.com.example:storage
-
-- name: Remove a pool and its directory
-  virtcloud.core.libvirt_pool:
-    name: images
-    state: absent
-    delete_data: true
-
-- name: Pool directory owned by the qemu user, group readable
-  virtcloud.core.libvirt_pool:
-    name: guests
-    path: /var/lib/virtcloud/guests
+    name: example-guests
+    path: /var/tmp/example-guests
     owner: "0"
     group: "0"
     mode: "0750"
 
 - name: A pool defined by your own XML
   virtcloud.core.libvirt_pool:
-    name: templates
+    name: example-templates
     xml: |
       <pool type='dir'>
         <target>
-          <path>/var/lib/virtcloud/templates</path>
+          <path>/var/tmp/example-templates</path>
         </target>
       </pool>
+
+# Pools on other storage name a server or a volume group of your own (not run here):
+#   - {name: shared, type: netfs, path: /srv/shared-images, source: {host: nfs.example.com, dir: /export/images}}
+#   - {name: fast, type: logical, source: {name: vg_fast}}
+#   - {name: san, type: iscsi, source: {host: san.example.com, iqn: "iqn.2013-06.com.example:storage"}}
+
+- name: Remove the pools and their directories
+  virtcloud.core.libvirt_pool:
+    name: "{{ item }}"
+    state: absent
+    delete_data: true
+  loop: [example-images, example-guests, example-templates]
 """
 
 RETURN = r"""

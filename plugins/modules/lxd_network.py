@@ -64,27 +64,32 @@ author:
 EXAMPLES = r"""
 - name: A bridge with its own IPv4 subnet, NAT to the outside and no IPv6
   virtcloud.core.lxd_network:
-    name: lab0
+    name: example-lab0
     description: Lab bridge
     config:
       ipv4.address: 198.18.60.1/24
       ipv4.nat: true
       ipv4.dhcp.ranges: 198.18.60.100-198.18.60.200
+      ipv6.address: none
 
 - name: An isolated bridge without addresses (no DHCP, no NAT)
   virtcloud.core.lxd_network:
-    name: isolated0
+    name: example-iso0
+    config:
+      ipv4.address: none
+      ipv6.address: none
 
 - name: Turn NAT off, keep the rest
   virtcloud.core.lxd_network:
-    name: lab0
+    name: example-lab0
     config:
       ipv4.nat: false
 
-- name: Remove the network (fails while instances or profiles use it)
+- name: Remove the networks (fails while instances or profiles use them)
   virtcloud.core.lxd_network:
-    name: lab0
+    name: "{{ item }}"
     state: absent
+  loop: [example-lab0, example-iso0]
 """
 
 RETURN = r"""

@@ -61,7 +61,7 @@ author:
 EXAMPLES = r"""
 - name: A profile that limits CPU and memory and attaches a NIC to a bridge
   virtcloud.core.lxd_profile:
-    name: small
+    name: example-small
     description: One CPU, 256 MiB
     config:
       limits.cpu: "1"
@@ -74,7 +74,7 @@ EXAMPLES = r"""
 
 - name: Drop one config key and one device, keep the rest
   virtcloud.core.lxd_profile:
-    name: small
+    name: example-small
     config:
       limits.memory: null
     devices:
@@ -82,7 +82,7 @@ EXAMPLES = r"""
 
 - name: Remove the profile (fails while instances use it)
   virtcloud.core.lxd_profile:
-    name: small
+    name: example-small
     state: absent
 """
 

@@ -162,7 +162,10 @@ def remove_leftovers():
                 subprocess.run(remove + [words[0] if words else line.strip()], capture_output=True, check=False,
                                timeout=120)
     for path in glob.glob("/var/tmp/%s*" % PREFIX) + glob.glob("/var/lib/virtcloud/%s*" % PREFIX):
-        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
     for image in subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
                                 text=True, check=False).stdout.split():
         if image.startswith(PREFIX):
