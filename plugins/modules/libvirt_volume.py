@@ -125,50 +125,55 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Thin 1 TiB disk, refused if the pool would be more than 4x overcommitted
+- name: A directory pool to hold the volumes
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    path: /var/tmp/example-images
+
+- name: Thin 64 GiB disk, refused if the pool would be more than 1000x overcommitted
   virtcloud.core.libvirt_volume:
-    pool: images
+    pool: example-images
     name: data.qcow2
-    capacity: 1TiB
-    max_overcommit: 4.0
+    capacity: 64GiB
+    max_overcommit: 1000.0
 
 - name: Thick raw disk with its space reserved
   virtcloud.core.libvirt_volume:
-    pool: images
+    pool: example-images
     name: db.raw
     format: raw
-    capacity: 20GiB
+    capacity: 16MiB
     preallocation: falloc
 
-- name: Guest disk cloned from a template volume
+- name: A template volume
   virtcloud.core.libvirt_volume:
-    pool: images
-    name: web1.qcow2
-    clone_from: debian12-template.qcow2
-    capacity: 40GiB
+    pool: example-images
+    name: template.qcow2
+    capacity: 1GiB
 
-- name: Disk from a local VMDK, converted to qcow2
+- name: Guest disk cloned from the template volume
   virtcloud.core.libvirt_volume:
-    pool: images
-    name: appliance.qcow2
-    upload: /srv/import/appliance-disk1.vmdk
+    pool: example-images
+    name: web1.qcow2
+    clone_from: template.qcow2
+    capacity: 2GiB
 
 - name: Grow a disk
   virtcloud.core.libvirt_volume:
-    pool: images
+    pool: example-images
     name: data.qcow2
-    capacity: 2TiB
+    capacity: 128GiB
 
 - name: Delete a disk, zeroing it first
   virtcloud.core.libvirt_volume:
-    pool: images
+    pool: example-images
     name: db.raw
     state: absent
     wipe: true
 
 - name: Disk readable by a group, owned by a service user
   virtcloud.core.libvirt_volume:
-    pool: images
+    pool: example-images
     name: shared.qcow2
     capacity: 10GiB
     owner: "0"
@@ -177,7 +182,7 @@ EXAMPLES = r"""
 
 - name: A volume from your own XML
   virtcloud.core.libvirt_volume:
-    pool: images
+    pool: example-images
     name: scratch.qcow2
     xml: |
       <volume>
@@ -189,6 +194,19 @@ EXAMPLES = r"""
           </permissions>
         </target>
       </volume>
+
+- name: Remove the volumes
+  virtcloud.core.libvirt_volume:
+    pool: example-images
+    name: "{{ item }}"
+    state: absent
+  loop: [data.qcow2, template.qcow2, web1.qcow2, shared.qcow2, scratch.qcow2]
+
+- name: Remove the pool and its directory (refused while it holds volumes)
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    state: absent
+    delete_data: true
 """
 
 RETURN = r"""

@@ -124,13 +124,24 @@ author:
 """
 
 EXAMPLES = r"""
-- name: A busybox container on a bridge, with memory and CPU limits, started at boot
+- name: A bridge for the containers
+  virtcloud.core.host_bridge:
+    name: example-br-lxc
+    addresses: [198.18.5.1/24]
+
+- name: A directory to share with the container
+  ansible.builtin.file:
+    path: /var/tmp/example-www
+    state: directory
+    mode: "0755"
+
+- name: A busybox container on the bridge, with memory and CPU limits, started at boot
   virtcloud.core.lxc_container:
-    name: web
+    name: example-web
     template: busybox
     network:
       type: veth
-      link: br-lab
+      link: example-br-lxc
       ipv4: 198.18.5.10/24
       gateway: 198.18.5.1
     config:
@@ -138,46 +149,57 @@ EXAMPLES = r"""
       lxc.cgroup.cpu.shares: 512
       lxc.start.auto: true
       lxc.mount.entry:
-        - /srv/www srv/www none bind,create=dir 0 0
+        - /var/tmp/example-www srv/www none bind,create=dir 0 0
     config_append: true
     state: started
 
-- name: A Debian container from the image server, without network
+- name: Freeze it
   virtcloud.core.lxc_container:
-    name: builder
-    template: download
-    template_options: [--dist, debian, --release, bookworm, --arch, amd64]
+    name: example-web
+    state: frozen
+
+# With an image server: template download, template_options [--dist, debian, --release, bookworm, --arch, amd64].
+- name: A stopped template container without network
+  virtcloud.core.lxc_container:
+    name: example-web-template
+    template: busybox
     network: none
     state: stopped
 
-- name: Freeze it
+- name: A copy-on-write clone of the stopped template container
   virtcloud.core.lxc_container:
-    name: web
-    state: frozen
-
-- name: A copy-on-write clone of a stopped template container
-  virtcloud.core.lxc_container:
-    name: web2
-    source: web-template
+    name: example-web2
+    source: example-web-template
     network:
-      link: br-lab
+      link: example-br-lxc
       ipv4: 198.18.5.11/24
 
 - name: Stop it and take a snapshot before an upgrade
   virtcloud.core.lxc_container:
-    name: web2
+    name: example-web2
     snapshot: before-upgrade
     state: stopped
 
 - name: Go back to it (the container is stopped) and start it again
   virtcloud.core.lxc_container:
-    name: web2
+    name: example-web2
     restore_snapshot: before-upgrade
     state: started
 
-- name: Remove a container and its snapshots
+- name: Remove the containers and their snapshots
   virtcloud.core.lxc_container:
-    name: web2
+    name: "{{ item }}"
+    state: absent
+  loop: [example-web2, example-web-template, example-web]
+
+- name: Remove the bridge
+  virtcloud.core.host_bridge:
+    name: example-br-lxc
+    state: absent
+
+- name: Remove the shared directory
+  ansible.builtin.file:
+    path: /var/tmp/example-www
     state: absent
 """
 

@@ -50,6 +50,67 @@ author:
 """
 
 EXAMPLES = r"""
+# No image server needed: a busybox image built from Debian's static busybox (busybox-static).
+- name: Directories for the image's metadata and root filesystem
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox/{{ item }}
+    state: directory
+    mode: "0755"
+  loop: [meta, rootfs/bin, rootfs/sbin, rootfs/etc, rootfs/proc, rootfs/sys, rootfs/dev, rootfs/run, rootfs/tmp,
+         rootfs/root, rootfs/var]
+
+- name: A static busybox
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-busybox/rootfs/bin/busybox
+    mode: "0755"
+
+- name: Its applets
+  ansible.builtin.file:
+    src: busybox
+    dest: /var/tmp/example-busybox/rootfs/bin/{{ item }}
+    state: link
+  loop: [sh, sleep, mount, cat, ip, udhcpc]
+
+- name: An init that idles until LXD stops it
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/rootfs/sbin/init
+    mode: "0755"
+    content: |
+      #!/bin/sh
+      mount -t proc proc /proc
+      trap 'exit 0' PWR TERM
+      while :; do sleep 1 & wait $!; done
+
+- name: The image's metadata
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/meta/metadata.yaml
+    mode: "0644"
+    content: |
+      architecture: {{ lookup('pipe', 'uname -m') }}
+      creation_date: 1700000000
+      properties: {description: busybox, os: busybox, release: "1"}
+
+- name: Pack the metadata and the root filesystem
+  ansible.builtin.command:
+    cmd: tar -C /var/tmp/example-busybox/{{ item }} -czf /var/tmp/example-busybox/{{ item }}.tar.gz .
+    creates: /var/tmp/example-busybox/{{ item }}.tar.gz
+  loop: [meta, rootfs]
+
+- name: Import the split image (metadata tarball + rootfs) under an alias
+  virtcloud.core.lxd_image:
+    aliases: [example-busybox]
+    source:
+      metadata: /var/tmp/example-busybox/meta.tar.gz
+      rootfs: /var/tmp/example-busybox/rootfs.tar.gz
+
+- name: A running instance
+  virtcloud.core.lxd_instance:
+    name: example-web
+    image: example-busybox
+    state: started
+
 - name: Everything the local LXD has
   virtcloud.core.lxd_info:
   register: lxd
@@ -58,19 +119,37 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ lxd.instances | selectattr('status', 'eq', 'running') | items2dict(key_name='name', value_name='ipv4') }}"
 
-- name: One instance and one image of a project on a remote LXD, trusted with a join token the first time
+- name: One instance and one image by name
   virtcloud.core.lxd_info:
-    url: https://lxd1.example.com:8443
-    client_cert: /etc/virtcloud/lxd-client.crt
-    client_key: /etc/virtcloud/lxd-client.key
-    server_cert: /etc/virtcloud/lxd1-server.crt
-    trust_token: "{{ lxd1_token }}"
-    project: tenant-a
     gather: [instances, images]
     names:
-      instances: [web]
-      images: busybox
-  register: tenant
+      instances: [example-web]
+      images: example-busybox
+  register: web
+
+# The same on a remote LXD, in a project, trusted with a join token the first time (not run here):
+#   virtcloud.core.lxd_info:
+#     url: https://lxd1.example.com:8443
+#     client_cert: /etc/virtcloud/lxd-client.crt
+#     client_key: /etc/virtcloud/lxd-client.key
+#     server_cert: /etc/virtcloud/lxd1-server.crt
+#     trust_token: "{{ lxd1_token }}"
+#     project: tenant-a
+
+- name: Remove the instance
+  virtcloud.core.lxd_instance:
+    name: example-web
+    state: absent
+
+- name: Delete the image (its aliases go with it)
+  virtcloud.core.lxd_image:
+    aliases: [example-busybox]
+    state: absent
+
+- name: Remove the image's files
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox
+    state: absent
 """
 
 RETURN = r"""

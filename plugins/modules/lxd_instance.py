@@ -127,10 +127,71 @@ author:
 """
 
 EXAMPLES = r"""
+# No image server needed: a busybox image built from Debian's static busybox (busybox-static).
+- name: Directories for the image's metadata and root filesystem
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox/{{ item }}
+    state: directory
+    mode: "0755"
+  loop: [meta, rootfs/bin, rootfs/sbin, rootfs/etc, rootfs/proc, rootfs/sys, rootfs/dev, rootfs/run, rootfs/tmp,
+         rootfs/root, rootfs/var]
+
+- name: A static busybox
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-busybox/rootfs/bin/busybox
+    mode: "0755"
+
+- name: Its applets
+  ansible.builtin.file:
+    src: busybox
+    dest: /var/tmp/example-busybox/rootfs/bin/{{ item }}
+    state: link
+  loop: [sh, sleep, mount, cat, ip, udhcpc]
+
+- name: An init that idles until LXD stops it
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/rootfs/sbin/init
+    mode: "0755"
+    content: |
+      #!/bin/sh
+      mount -t proc proc /proc
+      trap 'exit 0' PWR TERM
+      while :; do sleep 1 & wait $!; done
+
+- name: The image's metadata
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/meta/metadata.yaml
+    mode: "0644"
+    content: |
+      architecture: {{ lookup('pipe', 'uname -m') }}
+      creation_date: 1700000000
+      properties: {description: busybox, os: busybox, release: "1"}
+
+- name: Pack the metadata and the root filesystem
+  ansible.builtin.command:
+    cmd: tar -C /var/tmp/example-busybox/{{ item }} -czf /var/tmp/example-busybox/{{ item }}.tar.gz .
+    creates: /var/tmp/example-busybox/{{ item }}.tar.gz
+  loop: [meta, rootfs]
+
+- name: Import the split image (metadata tarball + rootfs) under an alias
+  virtcloud.core.lxd_image:
+    aliases: [example-busybox]
+    source:
+      metadata: /var/tmp/example-busybox/meta.tar.gz
+      rootfs: /var/tmp/example-busybox/rootfs.tar.gz
+
+- name: A data directory on the host
+  ansible.builtin.file:
+    path: /var/tmp/example-web1-data
+    state: directory
+    mode: "0755"
+
 - name: A container from a local image, with a memory limit and a data directory
   virtcloud.core.lxd_instance:
-    name: web1
-    image: busybox
+    name: example-web1
+    image: example-busybox
     config:
       limits.memory: 256MiB
       limits.cpu: 1
@@ -139,7 +200,7 @@ EXAMPLES = r"""
     devices:
       data:
         type: disk
-        source: /srv/web1
+        source: /var/tmp/example-web1-data
         path: /data
     profiles:
       - default
@@ -147,12 +208,12 @@ EXAMPLES = r"""
 
 - name: Freeze it
   virtcloud.core.lxd_instance:
-    name: web1
+    name: example-web1
     state: frozen
 
 - name: Drop a key and a device, and restart
   virtcloud.core.lxd_instance:
-    name: web1
+    name: example-web1
     config:
       user.role: null
     devices:
@@ -161,7 +222,22 @@ EXAMPLES = r"""
 
 - name: Remove it
   virtcloud.core.lxd_instance:
-    name: web1
+    name: example-web1
+    state: absent
+
+- name: Remove the data directory
+  ansible.builtin.file:
+    path: /var/tmp/example-web1-data
+    state: absent
+
+- name: Delete the image (its aliases go with it)
+  virtcloud.core.lxd_image:
+    aliases: [example-busybox]
+    state: absent
+
+- name: Remove the image's files
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox
     state: absent
 """
 

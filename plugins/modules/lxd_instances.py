@@ -44,25 +44,96 @@ author:
 """
 
 EXAMPLES = r"""
+# No image server needed: a busybox image built from Debian's static busybox (busybox-static).
+- name: Directories for the image's metadata and root filesystem
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox/{{ item }}
+    state: directory
+    mode: "0755"
+  loop: [meta, rootfs/bin, rootfs/sbin, rootfs/etc, rootfs/proc, rootfs/sys, rootfs/dev, rootfs/run, rootfs/tmp,
+         rootfs/root, rootfs/var]
+
+- name: A static busybox
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-busybox/rootfs/bin/busybox
+    mode: "0755"
+
+- name: Its applets
+  ansible.builtin.file:
+    src: busybox
+    dest: /var/tmp/example-busybox/rootfs/bin/{{ item }}
+    state: link
+  loop: [sh, sleep, mount, cat, ip, udhcpc]
+
+- name: An init that idles until LXD stops it
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/rootfs/sbin/init
+    mode: "0755"
+    content: |
+      #!/bin/sh
+      mount -t proc proc /proc
+      trap 'exit 0' PWR TERM
+      while :; do sleep 1 & wait $!; done
+
+- name: The image's metadata
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/meta/metadata.yaml
+    mode: "0644"
+    content: |
+      architecture: {{ lookup('pipe', 'uname -m') }}
+      creation_date: 1700000000
+      properties: {description: busybox, os: busybox, release: "1"}
+
+- name: Pack the metadata and the root filesystem
+  ansible.builtin.command:
+    cmd: tar -C /var/tmp/example-busybox/{{ item }} -czf /var/tmp/example-busybox/{{ item }}.tar.gz .
+    creates: /var/tmp/example-busybox/{{ item }}.tar.gz
+  loop: [meta, rootfs]
+
+- name: Import the split image (metadata tarball + rootfs) under an alias
+  virtcloud.core.lxd_image:
+    aliases: [example-busybox]
+    source:
+      metadata: /var/tmp/example-busybox/meta.tar.gz
+      rootfs: /var/tmp/example-busybox/rootfs.tar.gz
+
 - name: Ten containers from one image, started, in one task
   virtcloud.core.lxd_instances:
     instances: "{{ nodes }}"
   vars:
     nodes: >-
-      {% set out = [] %}{% for i in range(10) %}{% set _ = out.append({'name': 'node%d' % i,
-      'image': 'busybox', 'config': {'limits.memory': '128MiB'}, 'state': 'started'}) %}{% endfor %}{{ out }}
+      {% set out = [] %}{% for i in range(10) %}{% set x = out.append({'name': 'example-node%d' % i,
+      'image': 'example-busybox', 'config': {'limits.memory': '128MiB'}, 'state': 'started'}) %}{% endfor %}{{ out }}
 
 - name: Two instances spelled out
   virtcloud.core.lxd_instances:
     instances:
-      - name: db1
-        image: busybox
+      - name: example-db1
+        image: example-busybox
         config:
           limits.memory: 1GiB
           user.role: db
         state: started
-      - name: old1
+      - name: example-old1
         state: absent
+
+- name: Remove them all
+  virtcloud.core.lxd_instances:
+    instances: >-
+      {% set out = [{'name': 'example-db1', 'state': 'absent'}] %}{% for i in range(10) %}{%
+      set x = out.append({'name': 'example-node%d' % i, 'state': 'absent'}) %}{% endfor %}{{ out }}
+
+- name: Delete the image (its aliases go with it)
+  virtcloud.core.lxd_image:
+    aliases: [example-busybox]
+    state: absent
+
+- name: Remove the image's files
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox
+    state: absent
 """
 
 RETURN = r"""

@@ -73,23 +73,72 @@ author:
 """
 
 EXAMPLES = r"""
+- name: A directory pool
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    path: /var/tmp/example-images
+
+- name: A host-only network
+  virtcloud.core.libvirt_network:
+    name: example-hostonly
+    forward: isolated
+    address: 198.18.24.1/24
+
+- name: A small guest with a disk, defined and shut off
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    memory: 256MiB
+    disks:
+      - {pool: example-images, volume: example-web1.qcow2, size: 64MiB}
+    nics:
+      - {network: example-hostonly}
+    state: present
+
+- name: A directory for the exports
+  ansible.builtin.file:
+    path: /var/tmp/example-export
+    state: directory
+    mode: "0755"
+
 - name: Shut the guest down
   virtcloud.core.libvirt_domain:
-    name: web1
+    name: example-web1
     state: shutdown
 
 - name: Export it as an OVA
   virtcloud.core.ova_export:
-    name: web1
-    dest: /srv/export/web1.ova
+    name: example-web1
+    dest: /var/tmp/example-export/web1.ova
   register: exported
 
 - name: An OVF 2.0 package, written again even when up to date
   virtcloud.core.ova_export:
-    name: web1
-    dest: /srv/export/web1-ovf2.ova
+    name: example-web1
+    dest: /var/tmp/example-export/web1-ovf2.ova
     ovf_version: "2.0"
     force: true
+
+- name: Remove the guest and its volumes
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    state: absent
+    remove_storage: true
+
+- name: Remove the network
+  virtcloud.core.libvirt_network:
+    name: example-hostonly
+    state: absent
+
+- name: Remove the pool
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    state: absent
+    delete_data: true
+
+- name: Remove the exports
+  ansible.builtin.file:
+    path: /var/tmp/example-export
+    state: absent
 """
 
 RETURN = r"""

@@ -121,26 +121,86 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Import an appliance onto the host-only network and boot it
+- name: A directory pool
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    path: /var/tmp/example-images
+
+- name: A host-only network
+  virtcloud.core.libvirt_network:
+    name: example-hostonly
+    forward: isolated
+    address: 198.18.24.1/24
+
+- name: A small guest with a disk, defined and shut off
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    memory: 256MiB
+    disks:
+      - {pool: example-images, volume: example-web1.qcow2, size: 64MiB}
+    nics:
+      - {network: example-hostonly}
+    state: present
+
+- name: A directory for the appliance
+  ansible.builtin.file:
+    path: /var/tmp/example-export
+    state: directory
+    mode: "0755"
+
+- name: An appliance to import (an OVA exported from the guest; its NICs are on example-hostonly)
+  virtcloud.core.ova_export:
+    name: example-web1
+    dest: /var/tmp/example-export/web1.ova
+
+- name: Import the appliance as a new guest on the host-only network, with a VNC console and a console log
   virtcloud.core.ova_import:
-    src: /srv/appliances/tiny.ova
-    name: tiny1
-    pool: vc-images
+    src: /var/tmp/example-export/web1.ova
+    name: example-tiny1
+    pool: example-images
     network_map:
-      "VM Network": vc-hostonly
+      example-hostonly: example-hostonly
     domain:
       graphics: {type: vnc, listen: 127.0.0.1}
-      serial: {type: file, path: /var/log/tiny1-console.log}
-    start: true
+      serial: {type: file, path: /var/tmp/example-export/tiny1-console.log}
+    start: false
 
-- name: A VirtualBox export, its NAT network on a Linux bridge, raw preallocated disks
-  virtcloud.core.ova_import:
-    src: /srv/appliances/ubuntu.ova
-    pool: vc-images
-    network_map:
-      NAT: {bridge: br0}
-    disk_format: raw
-    preallocation: falloc
+# A VirtualBox export, its NAT network on a Linux bridge, raw preallocated disks:
+#   virtcloud.core.ova_import:
+#     src: /srv/appliances/ubuntu.ova
+#     pool: vc-images
+#     network_map:
+#       NAT: {bridge: br0}
+#     disk_format: raw
+#     preallocation: falloc
+
+- name: Remove the imported guest and its volumes
+  virtcloud.core.libvirt_domain:
+    name: example-tiny1
+    state: absent
+    remove_storage: true
+
+- name: Remove the guest and its volumes
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    state: absent
+    remove_storage: true
+
+- name: Remove the network
+  virtcloud.core.libvirt_network:
+    name: example-hostonly
+    state: absent
+
+- name: Remove the pool
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    state: absent
+    delete_data: true
+
+- name: Remove the exports
+  ansible.builtin.file:
+    path: /var/tmp/example-export
+    state: absent
 """
 
 RETURN = r"""

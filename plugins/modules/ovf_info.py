@@ -51,9 +51,41 @@ author:
 """
 
 EXAMPLES = r"""
+- name: A directory pool
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    path: /var/tmp/example-images
+
+- name: A host-only network
+  virtcloud.core.libvirt_network:
+    name: example-hostonly
+    forward: isolated
+    address: 198.18.24.1/24
+
+- name: A small guest with a disk, defined and shut off
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    memory: 256MiB
+    disks:
+      - {pool: example-images, volume: example-web1.qcow2, size: 64MiB}
+    nics:
+      - {network: example-hostonly}
+    state: present
+
+- name: A directory for the appliance
+  ansible.builtin.file:
+    path: /var/tmp/example-export
+    state: directory
+    mode: "0755"
+
+- name: An appliance to import (an OVA exported from the guest)
+  virtcloud.core.ova_export:
+    name: example-web1
+    dest: /var/tmp/example-export/web1.ova
+
 - name: What does the appliance need?
   virtcloud.core.ovf_info:
-    src: /srv/images/appliance.ova
+    src: /var/tmp/example-export/web1.ova
   register: appliance
 
 - name: Show its size
@@ -62,10 +94,32 @@ EXAMPLES = r"""
 
 - name: Check the manifest before importing
   virtcloud.core.ovf_info:
-    src: /srv/images/appliance.ova
+    src: /var/tmp/example-export/web1.ova
     verify_manifest: true
   register: checked
   failed_when: checked.manifest.present and not checked.manifest.verified
+
+- name: Remove the guest and its volumes
+  virtcloud.core.libvirt_domain:
+    name: example-web1
+    state: absent
+    remove_storage: true
+
+- name: Remove the network
+  virtcloud.core.libvirt_network:
+    name: example-hostonly
+    state: absent
+
+- name: Remove the pool
+  virtcloud.core.libvirt_pool:
+    name: example-images
+    state: absent
+    delete_data: true
+
+- name: Remove the exports
+  ansible.builtin.file:
+    path: /var/tmp/example-export
+    state: absent
 """
 
 RETURN = r"""
