@@ -90,33 +90,50 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Empty 20 GiB qcow2 image
+- name: A directory for the images
+  ansible.builtin.file:
+    path: /var/tmp/example-images
+    state: directory
+    mode: "0755"
+
+- name: Empty 1 GiB qcow2 image
   virtcloud.core.disk_image:
-    path: /srv/images/data.qcow2
+    path: /var/tmp/example-images/data.qcow2
     format: qcow2
-    size: 20GiB
+    size: 1GiB
 
 - name: Make an Azure-ready fixed VHD from a qcow2 build
   virtcloud.core.disk_image:
-    path: /srv/export/app.vhd
-    source: /srv/images/app.qcow2
+    path: /var/tmp/example-images/app.vhd
+    source: /var/tmp/example-images/data.qcow2
     profile: azure_page_blob
 
 - name: VMDK for VMware
   virtcloud.core.disk_image:
-    path: /srv/export/app.vmdk
-    source: /srv/images/app.qcow2
+    path: /var/tmp/example-images/app.vmdk
+    source: /var/tmp/example-images/data.qcow2
     format: vmdk
 
 - name: Grow an image
   virtcloud.core.disk_image:
-    path: /srv/images/data.qcow2
-    size: 40GiB
+    path: /var/tmp/example-images/data.qcow2
+    size: 2GiB
 
 - name: What is this file?
   virtcloud.core.disk_image:
-    path: /srv/import/unknown.img
+    path: /var/tmp/example-images/app.vmdk
   register: img
+
+- name: Remove the images
+  virtcloud.core.disk_image:
+    path: /var/tmp/example-images/{{ item }}
+    state: absent
+  loop: [data.qcow2, app.vhd, app.vmdk]
+
+- name: Remove their directory
+  ansible.builtin.file:
+    path: /var/tmp/example-images
+    state: absent
 """
 
 RETURN = r"""
