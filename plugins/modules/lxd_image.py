@@ -116,40 +116,108 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Import a split image (metadata tarball + rootfs) under an alias
-  virtcloud.core.lxd_image:
-    aliases: [busybox]
-    source:
-      metadata: /srv/images/busybox/meta.tar.gz
-      rootfs: /srv/images/busybox/rootfs.tar.gz
+# No image server needed: a busybox image built from Debian's static busybox (busybox-static).
+- name: Directories for the image's metadata and root filesystem
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox/{{ item }}
+    state: directory
+    mode: "0755"
+  loop: [meta, rootfs/bin, rootfs/sbin, rootfs/etc, rootfs/proc, rootfs/sys, rootfs/dev, rootfs/run, rootfs/tmp,
+         rootfs/root, rootfs/var]
 
-- name: Publish a stopped instance as a template image
+- name: A static busybox
+  ansible.builtin.copy:
+    src: /bin/busybox
+    remote_src: true
+    dest: /var/tmp/example-busybox/rootfs/bin/busybox
+    mode: "0755"
+
+- name: Its applets
+  ansible.builtin.file:
+    src: busybox
+    dest: /var/tmp/example-busybox/rootfs/bin/{{ item }}
+    state: link
+  loop: [sh, sleep, mount, cat, ip, udhcpc]
+
+- name: An init that idles until LXD stops it
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/rootfs/sbin/init
+    mode: "0755"
+    content: |
+      #!/bin/sh
+      mount -t proc proc /proc
+      trap 'exit 0' PWR TERM
+      while :; do sleep 1 & wait $!; done
+
+- name: The image's metadata
+  ansible.builtin.copy:
+    dest: /var/tmp/example-busybox/meta/metadata.yaml
+    mode: "0644"
+    content: |
+      architecture: {{ lookup('pipe', 'uname -m') }}
+      creation_date: 1700000000
+      properties: {description: busybox, os: busybox, release: "1"}
+
+- name: Pack the metadata and the root filesystem
+  ansible.builtin.command:
+    cmd: tar -C /var/tmp/example-busybox/{{ item }} -czf /var/tmp/example-busybox/{{ item }}.tar.gz .
+    creates: /var/tmp/example-busybox/{{ item }}.tar.gz
+  loop: [meta, rootfs]
+
+- name: Import the split image (metadata tarball + rootfs) under an alias
   virtcloud.core.lxd_image:
-    aliases: [web-template]
+    aliases: [example-busybox]
     source:
-      instance: web-build
+      metadata: /var/tmp/example-busybox/meta.tar.gz
+      rootfs: /var/tmp/example-busybox/rootfs.tar.gz
+
+- name: An instance to publish
+  virtcloud.core.lxd_instance:
+    name: example-web-build
+    image: example-busybox
+    state: stopped
+
+- name: Publish the stopped instance as a template image
+  virtcloud.core.lxd_image:
+    aliases: [example-web-template]
+    source:
+      instance: example-web-build
     properties:
       description: Web server template
       release: "2.4"
 
-- name: Publish a snapshot again and replace the template under the alias
-  virtcloud.core.lxd_image:
-    aliases: [web-template]
-    source:
-      instance: web-build
-      snapshot: golden
-    refresh: true
+# A snapshot of the instance (lxc snapshot example-web-build golden) is published the same way, and
+# refresh replaces the template under the alias every run:
+#   virtcloud.core.lxd_image:
+#     aliases: [example-web-template]
+#     source: {instance: example-web-build, snapshot: golden}
+#     refresh: true
 
 - name: Another alias, one property changed, served to untrusted clients
   virtcloud.core.lxd_image:
-    aliases: [web-template, web]
+    aliases: [example-web-template, example-web]
     properties:
       release: "2.5"
     public: true
 
 - name: Delete the template image (its aliases go with it)
   virtcloud.core.lxd_image:
-    aliases: [web-template]
+    aliases: [example-web-template]
+    state: absent
+
+- name: Remove the instance
+  virtcloud.core.lxd_instance:
+    name: example-web-build
+    state: absent
+
+- name: Delete the image (its aliases go with it)
+  virtcloud.core.lxd_image:
+    aliases: [example-busybox]
+    state: absent
+
+- name: Remove the image's files
+  ansible.builtin.file:
+    path: /var/tmp/example-busybox
     state: absent
 """
 
