@@ -104,7 +104,7 @@ EXAMPLES = r"""
     volumes: false
   register: docker
 
-# Label keys contain dots: look them up with the in test on the keys, not with selectattr's attribute path.
+# Label keys contain dots: test for the key with contains (an attribute path such as labels.io.virtcloud... finds nothing).
 - name: Show the containers this collection manages
   ansible.builtin.debug:
     msg: "{{ docker.containers | selectattr('labels', 'contains', 'io.virtcloud.managed-by') | map(attribute='name') }}"
