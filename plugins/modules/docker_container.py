@@ -469,6 +469,7 @@ EXAMPLES = r"""
     name: example-httpd
     image: example-busybox:1
     command: httpd -f -p 80 -h /www
+    init: true  # an init as PID 1: the container stops at once on SIGTERM
     published_ports:
       - 127.0.0.1:18088:80
     restart_policy: unless-stopped
@@ -478,6 +479,7 @@ EXAMPLES = r"""
     name: example-web
     image: example-busybox:1
     command: httpd -f -p 80 -h /www
+    init: true  # an init as PID 1: the container stops at once on SIGTERM
     networks:
       - name: example-backend
         aliases: [www]
@@ -542,6 +544,7 @@ EXAMPLES = r"""
         name: example-worker
         image: example-busybox:1
         command: sleep infinity
+        init: true  # an init as PID 1: the container stops at once on SIGTERM
         env:
           MODE: batch
           DEBUG: "false"

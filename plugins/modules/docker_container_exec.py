@@ -85,6 +85,7 @@ EXAMPLES = r"""
     name: example-web
     image: example-busybox:1
     command: httpd -f -p 80 -h /www
+    init: true  # an init as PID 1: the container stops at once on SIGTERM
     mounts:
       - type: tmpfs
         target: /data

@@ -122,12 +122,13 @@ EXAMPLES = r"""
       name: example-web
       image: example-busybox:1
       command: httpd -f -p 80 -h /www
+      init: true  # an init as PID 1: the container stops at once on SIGTERM
       published_ports: [127.0.0.1:18080:80]
       restart_policy: unless-stopped
     workers:
-      - {name: example-worker-1, image: "example-busybox:1", command: sleep infinity}
-      - {name: example-worker-2, image: "example-busybox:1", command: sleep infinity}
-      - {name: example-worker-3, image: "example-busybox:1", command: sleep infinity, memory: 64m}
+      - {name: example-worker-1, image: "example-busybox:1", command: sleep infinity, init: true}
+      - {name: example-worker-2, image: "example-busybox:1", command: sleep infinity, init: true}
+      - {name: example-worker-3, image: "example-busybox:1", command: sleep infinity, memory: 64m, init: true}
 
 - name: Remove some
   virtcloud.core.docker_containers:
@@ -145,9 +146,10 @@ EXAMPLES = r"""
       - name: example-web
         image: example-busybox:1
         command: httpd -f -p 80 -h /www
+        init: true  # an init as PID 1: the container stops at once on SIGTERM
         published_ports: [127.0.0.1:18080:80]
         restart_policy: unless-stopped
-      - {name: example-worker-1, image: "example-busybox:1", command: sleep infinity}
+      - {name: example-worker-1, image: "example-busybox:1", command: sleep infinity, init: true}
   tags: [host_wide]
 
 - name: Remove the rest

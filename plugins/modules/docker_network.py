@@ -164,6 +164,7 @@ EXAMPLES = r"""
     name: "{{ item }}"
     image: example-busybox:1
     command: sleep infinity
+    init: true  # an init as PID 1: the container stops at once on SIGTERM
   loop: [example-web, example-db, example-cache]
 
 - name: A bridge network with its own subnet
