@@ -39,9 +39,13 @@ integration: setup
 sanity: setup
 	$(PY) -m pytest tests/sanity
 
-## bench: side-by-side benchmarks (long; not part of make test)
+## bench: side-by-side benchmarks (long; not part of make test); writes docs/benchmarks.md and
+## docs/benchmarks.png from the results each bench records (tests/output/bench-results), even when one failed
+BENCH_RESULTS ?= $(CURDIR)/tests/output/bench-results
 bench: setup
-	$(PY) -m pytest tests/bench -s -p no:cacheprovider
+	rm -rf $(BENCH_RESULTS)
+	status=0; VIRTCLOUD_BENCH_RESULTS=$(BENCH_RESULTS) $(PY) -m pytest tests/bench -s -p no:cacheprovider || status=$$?; \
+	  PYTHONPATH=tests $(PY) -m lib.bench report --results $(BENCH_RESULTS) --out docs && exit $$status
 
 ## netbed: three "hosts" h1..h3 over SSH (network namespaces, tests/lib/netbed.py); prints the inventory path
 NETBED_STATE ?= $(CURDIR)/tests/output/netbed

@@ -10,11 +10,13 @@ the `ansible` PyPI package, installed by this file into its own venv (.venv-benc
 VIRTCLOUD_BENCH_VENV), which runs all three so they share one ansible-core and one interpreter.
 Below the table, the floor: the same containers created, then created and started, straight through
 the docker SDK (8 threads, as docker_containers' batch_workers), without Ansible.
-Nothing here asserts on time: the table is the result.
+Every time is the median of 3 runs from a clean slate (lib.bench.median_of), recorded for the report
+(lib.bench.record). Nothing here asserts on time: the table is the result.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
@@ -24,9 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import ROOT, sh  # noqa: E402
-from lib.bench import play
+from lib.bench import median_of, play, record_side_by_side
 
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_SIZES", "10 100").split()]
+DEFAULT_SIZES = [10, 100]
+SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
 RUN = uuid.uuid4().hex[:6]  # concurrent runs (other work trees) must not remove each other's containers
 PREFIX = "vctbench%s" % RUN
 IMAGE = "local/vctbench-sleep:%s" % RUN
@@ -105,6 +108,15 @@ def _playbook(venv, tmp_path, mode, specs):
     return play(venv, tmp_path, mode, TASKS[mode], specs)
 
 
+def _create_rerun(venv, tmp_path, mode, specs):
+    """One run from a clean slate: (create seconds, no-op rerun seconds)."""
+    create, changed = _playbook(venv, tmp_path, mode, specs)
+    assert changed >= 1, (mode, "create changed nothing")
+    rerun, changed = _playbook(venv, tmp_path, mode, specs)
+    assert changed == 0, (mode, "no-op rerun reported changes")
+    return create, rerun
+
+
 def test_docker_bench(bench_venv, image, tmp_path):
     baselines = sorted(_playbook(bench_venv, tmp_path, "none", [])[0] for dummy in range(5))
     baseline = baselines[2]  # the median: one slow start of ansible-playbook should not skew every row
@@ -112,16 +124,11 @@ def test_docker_bench(bench_venv, image, tmp_path):
     for size in SIZES:
         specs = [{"name": "%s-%03d" % (PREFIX, i), "image": image, "command": "/bin/busybox sleep 3600"}
                  for i in range(size)]
-        times = {}
-        for mode in MODES:
-            _cleanup()
-            create, changed = _playbook(bench_venv, tmp_path, mode, specs)
-            assert changed >= 1, (mode, "create changed nothing")
-            rerun, changed = _playbook(bench_venv, tmp_path, mode, specs)
-            assert changed == 0, (mode, "no-op rerun reported changes")
-            times[mode] = (create, rerun)
+        times = {mode: median_of(functools.partial(_create_rerun, bench_venv, tmp_path, mode, specs), before=_cleanup)
+                 for mode in MODES}
         _cleanup()
         rows.append((size, times, _api_floor(specs)))
+        record_side_by_side("docker", size, times, baseline, MODES, ("create", "no-op rerun"), DEFAULT_SIZES)
 
     lines = ["", "Docker benchmark, seconds. task = playbook - %.2f s (median playbook with no task)" % baseline,
              "%-5s %-7s %-9s %9s %9s %9s %9s %9s" % ("N", "run", "time", "(a)", "(b)", "(c)", "(a)/(b)", "(a)/(c)")]

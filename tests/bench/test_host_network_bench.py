@@ -9,11 +9,13 @@ reads it all in one task, and says how many netlink and OVSDB round trips that t
 
 openvswitch.openvswitch left the `ansible` package after 10.x: the bench takes it from the
 ansible 10.7.0 wheel (tests/lib/bench.peer_collection) and runs it with the bench venv's
-ansible-core, as it runs ours. Nothing here asserts on time: the table is the result.
+ansible-core, as it runs ours. Every time is the median of 3 runs from a clean slate, recorded for
+the report (lib.bench.record). Nothing here asserts on time: the table is the result.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -25,9 +27,10 @@ import uuid
 import pytest
 
 from conftest import COLLECTIONS, ROOT, run_module, sh
-from lib.bench import peer_collection, play
+from lib.bench import median_of, peer_collection, play, record, record_side_by_side
 
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_OVS_SIZES", "20").split()]
+DEFAULT_SIZES = [20]
+SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_OVS_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
 PEER_RELEASE = "10.7.0"  # the last `ansible` release that carries openvswitch.openvswitch
 PREFIX = "vcb" + uuid.uuid4().hex[:4]  # concurrent runs (other work trees) must not remove each other's bridges
 MODES = {
@@ -132,6 +135,16 @@ def _traced_requests(tmp_path):
     return counts
 
 
+def _create_rerun(venv, tmp_path, mode, specs):
+    """One run from a clean slate: (create seconds, no-op rerun seconds)."""
+    create, changed = play(venv, tmp_path, mode, TASKS[mode], specs)
+    assert changed >= 1, (mode, "creating changed nothing")
+    _check_made(specs)
+    rerun, changed = play(venv, tmp_path, mode, TASKS[mode], specs)
+    assert changed == 0, (mode, "no-op rerun reported changes")
+    return create, rerun
+
+
 def test_host_network_bench(bench_venv, peer, tmp_path):
     rows, baselines, infos = [], {}, {}
     for size in SIZES:
@@ -139,31 +152,26 @@ def test_host_network_bench(bench_venv, peer, tmp_path):
                   "remote": "198.18.1.%d" % (100 + i)} for i in range(size)]
         # the median of five empty playbooks reading the same extra-vars file
         baselines[size] = sorted(play(bench_venv, tmp_path, "none", "", specs)[0] for dummy in range(5))[2]
-        times = {}
-        for mode in MODES:
-            _cleanup()
-            create, changed = play(bench_venv, tmp_path, mode, TASKS[mode], specs)
-            assert changed >= 1, (mode, "creating changed nothing")
-            _check_made(specs)
-            reruns = []
-            for dummy in range(3):  # the median of three no-op reruns
-                rerun, changed = play(bench_venv, tmp_path, mode, TASKS[mode], specs)
-                assert changed == 0, (mode, "no-op rerun reported changes")
-                reruns.append(rerun)
-            times[mode] = (create, sorted(reruns)[1])
+        # the median of three creations from a clean slate, each followed by a no-op rerun
+        times = {mode: median_of(functools.partial(_create_rerun, bench_venv, tmp_path, mode, specs), before=_cleanup)
+                 for mode in MODES}
+        record_side_by_side("host-network", size, times, baselines[size], MODES, ("create", "no-op rerun"),
+                            DEFAULT_SIZES)
         # what is there now: the N pairs (made by b) and whatever else the host has
         info_time = sorted(play(bench_venv, tmp_path, "info", TASKS["info"], specs)[0] for dummy in range(3))[1]
         facts = run_module("host_network_info")
         assert facts.get("failed") is not True, facts
         found = {bridge["name"] for bridge in facts["ovs"]["bridges"]}
         assert {s["bridge"] for s in specs} <= found
+        record("host-network", "host_network_info, one task", max(info_time - baselines[size], 0.01), size=size,
+               default_sizes=DEFAULT_SIZES, ours_label="virtcloud.core.host_network_info", note="task time; no peer")
         infos[size] = (info_time, facts["round_trips"], _traced_requests(tmp_path), len(facts["interfaces"]),
                        len(found))
         _cleanup()
         rows.append((size, times))
 
     lines = ["", "Open vSwitch benchmark (N bridges + N VXLAN ports), seconds. task = playbook - the same playbook "
-             "with no task (%s); no-op: median of 3" % ", ".join("N=%d: %.2f s" % item for item in sorted(baselines.items())),
+             "with no task (%s); medians of 3 runs" % ", ".join("N=%d: %.2f s" % item for item in sorted(baselines.items())),
              "%-5s %-7s %-9s %9s %9s %9s" % ("N", "run", "time", "(a)", "(b)", "(a)/(b)")]
     for size, times in rows:
         for index, label in enumerate(("create", "no-op")):

@@ -7,21 +7,24 @@ started, then a no-op rerun, as whole ansible-playbook runs:
   (c) virtcloud.core.lxd_instances, one task.
 Task time = playbook time - the time of the same playbook with no task. community.general comes
 from the `ansible` PyPI package in the bench venv (the `bench_venv` fixture), which runs all three so
-they share one ansible-core and one interpreter. Nothing here asserts on time: the table is the result.
+they share one ansible-core and one interpreter. Every time is the median of 3 runs from a clean
+slate, recorded for the report (lib.bench.record). Nothing here asserts on time: the table is the result.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 
 import pytest
 
 from conftest import ROOT  # noqa: E402
-from lib.bench import play
+from lib.bench import median_of, play, record_side_by_side
 from lib.lxd import lxc, lxc_json
 
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_LXD_SIZES", "20").split()]
+DEFAULT_SIZES = [20]
+SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_LXD_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
 RUN = uuid.uuid4().hex[:6]  # concurrent runs (other work trees) must not remove each other's instances
 PREFIX = "vctbench%s" % RUN
 MODES = {
@@ -70,6 +73,17 @@ def _playbook(venv, tmp_path, mode, specs):
     return play(venv, tmp_path, mode, TASKS[mode], specs)
 
 
+def _launch_rerun(venv, tmp_path, mode, items):
+    """One run from a clean slate: (launch seconds, no-op rerun seconds)."""
+    create, changed = _playbook(venv, tmp_path, mode, items)
+    assert changed >= 1, (mode, "launch changed nothing")
+    running = [i for i in lxc_json("list") if i["name"].startswith(PREFIX) and i["status"] == "Running"]
+    assert len(running) == len(items), (mode, "not every instance runs")
+    rerun, changed = _playbook(venv, tmp_path, mode, items)
+    assert changed == 0, (mode, "no-op rerun reported changes")
+    return create, rerun
+
+
 def test_lxd_bench(bench_venv, image, tmp_path):
     rows, baselines = [], {}
     for size in SIZES:
@@ -80,22 +94,14 @@ def test_lxd_bench(bench_venv, image, tmp_path):
         baselines[size] = sorted(_playbook(bench_venv, tmp_path, "none", specs)[0] for dummy in range(5))[2]
         times = {}
         for mode in MODES:
-            _cleanup()
             items = specs if mode != "c" else [dict(s, state="started") for s in specs]
-            create, changed = _playbook(bench_venv, tmp_path, mode, items)
-            assert changed >= 1, (mode, "launch changed nothing")
-            running = [i for i in lxc_json("list") if i["name"].startswith(PREFIX) and i["status"] == "Running"]
-            assert len(running) == size, (mode, "not every instance runs")
-            reruns = []
-            for dummy in range(3):  # the median of three no-op reruns
-                rerun, changed = _playbook(bench_venv, tmp_path, mode, items)
-                assert changed == 0, (mode, "no-op rerun reported changes")
-                reruns.append(rerun)
-            times[mode] = (create, sorted(reruns)[1])
+            # the median of three launches from a clean slate, each followed by a no-op rerun
+            times[mode] = median_of(functools.partial(_launch_rerun, bench_venv, tmp_path, mode, items), before=_cleanup)
         _cleanup()
         rows.append((size, times))
+        record_side_by_side("lxd", size, times, baselines[size], MODES, ("launch", "no-op rerun"), DEFAULT_SIZES)
 
-    lines = ["", "LXD benchmark, seconds. task = playbook - the same playbook with no task (%s); no-op: median of 3"
+    lines = ["", "LXD benchmark, seconds (medians of 3 runs). task = playbook - the same playbook with no task (%s)"
              % ", ".join("N=%d: %.2f s" % item for item in sorted(baselines.items())),
              "%-5s %-7s %-9s %9s %9s %9s %9s %9s" % ("N", "run", "time", "(a)", "(b)", "(c)", "(a)/(b)", "(a)/(c)")]
     for size, times in rows:

@@ -10,12 +10,14 @@ is what a batch module adds per object above its fixed task cost:
 libvirt: 1000 minimal guests (the spec of test_bench_domain.py) are defined, never started.
 Docker: 1000 containers of the busybox image test_docker_bench.py builds locally, created
 (state present, never started) through docker_containers. Task time = playbook time - the median
-playbook with no task. Only `changed` is read from a run, so the result shape of either module may
+playbook with no task; every time the median of 3 runs from a clean slate, recorded for the report
+(lib.bench.record). Only `changed` is read from a run, so the result shape of either module may
 change. Everything created is removed in a finally. Nothing here asserts on time.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -25,10 +27,11 @@ import time
 import pytest
 
 from conftest import ROOT, VENV_BIN, sh  # noqa: E402
+from lib.bench import median_of, record
 from test_docker_bench import image  # noqa: F401  pylint: disable=unused-import
 
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_SCALE_SIZES", "100 1000").split()]
-REPEAT = 3
+DEFAULT_SIZES = [100, 1000]
+SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_SCALE_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
 URI = "qemu:///system"
 PREFIX = "vctscale-"
 
@@ -50,20 +53,27 @@ def _playbook(tmp_path, task, specs):
     return elapsed, changed
 
 
-def _measure(tmp_path, task, specs, baseline, create_cleanup):
-    """Create (from clean) once, then REPEAT no-op reruns: (create task s, median rerun task s)."""
-    create_cleanup()
+def _create_rerun(tmp_path, task, specs):
+    """One run from a clean slate: (create seconds, no-op rerun seconds)."""
     create, changed = _playbook(tmp_path, task, specs)
     assert changed == 1, "the first run created nothing"
-    reruns = []
-    for dummy in range(REPEAT):
-        elapsed, changed = _playbook(tmp_path, task, specs)
-        assert changed == 0, "the no-op rerun reported a change"
-        reruns.append(elapsed)
-    return create - baseline, statistics.median(reruns) - baseline
+    elapsed, changed = _playbook(tmp_path, task, specs)
+    assert changed == 0, "the no-op rerun reported a change"
+    return create, elapsed
 
 
-def _report(title, rows, tmp_name):
+def _measure(tmp_path, task, specs, baseline, create_cleanup):
+    """The median of RUNS creations from a clean slate, each followed by a no-op rerun, as task
+    seconds: (create, no-op rerun)."""
+    create, rerun = median_of(functools.partial(_create_rerun, tmp_path, task, specs), before=create_cleanup)
+    return create - baseline, rerun - baseline
+
+
+def _report(title, rows, tmp_name, bench, module):
+    for size, (create, rerun) in rows.items():
+        for phase, seconds in (("create", create), ("no-op rerun", rerun)):
+            record(bench, phase, seconds, size=size, default_sizes=DEFAULT_SIZES, ours_label=module,
+                   note="task time; no peer (a loop's N=100 time x 10 stands in)")
     lines = ["", "%s: task seconds (playbook - median empty playbook)" % title,
              "%6s %10s %12s" % ("N", "create", "no-op rerun")]
     lines += ["%6d %10.2f %12.2f" % (n, create, rerun) for n, (create, rerun) in rows.items()]
@@ -115,7 +125,8 @@ def test_libvirt_domains_scale(libvirt_daemon, tmp_path):
             rows[size] = _measure(tmp_path, task, specs, baseline, _undefine_guests)
     finally:
         _undefine_guests()
-    _report("libvirt_domains, minimal guests defined (never started)", rows, "bench-scale-libvirt.txt")
+    _report("libvirt_domains, minimal guests defined (never started)", rows, "bench-scale-libvirt.txt",
+            "scale-libvirt", "virtcloud.core.libvirt_domains")
 
 
 def test_docker_containers_scale(image, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
@@ -129,4 +140,5 @@ def test_docker_containers_scale(image, tmp_path):  # noqa: F811  pylint: disabl
             rows[size] = _measure(tmp_path, task, specs, baseline, _remove_containers)
     finally:
         _remove_containers()
-    _report("docker_containers, containers created (never started)", rows, "bench-scale-docker.txt")
+    _report("docker_containers, containers created (never started)", rows, "bench-scale-docker.txt",
+            "scale-docker", "virtcloud.core.docker_containers")
