@@ -194,24 +194,39 @@ def _seconds(value):
     return "-" if value is None else "%.2f" % value
 
 
+def _bar_label(result, row):
+    """What a bar of the chart is: the bench, the case, N, our side, and the peer when the bench has several."""
+    peers = {other["peer_label"] for other in result["rows"] if other["ratio"]}
+    label = "%s, %s%s: %s" % (result["bench"], row["case"], "" if row["size"] is None else " (N=%s)" % row["size"],
+                              re.sub(r"^virtcloud\.core[. ]", "", row["ours_label"]))
+    return label + (" vs %s" % row["peer_label"] if len(peers) > 1 else "")
+
+
 def chart(results, path):
     """A PNG of every row's ratio (ours / peer) on a log scale; False when no row has a peer."""
     import matplotlib  # pylint: disable=import-outside-toplevel
     matplotlib.use("Agg")
-    from matplotlib import pyplot  # pylint: disable=import-outside-toplevel
+    from matplotlib import pyplot, ticker  # pylint: disable=import-outside-toplevel
 
-    bars = [("%s: %s%s" % (result["bench"], row["case"], "" if row["size"] is None else " (N=%s)" % row["size"]),
-             row["ratio"]) for result in results for row in result["rows"] if row["ratio"]]
+    bars = [(_bar_label(result, row), row["ratio"]) for result in results for row in result["rows"] if row["ratio"]]
     if not bars:
         return False
-    figure, axes = pyplot.subplots(figsize=(10, 1.2 + 0.32 * len(bars)))
+    figure, axes = pyplot.subplots(figsize=(11, 1.4 + 0.3 * len(bars)))
     labels, ratios = zip(*reversed(bars))
     axes.barh(range(len(bars)), ratios, color=["tab:green" if r <= 1 else "tab:red" for r in ratios])
-    axes.set_yticks(range(len(bars)), labels, fontsize=8)
+    for index, ratio in enumerate(ratios):
+        axes.annotate("%.3g" % ratio, (ratio, index), xytext=(3, 0), textcoords="offset points", va="center",
+                      fontsize=7)
+    axes.set_yticks(range(len(bars)), labels, fontsize=7)
     axes.set_xscale("log")
+    low, high = min(min(ratios) / 1.5, 0.5), max(max(ratios) * 1.5, 2.0)
+    axes.set_xlim(low, high)
+    axes.set_xticks([tick * 10 ** power for power in range(-3, 3) for tick in (1, 2, 5) if low <= tick * 10 ** power <= high])
+    axes.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    axes.xaxis.set_minor_formatter(ticker.NullFormatter())
     axes.axvline(1.0, color="black", linewidth=0.8)
     axes.set_xlabel("our median time / the peer's (log scale; below 1 = faster than the peer)")
-    axes.set_title("virtcloud.core against its peers")
+    axes.set_title("virtcloud.core against its peers (docs/benchmarks.md)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
