@@ -68,6 +68,8 @@ def peer_collection(venv, fqcn, ansible_release):
 RESULTS = os.environ.get("VIRTCLOUD_BENCH_RESULTS", os.path.join(ROOT, "tests", "output", "bench-results"))
 BENCH_VENV = os.environ.get("VIRTCLOUD_BENCH_VENV", os.path.join(ROOT, ".venv-bench"))
 RUNS = 3  # every figure in the report is the median of at least this many runs
+BENCHES = ("docker", "host-network", "libvirt-domain", "lxd", "ova-export", "ova-import", "scale-docker",
+           "scale-libvirt")  # the names tests/bench records under: the report says which did not run
 PEERS = ("community.docker", "community.general", "community.libvirt", "openvswitch.openvswitch")
 _STARTED = set()  # the benches that recorded in this process: their first record() starts their file afresh
 
@@ -249,6 +251,9 @@ def report(results_dir=RESULTS, out_dir=os.path.join(ROOT, "docs"), venv=BENCH_V
              "(below 1: faster than the peer). Where a bench says *task*, it is the playbook's time minus the "
              "same playbook with no task. docs/performance.md explains where the time goes." % RUNS, ""]
     lines += ["| Machine | |", "|---|---|"] + ["| %s | %s |" % pair for pair in machine(venv)] + [""]
+    missing = sorted(set(BENCHES) - {result["bench"] for result in results})
+    if missing:
+        lines += ["Not run for this report: %s." % ", ".join(missing), ""]
     if has_chart:
         lines += ["![ratio of our time to the peer's](benchmarks.png)", ""]
     for result in results:
