@@ -106,9 +106,12 @@ EXAMPLES = r"""
   register: docker
 
 # Label keys contain dots: test for the key with contains (an attribute path such as labels.io.virtcloud... finds nothing).
-- name: Show the containers this collection manages
-  ansible.builtin.debug:
-    msg: "{{ docker.containers | selectattr('labels', 'contains', 'io.virtcloud.managed-by') | map(attribute='name') }}"
+- name: The containers this collection manages include example-web
+  ansible.builtin.assert:
+    that: "'example-web' in managed"
+    success_msg: "managed by virtcloud.core: {{ managed | join(', ') }}"
+  vars:
+    managed: "{{ docker.containers | selectattr('labels', 'contains', 'io.virtcloud.managed-by') | map(attribute='name') | list }}"
 
 - name: Look up one container and one volume by name (two inspect calls, no listing)
   virtcloud.core.docker_info:

@@ -47,7 +47,7 @@ import re
 import tempfile
 import uuid
 
-from ..common.errors import InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 
 FORMATS = ("ifupdown", "networkd", "nm_keyfile")
 
