@@ -3,7 +3,8 @@ check mode and for real, fails with one message naming the socket or URI and say
 daemon, and changes nothing (no change reported, no action run, no file it would write left behind).
 
 ovf_info and disk_image talk to no daemon and are not part of this proof; nor is lxc_container: classic LXC
-has no daemon (liblxc works on the container's files and processes in the module's own process)."""
+has no daemon (liblxc works on the container's files and processes in the module's own process). The host_*
+modules are, in their Open vSwitch form (ovsdb); their kernel side (netlink) has no daemon."""
 
 from __future__ import annotations
 
@@ -51,12 +52,22 @@ LXD = {
     "lxd_instance": {"name": "vct-down", "image": "busybox"},
     "lxd_instances": {"instances": [{"name": "vct-down", "image": "busybox"}, {"name": "vct-down2", "state": "absent"}]},
 }
+# the host_* modules: their Open vSwitch form (the kernel side has no daemon)
+OVS = {
+    "host_bridge": {"name": "vctdown", "type": "ovs", "datapath_type": "netdev"},
+    "host_vlan": {"name": "vctdown", "type": "ovs", "bridge": "vctdown", "vlan_id": 10, "internal": True},
+    "host_vxlan": {"name": "vctdown", "type": "ovs", "bridge": "vctdown", "vni": 10, "remote": "198.18.251.2"},
+    "host_network_info": {"ovs": "always"},
+}
+OVSDB = "unix:/nonexistent/vct-ovs.sock"
 CASES = [(m, a, "docker_host", DOCKER_HOST) for m, a in DOCKER.items()] + \
         [(m, a, "uri", LIBVIRT_URI) for m, a in LIBVIRT.items()] + \
-        [(m, a, "url", LXD_URL) for m, a in LXD.items()]
+        [(m, a, "url", LXD_URL) for m, a in LXD.items()] + \
+        [(m, a, "ovsdb", OVSDB) for m, a in OVS.items()]
 # modules that talk to no daemon (classic LXC has none: liblxc works in the module's own process)
 NO_DAEMON = {"ovf_info", "disk_image", "lxc_container"}
-START = {"docker_host": "systemctl start docker", "uri": "systemctl start libvirtd", "url": "systemctl start lxd"}
+START = {"docker_host": "systemctl start docker", "uri": "systemctl start libvirtd", "url": "systemctl start lxd",
+         "ovsdb": "systemctl start openvswitch-switch"}
 
 
 def _fill(value, tmp):
@@ -73,7 +84,7 @@ def test_every_module_of_each_backend_is_covered():
     """A module added later must join this proof (or be named here as talking to no daemon)."""
     modules = {f[:-3] for f in os.listdir(os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules"))
                if f.endswith(".py") and not f.startswith("_")}
-    assert modules - set(DOCKER) - set(LIBVIRT) - set(LXD) - NO_DAEMON == set()
+    assert modules - set(DOCKER) - set(LIBVIRT) - set(LXD) - set(OVS) - NO_DAEMON == set()
 
 
 @pytest.mark.parametrize("module, args, option, address", CASES, ids=[c[0] for c in CASES])

@@ -254,5 +254,5 @@ def test_unreachable_socket_says_what_to_do(ovs_daemon, tmp_path):
     remote = "unix:%s" % (tmp_path / "db.sock")
     with pytest.raises(BackendUnavailable) as info:
         Ovs(socket=remote)  # connects at once, so a caller can tell "no OVS here" before planning
-    assert info.value.msg.startswith("Open vSwitch is not running: cannot connect to %s (" % remote)
-    assert info.value.msg.endswith("): start ovsdb-server and ovs-vswitchd")
+    assert info.value.msg.startswith("cannot connect to Open vSwitch at %s (ovsdb): " % remote)
+    assert info.value.msg.endswith("(for example systemctl start openvswitch-switch) or point ovsdb at a running one")

@@ -289,8 +289,8 @@ def test_no_socket_is_backend_unavailable_with_what_to_do(tmp_path):
     missing = "unix:%s" % (tmp_path / "db.sock")
     with pytest.raises(BackendUnavailable) as info:
         Ovsdb(missing).transact("Open_vSwitch", [])
-    assert info.value.msg.startswith("Open vSwitch is not running: cannot connect to %s (" % missing)
-    assert info.value.msg.endswith("): start ovsdb-server and ovs-vswitchd")
+    assert info.value.msg.startswith("cannot connect to Open vSwitch at %s (ovsdb): " % missing)
+    assert info.value.msg.endswith("(for example systemctl start openvswitch-switch) or point ovsdb at a running one")
 
     refused = tmp_path / "refused.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -204,10 +204,11 @@ class Ovsdb:
                 reason = "no answer within %s s" % self.timeout
             elif exc.errno == errno.EACCES:
                 raise BackendUnavailable(
-                    "cannot connect to Open vSwitch at %s (%s): run as root or as a user the socket admits"
+                    "cannot connect to Open vSwitch at %s (ovsdb): %s; run as root or as a user the socket admits"
                     % (self.remote, reason), remote=self.remote)
-            raise BackendUnavailable("Open vSwitch is not running: cannot connect to %s (%s): start ovsdb-server "
-                                     "and ovs-vswitchd" % (self.remote, reason), remote=self.remote)
+            raise BackendUnavailable("cannot connect to Open vSwitch at %s (ovsdb): %s. Start ovsdb-server and "
+                                     "ovs-vswitchd on that host (for example systemctl start openvswitch-switch) or "
+                                     "point ovsdb at a running one" % (self.remote, reason), remote=self.remote)
         self._sock = sock
         self._framer = Framer()
 
