@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from lib import bench
+from lib import bench, reliability
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -36,11 +36,19 @@ def _report(results, out):
 
 def test_tiny_bench_writes_results_report_and_chart(libvirt_daemon, tmp_path):
     results, out = tmp_path / "results", tmp_path / "docs"
-    env = dict(os.environ, VIRTCLOUD_BENCH_RESULTS=str(results), VIRTCLOUD_BENCH_OVA_EXPORT_MIB="16")
+    env = dict(os.environ, VIRTCLOUD_BENCH_RESULTS=str(results), VIRTCLOUD_BENCH_OVA_EXPORT_MIB="16",
+               VIRTCLOUD_RELIABILITY_DIR=str(tmp_path / "reliability"))
+    # an empty records file of this session: the inner session must leave it (its start resets its own)
+    os.makedirs(reliability.OUTPUT, exist_ok=True)
+    sentinel = os.path.join(reliability.OUTPUT, "harness-%s.jsonl" % tmp_path.name)
+    open(sentinel, "w").close()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s",
                            "tests/bench/test_bench_ova_export.py"], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    # the inner pytest session left the reliability records of this one alone (make test's report needs them)
+    assert os.path.exists(sentinel), "the inner pytest run reset the records of the session that ran it"
+    os.unlink(sentinel)
 
     with open(results / "ova-export.json", encoding="utf-8") as handle:
         data = json.load(handle)
