@@ -29,7 +29,7 @@ def addresses(value, option):
     out = [str(validate.ip_interface(item, "%s[%d]" % (option, i))) for i, item in enumerate(value)]
     if len(set(out)) != len(out):
         raise InputError(option, "an address is given twice: %s" % ", ".join(out))
-    return sorted(out, key=netlink._address_key)  # pylint: disable=protected-access
+    return sorted(out, key=netlink.address_key)
 
 
 def names(value, option):
@@ -353,10 +353,10 @@ class LinkService(HostService):
                           lambda new=new: self.kernel.change(name, **new), undo=lambda old=old: self.kernel.change(name, **old))
         self.plan_extra(plan, observed, after, cuts)
         have, want = set(observed["addresses"]), set(after["addresses"])
-        for address in sorted(want - have, key=netlink._address_key):  # pylint: disable=protected-access
+        for address in sorted(want - have, key=netlink.address_key):
             plan.step("add address %s to %s" % (address, name), lambda a=address: self.kernel.address(name, a),
                       undo=lambda a=address: self.kernel.address(name, a, add=False))
-        for address in sorted(have - want, key=netlink._address_key):  # pylint: disable=protected-access
+        for address in sorted(have - want, key=netlink.address_key):
             cuts.append((name, "removes address %s" % address.split("/")[0]))
             plan.step("remove address %s from %s" % (address, name),
                       lambda a=address: self.kernel.address(name, a, add=False),

@@ -220,7 +220,7 @@ class Kernel:
                     continue  # the kernel's own link-local address, never configured
                 out[name]["addresses"].append("%s/%d" % (address, prefixlen))
         for link in out.values():
-            link["addresses"].sort(key=_address_key)
+            link["addresses"].sort(key=address_key)
             if link["master"] in out:
                 out[link["master"]]["ports"].append(link["name"])
         for link in out.values():
@@ -234,7 +234,7 @@ class Kernel:
                 if index in vxlans and dst and _mac(a.get(NDA_LLADDR)) == FLOOD:
                     vxlans[index]["vxlan"]["remotes"].append(dst)
             for link in vxlans.values():
-                link["vxlan"]["remotes"] = sorted(set(link["vxlan"]["remotes"]), key=_address_key)
+                link["vxlan"]["remotes"] = sorted(set(link["vxlan"]["remotes"]), key=address_key)
         self.cached = out
         return out
 
@@ -340,7 +340,8 @@ class Kernel:
         self.write(RTM_NEWNEIGH if add else RTM_DELNEIGH, body, F_CREATE | F_APPEND if add else 0)
 
 
-def _address_key(text_):
+def address_key(text_):
+    """Sort key of an address, with or without its prefix length: IPv4 before IPv6, then numerically."""
     iface = ipaddress.ip_interface(text_)
     return iface.version, iface.ip
 

@@ -26,7 +26,7 @@ def remotes(value, option):
     if value is None:
         return None
     out = [ip(item, "%s[%d]" % (option, i), multicast=False) for i, item in enumerate(value)]
-    return sorted(set(out), key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a)))
+    return sorted(set(out), key=netlink.address_key)
 
 
 class VxlanService(LinkService):
