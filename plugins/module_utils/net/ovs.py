@@ -125,11 +125,13 @@ def _interface_row(type_, options):
 class Ovs:
     """Open vSwitch on this host through its OVSDB socket (default unix:/var/run/openvswitch/db.sock),
     connected at once: BackendUnavailable here when OVS is not running. ``timeout`` bounds each
-    OVSDB answer and each wait for ovs-vswitchd to apply a change."""
+    OVSDB answer and each wait for ovs-vswitchd to apply a change. The last snapshot is kept until
+    this client changes something (as net/netlink's Kernel does): a run reads OVSDB once for planning."""
 
     def __init__(self, socket=None, timeout=30):
         self.db = Ovsdb(socket, timeout)
         self.timeout = timeout
+        self.cached = None
         self.db.connect()
 
     @property
@@ -144,6 +146,11 @@ class Ovs:
     def snapshot(self):
         """Every bridge with its ports and interfaces, in one transaction (see module docstring of
         the contract: bridges, ports_of, interfaces_of)."""
+        if self.cached is None:
+            self.cached = self._read()
+        return self.cached
+
+    def _read(self):
         tables = list(SNAPSHOT_COLUMNS)
         results = self.db.transact(DB, [_select(table, [], ["_uuid"] + SNAPSHOT_COLUMNS[table]) for table in tables])
         rows = {table: {decode(row["_uuid"]): row for row in result["rows"]}
@@ -195,6 +202,7 @@ class Ovs:
         """Run `steps` ((operation, message when it fails) pairs) as one transaction that also bumps
         next_cfg, wait until ovs-vswitchd has applied it, and return (results of the steps, the
         `error` of each of `interfaces` as vswitchd left it)."""
+        self.cached = None  # also when it fails: another client may have changed what was read
         ops = [op for op, _message in steps]
         ops += [{"op": "mutate", "table": DB, "where": [], "mutations": [["next_cfg", "+=", 1]]},
                 _select(DB, [], ["next_cfg"])]
