@@ -147,8 +147,8 @@ class BridgeService(LinkService):
     @property
     def mutable(self):
         if self.params.get("type") == "ovs":
-            return {"mtu": lambda v: {"mtu": v}}
-        return {"mtu": lambda v: {"mtu": v},
+            return LinkService.mutable
+        return {**LinkService.mutable,
                 "stp": lambda v: {"kind": "bridge", "data": [netlink.u32(netlink.IFLA_BR_STP_STATE, int(v))]},
                 "forward_delay": lambda v: {"kind": "bridge", "data": [
                     netlink.u32(netlink.IFLA_BR_FORWARD_DELAY, v * netlink.CLOCK_HZ)]},

@@ -190,7 +190,7 @@ class LinkService(HostService):
 
     kind = None
     immutable = ()
-    mutable = {}
+    mutable = {"mtu": lambda v: {"mtu": v}}  # every link's MTU changes in place
     master_fact = None  # the fact naming the bridge the link is a port of ("bridge"), if any
     port_what = None    # with type=ovs the service manages an Open vSwitch port: what to call it
     ovs = None

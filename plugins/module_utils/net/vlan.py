@@ -38,7 +38,6 @@ class VlanService(LinkService):
     kind = "vlan"
     master_fact = "bridge"
     immutable = ("parent", "vlan_id")
-    mutable = {"mtu": lambda v: {"mtu": v}}
     connection = {"ovsdb": Opt(default=None)}
     options = {
         "name": name_opt(parse=validate.interface_name),

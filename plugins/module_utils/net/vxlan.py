@@ -33,7 +33,6 @@ class VxlanService(LinkService):
     kind = "vxlan"
     master_fact = "bridge"
     immutable = ("vni", "local", "group", "dev", "port", "learning")
-    mutable = {"mtu": lambda v: {"mtu": v}}
     connection = {"ovsdb": Opt(default=None)}
     options = {
         "name": name_opt(parse=validate.interface_name),
