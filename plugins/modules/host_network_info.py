@@ -70,7 +70,10 @@ interfaces:
     master: {description: "Bridge the interface is a port of, or null.", type: str}
     addresses: {description: "IP addresses with prefix length (not the IPv6 link-local ones).", type: list, elements: str}
 bridges:
-  description: Linux bridges.
+  description:
+    - Linux bridges.
+    - A bridge that filters VLANs has C(port_vlans) too - port name to its C(vlan_id) (PVID), C(trunks) and
+      C(mode), as virtcloud.core.host_vlan O(virtcloud.core.host_vlan#module:type=bridge) sets them.
   returned: always
   type: list
   elements: dict

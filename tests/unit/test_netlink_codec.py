@@ -1,6 +1,7 @@
 """The rtnetlink client's codec (attributes, nesting, the link parser), and the kernel 802.1Q path of
 host_vlan planned against a recording kernel: this host's kernel has no 8021q, so the integration
-tests can only prove its error (tests/integration/test_host_linux.py)."""
+tests can only prove its error here (tests/integration/test_host_linux.py); the real kernel path runs in a
+guest whose kernel has both (tests/integration/test_host_kernel_guest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import apply
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink
-from ansible_collections.virtcloud.core.plugins.module_utils.net.vlan import VlanService, trunks
+from ansible_collections.virtcloud.core.plugins.module_utils.net.vlan import (
+    VlanService, bridge_port_facts, bridge_vlans, trunks)
 
 
 def test_attributes_round_trip_and_nest():
@@ -92,3 +94,53 @@ def test_trunk_ranges():
 def test_the_persist_choices_are_the_renderers_formats():
     from ansible_collections.virtcloud.core.plugins.module_utils.net import host, persist  # pylint: disable=import-outside-toplevel
     assert host.PERSIST_FORMATS == persist.FORMATS
+
+
+PVID, UNTAGGED = netlink.VLAN_PVID, netlink.VLAN_UNTAGGED
+
+
+@pytest.mark.parametrize("mode, vlan_id, trunks_, vlans", [
+    ("access", 10, [], {10: PVID | UNTAGGED}),
+    ("trunk", None, [20, 30], {20: 0, 30: 0}),
+    ("native-untagged", 10, [20], {10: PVID | UNTAGGED, 20: 0}),
+    ("native-tagged", 10, [20], {10: PVID, 20: 0}),
+])
+def test_bridge_port_modes_map_to_vlan_flags_and_back(mode, vlan_id, trunks_, vlans):
+    assert bridge_vlans(mode, vlan_id, trunks_) == vlans
+    assert bridge_port_facts(vlans) == {"vlan_id": vlan_id, "trunks": trunks_, "mode": mode}
+
+
+def test_bridge_vlans_no_mode_describes():
+    assert bridge_port_facts({})["mode"] is None
+    assert bridge_port_facts({1: PVID | UNTAGGED, 5: UNTAGGED}) == {"vlan_id": 1, "trunks": [5], "mode": None}
+
+
+class BridgeKernel(RecordingKernel):
+    """The recording kernel with what a bridge VLAN request is sent as."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent = []
+
+    def write(self, kind, body, flags=0):
+        self.sent.append((kind, body))
+
+
+def test_bridge_vlans_are_sent_in_one_af_bridge_message_each_way():
+    kernel = BridgeKernel()
+    netlink.Kernel.set_bridge_vlans(kernel, "eth0", {10: PVID | UNTAGGED, 20: 0}, remove=[1])
+    assert [kind for kind, _body in kernel.sent] == [netlink.RTM_SETLINK, netlink.RTM_DELLINK]
+    decoded = []
+    for _kind, body in kernel.sent:
+        family, _type, index, _flags, _change = netlink.IFINFO.unpack_from(body)
+        assert (family, index) == (netlink.AF_BRIDGE, 2)
+        spec = netlink.attrs(body[netlink.IFINFO.size:])[netlink.IFLA_AF_SPEC]
+        decoded.append([netlink.BRIDGE_VLAN.unpack(v) for k, v in netlink.attr_list(spec)
+                        if k == netlink.IFLA_BRIDGE_VLAN_INFO])
+    assert decoded == [[(PVID | UNTAGGED, 10), (0, 20)], [(0, 1)]]
+
+
+def test_attr_list_keeps_repeated_attributes_in_order():
+    data = b"".join(netlink.attr(2, struct.pack("=HH", 0, vid)) for vid in (5, 6, 7))
+    assert [struct.unpack("=HH", v)[1] for _k, v in netlink.attr_list(data)] == [5, 6, 7]
+    assert netlink.attrs(data)[2] == struct.pack("=HH", 0, 7)

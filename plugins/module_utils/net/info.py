@@ -2,7 +2,8 @@
 # Copyright: virtcloud.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """host_network_info: the host's interfaces, addresses, bridges, VLANs, VXLANs and Open vSwitch
-bridges and ports, from one netlink snapshot (two or three dumps) and one OVSDB transaction."""
+bridges and ports, from one netlink snapshot (two or three dumps; one more for the VLANs of the ports
+of VLAN-filtering bridges, where there are any) and one OVSDB transaction."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ansible_collections.virtcloud.core.plugins.module_utils.common import valid
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import InfoService, Opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendUnavailable
 from ansible_collections.virtcloud.core.plugins.module_utils.net.host import HostService
+from ansible_collections.virtcloud.core.plugins.module_utils.net.vlan import bridge_port_facts
 
 DEFAULT_SOCKET = "/var/run/openvswitch/db.sock"
 
@@ -37,6 +39,11 @@ class NetworkInfoService(InfoService, HostService):
             "vxlans": [{"name": link["name"], "bridge": link["master"], **link["vxlan"]} for link in shown if link["vxlan"]],
             "ovs": None,
         }
+        filtering = [bridge for bridge in out["bridges"] if bridge["vlan_filtering"]]
+        if filtering:  # one more dump, only on a host with a VLAN-filtering bridge
+            vlans = self.kernel.bridge_vlans()
+            for bridge in filtering:
+                bridge["port_vlans"] = {port: bridge_port_facts(vlans.get(port, {})) for port in bridge["ports"]}
         ovs = self.open_ovs(desired)
         if ovs is not None:
             snapshot = ovs.snapshot()

@@ -37,7 +37,7 @@ FLOOD = "00:00:00:00:00:00"
 CLOCK_HZ = 100  # the bridge's timers are in clock_t (USER_HZ) over netlink
 
 # rtnetlink(7) message types and flags
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -50,6 +50,11 @@ NLA_F_NESTED = 0x8000
 
 # attributes (linux/if_link.h, if_addr.h, neighbour.h)
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO = 1, 3, 4, 5, 10, 16, 18
+IFLA_AF_SPEC, IFLA_EXT_MASK = 26, 29
+IFLA_BRIDGE_VLAN_INFO = 2            # in IFLA_AF_SPEC of an AF_BRIDGE message: struct bridge_vlan_info
+RTEXT_FILTER_BRVLAN = 2              # IFLA_EXT_MASK: a bridge dump lists each port's VLANs
+VLAN_PVID, VLAN_UNTAGGED = 0x2, 0x4  # bridge_vlan_info flags (BRIDGE_VLAN_INFO_PVID, _UNTAGGED)
+BRIDGE_VLAN = struct.Struct("=HH")   # flags, vid
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 IFLA_BR_FORWARD_DELAY, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING = 1, 5, 7
 (IFLA_VXLAN_ID, IFLA_VXLAN_GROUP, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LEARNING,
@@ -116,16 +121,21 @@ def addr(kind, value):
     return attr(kind, ipaddress.ip_address(value).packed)
 
 
-def attrs(data):
-    """{type: payload bytes} of a run of attributes (the last one of a type wins)."""
-    out, offset = {}, 0
+def attr_list(data):
+    """[(type, payload bytes)] of a run of attributes, in order (a type may repeat)."""
+    out, offset = [], 0
     while offset + RTA.size <= len(data):
         length, kind = RTA.unpack_from(data, offset)
         if length < RTA.size:
             break
-        out[kind & ~NLA_F_NESTED] = data[offset + RTA.size:offset + length]
+        out.append((kind & ~NLA_F_NESTED, data[offset + RTA.size:offset + length]))
         offset += (length + 3) & ~3
     return out
+
+
+def attrs(data):
+    """{type: payload bytes} of a run of attributes (the last one of a type wins)."""
+    return dict(attr_list(data))
 
 
 def _u(data, fmt="=I"):
@@ -273,7 +283,34 @@ class Kernel:
             link["vlan"] = {"parent": by_index.get(_u(a.get(IFLA_LINK))), "vlan_id": _u(data.get(IFLA_VLAN_ID), "=H")}
         return link
 
+    def bridge_vlans(self):
+        """port name -> {vid: flags (VLAN_PVID | VLAN_UNTAGGED)} of every port of a VLAN-filtering Linux
+        bridge, from one AF_BRIDGE dump (a port of a bridge that does not filter is listed with none)."""
+        out = {}
+        names = {link["index"]: name for name, link in self.snapshot().items()}
+        header = IFINFO.pack(AF_BRIDGE, 0, 0, 0, 0) + u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN)
+        for payload in self.dump(RTM_GETLINK, header):
+            index = IFINFO.unpack_from(payload)[2]
+            spec = attrs(payload[IFINFO.size:]).get(IFLA_AF_SPEC, b"")
+            vlans = {}
+            for kind, value in attr_list(spec):
+                if kind == IFLA_BRIDGE_VLAN_INFO and len(value) >= BRIDGE_VLAN.size:
+                    flags, vid = BRIDGE_VLAN.unpack_from(value)
+                    vlans[vid] = flags & (VLAN_PVID | VLAN_UNTAGGED)
+            if index in names:
+                out[names[index]] = vlans
+        return out
+
     # ------------------------------------------------------------------ writing
+    def set_bridge_vlans(self, name, vlans, remove=()):
+        """Give the bridge port `name` the VLANs {vid: flags} (added, or their flags changed) and take
+        `remove` (vids) away: one request each."""
+        header = IFINFO.pack(AF_BRIDGE, 0, self.index(name), 0, 0)
+        for kind, entries in ((RTM_SETLINK, sorted(vlans.items())), (RTM_DELLINK, [(vid, 0) for vid in sorted(remove)])):
+            if entries:
+                spec = [attr(IFLA_BRIDGE_VLAN_INFO, BRIDGE_VLAN.pack(flags, vid)) for vid, flags in entries]
+                self.write(kind, header + attr(IFLA_AF_SPEC, spec))
+
     def lookup(self, name):
         """The index of link `name`, or None: from the last snapshot, else one request (a link another
         program made since - ovs-vswitchd makes an Open vSwitch bridge's)."""

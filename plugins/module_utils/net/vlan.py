@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtcloud.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""host_vlan: a kernel 802.1Q sub-interface (netlink), or an Open vSwitch access/trunk port (OVSDB).
+"""host_vlan: a kernel 802.1Q sub-interface (netlink), a port's VLANs on a VLAN-filtering Linux
+bridge (netlink, AF_BRIDGE), or an Open vSwitch access/trunk port (OVSDB).
 
 Kernels without 802.1Q (no 8021q module) or without bridge VLAN filtering are told apart before
 anything is touched, and the error names the missing feature; an Open vSwitch port needs neither."""
@@ -11,10 +12,10 @@ from __future__ import annotations
 import struct
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
-from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, name_opt, state_opt
+from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
 from ansible_collections.virtcloud.core.plugins.module_utils.net import netlink, ovsport
-from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LINK_OPTIONS, LinkService
+from ansible_collections.virtcloud.core.plugins.module_utils.net.host import CHANGE_OPTIONS, LINK_OPTIONS, LinkService, guard
 
 MODES = ["access", "trunk", "native-tagged", "native-untagged"]
 
@@ -32,6 +33,38 @@ def trunks(value, option):
             raise InputError(where, "%r: a range of VLAN IDs goes up, e.g. 100-110" % (item,))
         out.update(range(low, high + 1))
     return sorted(out)
+
+
+def bridge_vlans(mode, vlan_id, trunks_):
+    """The VLANs {vid: flags} a Linux bridge port has in `mode` (OVS's names): the PVID is the
+    VLAN untagged frames arrive in; it leaves untagged, but tagged in native-tagged."""
+    out = {vid: 0 for vid in trunks_}
+    if mode != "trunk":
+        out[vlan_id] = netlink.VLAN_PVID | (0 if mode == "native-tagged" else netlink.VLAN_UNTAGGED)
+    return out
+
+
+def bridge_port_facts(vlans):
+    """vlan_id (the PVID), trunks (every other VLAN) and mode of a port's VLANs {vid: flags}; mode
+    null when no mode describes them (no VLAN, or an untagged one besides the PVID)."""
+    pvid = next((vid for vid, flags in vlans.items() if flags & netlink.VLAN_PVID), None)
+    others = sorted(vid for vid in vlans if vid != pvid)
+    if any(vlans[vid] & netlink.VLAN_UNTAGGED for vid in others) or not vlans:
+        mode = None
+    elif pvid is None:
+        mode = "trunk"
+    elif not vlans[pvid] & netlink.VLAN_UNTAGGED:
+        mode = "native-tagged"
+    else:
+        mode = "native-untagged" if others else "access"
+    return {"vlan_id": pvid, "trunks": others, "mode": mode}
+
+
+def describe(vlans):
+    """'10 (PVID, untagged), 20, 30' or 'none'."""
+    flags = {netlink.VLAN_PVID: "PVID", netlink.VLAN_UNTAGGED: "untagged"}
+    return ", ".join("%d%s" % (vid, " (%s)" % ", ".join(v for k, v in flags.items() if vlans[vid] & k)
+                               if vlans[vid] else "") for vid in sorted(vlans)) or "none"
 
 
 class VlanService(LinkService):
@@ -58,12 +91,8 @@ class VlanService(LinkService):
     def desired(self):
         d = self.parsed()
         present = d["state"] == "present"
-        if d["type"] == "bridge" and present:
-            if netlink.bridge_vlan_filtering_support() is not True:
-                raise InputError("type", "type=bridge needs bridge VLAN filtering, which this kernel does not have "
-                                         "(CONFIG_BRIDGE_VLAN_FILTERING); use type=ovs (an Open vSwitch access or trunk port)")
-            raise InputError("type", "type=bridge (Linux bridge VLAN filtering) is not supported by this version; "
-                                     "use type=ovs (an Open vSwitch access or trunk port)")
+        if d["type"] == "bridge":
+            self.check_bridge_port(d)
         if d["type"] == "linux":
             for key in ("trunks", "mode"):
                 if d[key] is not None:
@@ -76,7 +105,7 @@ class VlanService(LinkService):
                     raise InputError("type", "this kernel has no 802.1Q VLAN support (the 8021q module, "
                                              "CONFIG_VLAN_8021Q) so it cannot make the sub-interface %s.%s; use type=ovs "
                                              "(an Open vSwitch access port) or a kernel with 8021q" % (d["parent"], d["vlan_id"]))
-        if d["type"] == "ovs":
+        elif d["type"] == "ovs":
             if d["parent"] is not None:
                 raise InputError("parent", "applies to type=linux only; an Open vSwitch port belongs to a bridge")
             if present and d["vlan_id"] is None and not d["trunks"]:
@@ -87,8 +116,106 @@ class VlanService(LinkService):
         self.check_ovs_persist(d)
         return d
 
+    # ------------------------------------------------------------------ Linux bridge VLAN filtering
+    @staticmethod
+    def check_bridge_port(d):
+        """The options of type=bridge, completed with the mode a VLAN and/or trunks imply."""
+        for key in ("parent", "mtu", "addresses"):
+            if d[key] is not None:
+                raise InputError(key, "does not apply to type=bridge: the port's VLANs on a bridge are set, the "
+                                      "interface itself is not changed")
+        if d["internal"]:
+            raise InputError("internal", "applies to type=ovs only")
+        if d["persist"] != "none":
+            raise InputError("persist", "is not available with type=bridge yet; leave it at none")
+        if d["state"] == "absent":
+            return
+        if d["bridge"] is None:
+            raise InputError("bridge", "is required with type=bridge: the Linux bridge the port's VLANs are on")
+        if d["mode"] is None:
+            d["mode"] = ("native-untagged" if d["trunks"] else "access") if d["vlan_id"] is not None else "trunk"
+        if d["mode"] == "trunk":
+            if d["vlan_id"] is not None:
+                raise InputError("vlan_id", "a trunk port carries only tagged VLANs (trunks); for an untagged VLAN "
+                                            "as well use mode=native-untagged")
+            if not d["trunks"]:
+                raise InputError("trunks", "mode=trunk needs the VLANs the port carries")
+        elif d["vlan_id"] is None:
+            raise InputError("vlan_id", "mode=%s needs vlan_id: the VLAN untagged frames belong to (PVID)" % d["mode"])
+        elif d["mode"] == "access" and d["trunks"]:
+            raise InputError("trunks", "an access port is in one VLAN; for tagged VLANs as well use mode=native-untagged")
+        if netlink.bridge_vlan_filtering_support() is False:
+            raise InputError("type", "type=bridge needs bridge VLAN filtering, which this kernel does not have "
+                                     "(CONFIG_BRIDGE_VLAN_FILTERING); use type=ovs (an Open vSwitch access or trunk port)")
+
+    def observe_bridge_port(self, desired):
+        link = self.kernel.snapshot().get(desired["name"])
+        if link is None:
+            return None
+        master = self.kernel.snapshot().get(link["master"]) if link["master"] else None
+        if master is None or master["kind"] != "bridge" or desired["bridge"] not in (None, master["name"]):
+            return {"name": link["name"], "type": "bridge", "bridge": None, "vlans": {},
+                    **bridge_port_facts({}), "kind": link["kind"]}
+        vlans = self.kernel.bridge_vlans().get(link["name"], {})
+        return {"name": link["name"], "type": "bridge", "bridge": master["name"], "vlans": vlans,
+                **bridge_port_facts(vlans), "kind": link["kind"]}
+
+    def plan_bridge_port(self, desired, observed):
+        """Attach the port to the bridge (or detach it: absent), then give it exactly the VLANs
+        of its mode: one request adds or changes, one removes."""
+        links = self.kernel.snapshot()
+        name = desired["name"]
+        if desired["state"] == "absent":
+            plan = Plan(observed)
+            plan.after = None
+            if observed is not None and observed["bridge"] is not None:
+                guard(links, [(name, "detaches %s from %s" % (name, observed["bridge"]))], desired["force"])
+                plan.step("detach %s from %s" % (name, observed["bridge"]), lambda: self.kernel.set_master(name, None),
+                          undo=lambda: (self.kernel.set_master(name, observed["bridge"]),
+                                        self.sync_vlans(name, observed["vlans"])))
+            return plan
+        netlink.require_interface(links, name, "name")
+        bridge = netlink.require_interface(links, desired["bridge"], "bridge")
+        if bridge["kind"] != "bridge":
+            raise InputError("bridge", "%s is a %s, not a Linux bridge" % (desired["bridge"], bridge["kind"]))
+        if not bridge["bridge"]["vlan_filtering"]:
+            raise InputError("bridge", "bridge %s does not filter VLANs; set vlan_filtering=true on it (host_bridge)"
+                             % desired["bridge"])
+        if observed["kind"] == "bridge":
+            raise InputError("name", "%s is a bridge itself, not a port; name the interface the VLANs are on" % name)
+        vlans = bridge_vlans(desired["mode"], desired["vlan_id"], desired["trunks"] or [])
+        after = {**observed, "bridge": desired["bridge"], "vlans": vlans, **bridge_port_facts(vlans)}
+        plan = Plan(observed, after=after)
+        before = observed["vlans"]
+        if observed["bridge"] != desired["bridge"]:
+            old = links[name]["master"]
+            guard(links, [(name, "makes %s a port of %s" % (name, desired["bridge"]))], desired["force"])
+            plan.step("attach %s to %s" % (name, desired["bridge"]), lambda: self.kernel.set_master(name, desired["bridge"]),
+                      undo=lambda: self.kernel.set_master(name, old))
+            before = None  # the bridge gives a new port its default VLAN; what there is is read then
+        if before != vlans:
+            plan.step("set VLANs of %s on %s to %s" % (name, desired["bridge"], describe(vlans)),
+                      lambda: self.sync_vlans(name, vlans), undo=lambda: self.sync_vlans(name, observed["vlans"]))
+        return plan
+
+    def check_kind(self, observed, option="name"):
+        if self.params.get("type") != "bridge":
+            super().check_kind(observed, option)
+
+    def facts(self, state):
+        if state is None or state.get("type") != "bridge":
+            return state
+        return {k: v for k, v in state.items() if k not in ("vlans", "kind")}
+
+    def sync_vlans(self, name, vlans):
+        have = self.kernel.bridge_vlans().get(name, {})
+        self.kernel.set_bridge_vlans(name, {vid: flags for vid, flags in vlans.items() if have.get(vid) != flags},
+                                     remove=[vid for vid in have if vid not in vlans])
+
     # ------------------------------------------------------------------ Open vSwitch
     def observe(self, desired, batch=None):
+        if desired["type"] == "bridge":
+            return self.observe_bridge_port(desired)
         if desired["type"] != "ovs":
             return super().observe(desired, batch)
         port, _bridges = ovsport.observe(self.ovs, desired["name"])
@@ -104,6 +231,8 @@ class VlanService(LinkService):
         return out
 
     def plan(self, desired, observed):
+        if desired["type"] == "bridge":
+            return self.plan_bridge_port(desired, observed)
         if desired["type"] != "ovs":
             return super().plan(desired, observed)
         out = self.plan_port(desired, observed)
