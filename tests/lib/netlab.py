@@ -35,6 +35,8 @@ import subprocess
 import tempfile
 import time
 
+import ansible  # the running interpreter's own, as the tests on this host use
+
 try:
     from lib.guest import KERNEL_PACKAGE, _kernel_deb, _run
     from lib.ova import cached
@@ -211,7 +213,6 @@ def netlab_assets():
 def code_archive(dest, root=ROOT):
     """Append to dest the gzip'd cpio of the code under test: root's plugins/ (its module_utils and
     modules) and ansible's __init__, release, _vendor and module_utils, under /vct, with .pyc files."""
-    import ansible  # pylint: disable=import-outside-toplevel  (the interpreter's own, as the host tests use)
     work = tempfile.mkdtemp(prefix="vct-netlab-code-")
     try:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
