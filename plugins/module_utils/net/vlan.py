@@ -277,7 +277,10 @@ class VlanService(LinkService):
     def check_references(self, links, desired):
         super().check_references(links, desired)
         if desired.get("parent"):
-            netlink.require_interface(links, desired["parent"], "parent")
+            parent = netlink.require_interface(links, desired["parent"], "parent")
+            if desired["enabled"] and not parent["enabled"]:
+                raise InputError("parent", "%s is down, and the kernel brings no VLAN up on a parent that is down; "
+                                           "bring %s up first, or set enabled=false" % (parent["name"], parent["name"]))
 
     def created(self, desired):
         return {"name": desired["name"], "type": "vlan", "enabled": False, "mtu": None, "mac": None, "addresses": [],
