@@ -34,8 +34,9 @@ from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit imp
     LXML_REQUIREMENT,
     from_string,
     persistent_xml,
+    volume_format,
 )
-from ansible_collections.virtcloud.core.plugins.module_utils.storage import qemu_img
+from ansible_collections.virtcloud.core.plugins.module_utils.storage import base_image, qemu_img
 
 POOL_TYPES = ["dir", "logical", "netfs", "iscsi"]
 # where a pool's volumes appear when the user gives no target path
@@ -492,12 +493,18 @@ class VolumeService(PermissionChecks, LibvirtService):
         "clone_from": Opt(),
         "upload": Opt(type="path"),
         "upload_format": Opt(choices=qemu_img.INPUT_FORMATS),
+        "source": Opt(),
+        "checksum": Opt(),
+        "cache_dir": Opt(type="path", default="~/.cache/virtcloud/images"),
+        "validate_certs": Opt(type="bool", default=True),
+        "backing": Opt(aliases=["linked_clone_from"]),
         "max_overcommit": Opt(type="float"),
         "wipe": Opt(type="bool", default=False),
         **PERMISSIONS,
         "xml": Opt(),  # a new volume's definition; an existing one must match it (capacity aside)
     }
-    module_kwargs = {"mutually_exclusive": [("clone_from", "upload")], "required_by": {"upload_format": "upload"}}
+    module_kwargs = {"mutually_exclusive": [("clone_from", "upload", "source", "backing")],
+                     "required_by": {"upload_format": "upload", "checksum": "source"}}
 
     def desired(self):
         p = self.params
@@ -528,6 +535,20 @@ class VolumeService(PermissionChecks, LibvirtService):
             if not os.path.isfile(p["upload"]):
                 raise InputError("upload", "%s is not a file" % p["upload"])
             d["upload"] = os.path.abspath(p["upload"])  # qemu-img reads no 'proto:' prefix in an absolute path
+        d["checksum"] = base_image.parse_checksum(p["checksum"])
+        if p["source"] is not None and not base_image.fetch.is_url(p["source"]):
+            if "://" in p["source"]:
+                raise InputError("source", "%s is neither a local path nor an http:// or https:// URL" % p["source"])
+            if not os.path.isfile(p["source"]):
+                raise InputError("source", "%s is not a file" % p["source"])
+        if p["backing"] is not None:
+            self.check_volume_name(p["backing"], "backing")
+            if fmt != "qcow2":
+                raise InputError("format", "a linked clone (backing) is a qcow2 overlay; leave format out or set "
+                                           "it to qcow2")
+            if p["preallocation"] != "none":
+                raise InputError("preallocation", "a linked clone (backing) stores only what differs from its "
+                                                  "template; leave preallocation at none")
         return d
 
     @staticmethod
@@ -550,6 +571,7 @@ class VolumeService(PermissionChecks, LibvirtService):
         if vol is None:
             return None
         state = volume_facts(vol, desired["pool"])
+        state["backing"] = sx.backing_store(from_string(vol.XMLDesc(0)))
         if desired.get("xml") is not None:
             state["tree"] = xmlmerge.dx.normalise(from_string(vol.XMLDesc(0)))
         if self.volume(desired["pool"], marker_name(desired["name"])) is not None:
@@ -577,19 +599,48 @@ class VolumeService(PermissionChecks, LibvirtService):
             return desired
         self.check_label(desired)
         pool = self.lookup("pool", desired["pool"])
-        out = dict(desired, source_capacity=None, usage=None, pool_type=from_string(pool.XMLDesc(0)).get("type"))
+        out = dict(desired, source_capacity=None, usage=None, pool_type=from_string(pool.XMLDesc(0)).get("type"),
+                   backing_store=None, image=None, users=[])
         creating = observed is None or observed.get("incomplete")
-        if creating and desired["clone_from"]:
-            source = self.volume(desired["pool"], desired["clone_from"])
-            if source is None:
-                raise InputError("clone_from", "no volume %r in pool %s" % (desired["clone_from"], desired["pool"]))
-            out["source_capacity"] = source.info()[1]
-        elif creating and desired["upload"]:
-            image = qemu_img.source_info(desired["upload"], "upload", desired["upload_format"])
-            out.update(source_capacity=image["virtual-size"], upload_image=image)
+        if desired["backing"]:
+            # also for an existing volume: its backing store must be this template's
+            template = self.template(desired["pool"], desired["backing"], "backing")
+            out["backing_store"] = {"path": template.path(), "format": volume_format(template)}
+            out["source_capacity"] = template.info()[1]
+        elif creating and desired["clone_from"]:
+            out["source_capacity"] = self.template(desired["pool"], desired["clone_from"], "clone_from").info()[1]
+        elif creating and (desired["upload"] or desired["source"]):
+            option = "upload" if desired["upload"] else "source"
+            # a download, a checksum, a decompression: in check mode too, which then predicts the
+            # size and any failure (they only write the cache directory, never the pool)
+            path = desired["upload"] or base_image.local_image(desired["source"], desired["checksum"],
+                                                               desired["cache_dir"], desired["validate_certs"])
+            image = qemu_img.source_info(path, option, desired["upload_format"])
+            out.update(source_capacity=image["virtual-size"], image=dict(image, path=path))
+        elif not creating and desired["capacity"] is not None and desired["capacity"] != observed["capacity"]:
+            out["users"] = self.running_users(observed["path"])
         if desired["max_overcommit"] is not None:
             out["usage"] = pool_usage(self.lookup("pool", desired["pool"]))
         return out
+
+    def template(self, pool, name, option):
+        """The volume `name` a new volume is made from, which must be in its pool."""
+        template = self.volume(pool, name)
+        if template is None:
+            raise InputError(option, "no volume %r in pool %s (a template must be a volume of the same pool)"
+                             % (name, pool))
+        return template
+
+    def running_users(self, path):
+        """(domain, disk target) of the running guests that have the volume's file as a disk: a
+        running QEMU holds it open and locked, so it grows through the guest (blockResize)."""
+        users = []
+        for dom in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            for disk in from_string(dom.XMLDesc(0)).iterfind("devices/disk"):
+                source = disk.find("source")
+                if source is not None and source.get("file") == path and disk.find("target") is not None:
+                    users.append((dom.name(), disk.find("target").get("dev")))
+        return users
 
     def plan(self, desired, observed):
         name, pool = desired["name"], desired["pool"]
@@ -613,6 +664,11 @@ class VolumeService(PermissionChecks, LibvirtService):
             raise InputError("format", "volume %s/%s exists as %s; it is not converted in place (delete it, or "
                                        "convert a copy with virtcloud.core.disk_image)"
                                        % (pool, name, observed["format"], ))
+        if desired["backing_store"] and (observed["backing"] or {}).get("path") != desired["backing_store"]["path"]:
+            raise InputError("backing", "volume %s/%s exists %s, not as a linked clone of %s; it is not rebased "
+                                        "(delete it to make it again)"
+                             % (pool, name, "on %s" % observed["backing"]["path"] if observed["backing"]
+                                else "without a backing store", desired["backing"]))
         if desired.get("xml") is not None:
             self._check_xml(desired, observed)
         plan.after = dict(observed)
@@ -628,9 +684,13 @@ class VolumeService(PermissionChecks, LibvirtService):
             flags = libvirt.VIR_STORAGE_VOL_RESIZE_SHRINK if want < have else 0
             if desired["preallocation"] in ("falloc", "full") and observed["format"] == "raw":
                 flags |= libvirt.VIR_STORAGE_VOL_RESIZE_ALLOCATE
-            plan.step("%s volume %s/%s to %s" % ("shrink" if want < have else "grow", pool, name,
-                                                 format_size(want)),
-                      lambda: self.volume(pool, name).resize(want, flags))
+            what = "%s volume %s/%s to %s" % ("shrink" if want < have else "grow", pool, name, format_size(want))
+            if desired["users"]:
+                plan.step(what + self._resize_live(desired["users"], want < have),
+                          lambda: [self.lookup("domain", dom).blockResize(dev, want, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                                   for dom, dev in desired["users"]])
+            else:
+                plan.step(what, lambda: self.volume(pool, name).resize(want, flags))
             plan.after.update(capacity=want, allocation=None)
         perms = permission_changes({key: desired[key] for key in sx.PERMISSION_KEYS}, observed)
         if perms:
@@ -643,6 +703,16 @@ class VolumeService(PermissionChecks, LibvirtService):
             plan.step("set %s of volume %s/%s" % (describe(perms), pool, name), apply)
             plan.after.update(perms)
         return plan
+
+    @staticmethod
+    def _resize_live(users, shrink):
+        if shrink:
+            raise InputError("capacity", "the volume is a disk of the running guest %s; it is not shrunk under it "
+                                         "(shut the guest down first)" % users[0][0])
+        if len(users) > 1:
+            raise InputError("capacity", "the volume is a disk of %d running guests (%s); it is grown through one "
+                                         "guest only" % (len(users), ", ".join(dom for dom, dev in users)))
+        return " (live, as disk %s of running guest %s)" % (users[0][1], users[0][0])
 
     @staticmethod
     def _check_xml(desired, observed):
@@ -676,14 +746,23 @@ class VolumeService(PermissionChecks, LibvirtService):
         # libvirt turns qemu-img's preallocation on with this flag: metadata when allocation is
         # below capacity, falloc when it equals it
         flags = libvirt.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA if fmt == "qcow2" and prealloc != "none" else 0
+        backing = desired["backing_store"]
         xml = volume_xml(name, capacity, fmt, allocation, {key: desired[key] for key in sx.PERMISSION_KEYS},
-                         desired.get("xml"))
-        how = "clone of %s" % desired["clone_from"] if desired["clone_from"] else (
-            "upload of %s" % desired["upload"] if desired["upload"] else "%s, %s" % (format_size(capacity), prealloc))
+                         desired.get("xml"), backing)
+        image = desired["image"]
+        if desired["clone_from"]:
+            how = "clone of %s" % desired["clone_from"]
+        elif backing:
+            how = "linked clone of %s, %s" % (desired["backing"], format_size(capacity))
+        elif image:
+            how = "upload of %s (%s)" % (desired["upload"] or desired["source"], image["format"])
+        else:
+            how = "%s, %s" % (format_size(capacity), prealloc)
         plan.after = {"name": name, "pool": pool, "path": None, "key": None, "format": fmt,
                       "capacity": capacity, "allocation": None,
-                      "provisioning": "thick" if allocation else "thin",
-                      **{key: desired[key] for key in sx.PERMISSION_KEYS}}
+                      # an upload's allocation follows the image's content
+                      "provisioning": None if image else "thick" if allocation else "thin",
+                      **{key: desired[key] for key in sx.PERMISSION_KEYS}, "backing": backing}
 
         def create():
             target = self.lookup("pool", pool)
@@ -693,8 +772,8 @@ class VolumeService(PermissionChecks, LibvirtService):
                 vol = target.createXMLFrom(xml, target.storageVolLookupByName(desired["clone_from"]), flags)
             else:
                 vol = target.createXML(xml, flags)
-            if desired["upload"]:
-                self._upload(vol, desired["upload"], desired["upload_image"]["format"], fmt)
+            if image:
+                self._upload(vol, image["path"], image["format"], fmt)
             # a clone or an upload comes at its source's size whatever the XML asked for
             if vol.info()[1] < capacity:
                 vol.resize(capacity, 0)

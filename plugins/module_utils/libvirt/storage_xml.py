@@ -165,9 +165,10 @@ def parse_pool(xml):
 
 
 # ---------------------------------------------------------------- volume
-def volume_xml(name, capacity, fmt, allocation=None, perms=None, base=None):
+def volume_xml(name, capacity, fmt, allocation=None, perms=None, base=None, backing=None):
     """A storage volume definition, on top of `base` (a user's own <volume> tree) when given: the
-    name (a file name in a directory pool) is text, so any character in it stays part of the name."""
+    name (a file name in a directory pool) is text, so any character in it stays part of the name.
+    `backing` ({path, format}) makes it an overlay on that image (a linked clone)."""
     root = strip(base, VOLUME_GENERATED) if base is not None else etree.Element("volume")
     child(root, "name").text = name
     replace_children(root, "capacity", [etree.Element("capacity", unit="bytes")])
@@ -179,7 +180,21 @@ def volume_xml(name, capacity, fmt, allocation=None, perms=None, base=None):
     target = child(root, "target")
     replace_children(target, "format", [etree.Element("format", type=fmt)])
     set_permissions(target, perms or {})
+    if backing is not None:
+        store = etree.Element("backingStore")
+        etree.SubElement(store, "path").text = backing["path"]
+        etree.SubElement(store, "format", type=backing["format"])
+        replace_children(root, "backingStore", [store])
     return to_string(root)
+
+
+def backing_store(root):
+    """{path, format} of a <volume>'s backing store, or None."""
+    path = root.findtext("backingStore/path")
+    if not path:
+        return None
+    fmt = root.find("backingStore/format")
+    return {"path": path, "format": fmt.get("type") if fmt is not None else None}
 
 
 def volume_capacity(root):
