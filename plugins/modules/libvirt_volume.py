@@ -7,17 +7,27 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: libvirt_volume
-short_description: Manage a libvirt storage volume (thin or thick, grow, clone, upload, wipe)
+short_description: Manage a libvirt storage volume (thin or thick, grow, clone, linked clone, base image, wipe)
 version_added: 0.1.0
 description:
   - Creates, grows, shrinks (only when allowed), wipes and deletes one volume in an active storage pool.
   - A volume is independent of guests; removing a guest that used it leaves it in place.
   - A new volume is thin unless O(preallocation) asks for reserved space, made empty, as a clone of
-    O(clone_from), or from the local image O(upload) (converted to the volume's format when needed).
+    O(clone_from), as a linked clone of O(backing), from the local image O(upload), or from the base image
+    O(source) (a local file or an http(s) URL, checked against O(checksum)); images are converted to the
+    volume's format when needed.
+  - Growing an existing volume is done in place; when the volume is a disk of a running guest it grows
+    through that guest (libvirt's block resize), so the running QEMU sees the new size at once and the guest
+    is neither redefined nor restarted. A volume in use by a running guest is never shrunk.
   - O(max_overcommit) guards thin provisioning; a create or grow that would take the ratio of the
     pool's summed virtual sizes to its capacity above the limit fails before anything is touched.
-  - O(preallocation), O(clone_from) and O(upload) only apply when the volume is created; an existing
-    volume is never re-cloned or re-uploaded, and its format is never converted in place.
+  - O(preallocation), O(clone_from), O(upload), O(source) and O(checksum) only apply when the volume is
+    created; an existing volume is never re-cloned or re-uploaded, and its format is never converted in place.
+  - A volume does not remember the image it was made from (libvirt keeps no such record, and a file
+    beside it would drift from it), so a rerun with O(source) finds the volume and reports no change without
+    downloading or reading the image - also when O(source) or O(checksum) now name another image. To move a
+    guest disk to a new image, give the volume a new name (for example one with the image's version in it)
+    or delete it first.
   - While a volume is made (created, then cloned, uploaded, resized or written), a marker volume
     C(<name>.virtcloud-partial) stands next to it in the pool, deleted once the volume is complete. A
     create that fails partway (the pool filled up during the upload) deletes the volume and its marker.
@@ -82,6 +92,46 @@ options:
         would copy those files' content into the volume. Its format is probed once (or taken from
         O(upload_format)) and stated to every qemu-img call.
     type: path
+  source:
+    description:
+      - Create the volume from this base image - a local path or an V(http://) or V(https://) URL.
+      - A URL is downloaded into O(cache_dir) once per URL and O(checksum) (to a temporary name, renamed
+        when whole), and reused from there by later runs and other volumes; delete the cached file to fetch
+        it anew. An unreachable URL fails naming O(source); nothing is left behind.
+      - A file that starts with the xz or gzip magic bytes (whatever its name) is decompressed into
+        O(cache_dir) once. Its format (qcow2, raw, vmdk, vhd, ...) is then read from its header by qemu-img,
+        and it is converted to O(format) when that differs. Only self-contained images are taken, as with
+        O(upload).
+      - Check mode downloads and decompresses too (into O(cache_dir) only, never the pool), so that it can
+        predict the volume's size and fail as the real run would.
+    type: str
+  checksum:
+    description:
+      - Expected digest of the O(source) file as published (the compressed file for a compressed one), as
+        V(sha256:<hex>) or V(sha512:<hex>).
+      - Checked before anything is uploaded, also for a file taken from the cache; a mismatch fails naming
+        O(checksum), and a download that does not match is not kept.
+    type: str
+  cache_dir:
+    description:
+      - Directory for downloaded and decompressed O(source) images, on the host the module runs on.
+    type: path
+    default: ~/.cache/virtcloud/images
+  validate_certs:
+    description: Check the server's TLS certificate when O(source) is an V(https://) URL.
+    type: bool
+    default: true
+  backing:
+    description:
+      - Create the volume as a linked clone of this template volume of the same pool - a qcow2 overlay
+        whose backing store is the template (format qcow2 or raw), made in constant time whatever the
+        template's size; only what the guest writes is stored in the volume.
+      - The template must not change while clones use it. O(capacity) may be larger than the template's
+        (the clone is grown); the template's size is the minimum.
+      - An existing volume must already have this template as its backing store; it is never rebased.
+      - O(clone_from) makes a full, independent copy instead.
+    type: str
+    aliases: [linked_clone_from]
   upload_format:
     description:
       - Format of the O(upload) file, instead of probing it. V(raw) takes the file's bytes as they
@@ -158,6 +208,33 @@ EXAMPLES = r"""
     clone_from: template.qcow2
     capacity: 2GiB
 
+- name: Linked clone of the template, larger than it (only the guest's writes are stored)
+  virtcloud.core.libvirt_volume:
+    pool: example-images
+    name: web2.qcow2
+    backing: template.qcow2
+    capacity: 4GiB
+
+- name: A local base image (a file an earlier task made)
+  virtcloud.core.disk_image:
+    path: /var/tmp/example-base.qcow2
+    format: qcow2
+    size: 64MiB
+
+- name: Its checksum
+  ansible.builtin.stat:
+    path: /var/tmp/example-base.qcow2
+    checksum_algorithm: sha256
+  register: example_base
+
+- name: Guest disk from the base image, checked, converted to raw
+  virtcloud.core.libvirt_volume:
+    pool: example-images
+    name: base.raw
+    format: raw
+    source: /var/tmp/example-base.qcow2
+    checksum: "sha256:{{ example_base.stat.checksum }}"
+
 - name: Grow a disk
   virtcloud.core.libvirt_volume:
     pool: example-images
@@ -200,7 +277,12 @@ EXAMPLES = r"""
     pool: example-images
     name: "{{ item }}"
     state: absent
-  loop: [data.qcow2, template.qcow2, web1.qcow2, shared.qcow2, scratch.qcow2]
+  loop: [data.qcow2, web1.qcow2, web2.qcow2, base.raw, template.qcow2, shared.qcow2, scratch.qcow2]
+
+- name: Remove the base image file
+  virtcloud.core.disk_image:
+    path: /var/tmp/example-base.qcow2
+    state: absent
 
 - name: Remove the pool and its directory (refused while it holds volumes)
   virtcloud.core.libvirt_pool:
@@ -236,6 +318,10 @@ volume:
     group: {description: "Group gid of the volume's file.", type: int, returned: when present}
     mode: {description: "Permission bits of the volume's file, an octal string such as 0600.", type: str, returned: when present}
     label: {description: "SELinux label (null without SELinux).", type: str, returned: when present}
+    backing:
+      description: The backing store (path and format) of a linked clone, null for other volumes.
+      type: dict
+      returned: when present
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
