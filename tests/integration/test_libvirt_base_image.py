@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import lzma
 import os
 import re
@@ -182,9 +183,7 @@ def test_linked_clone_is_small_and_grown(pool, tmp_path):
     # a qcow2 template with 200 MiB of written data, and a raw one
     data = str(tmp_path / "data.raw")
     with open(data, "wb") as image:
-        block = b"\x5a" * MIB
-        for _ in range(200):
-            image.write(block)
+        image.writelines(itertools.repeat(b"\x5a" * MIB, 200))
         image.truncate(256 * MIB)
     sh("qemu-img", "convert", "-f", "raw", "-O", "qcow2", data, os.path.join(pool_path, "template.qcow2"))
     os.remove(data)
