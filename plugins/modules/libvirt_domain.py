@@ -127,7 +127,9 @@ options:
     description:
       - The guest's disks and CD-ROM drives, the complete list (see the description).
       - A disk is a file or block device (O(disks[].path)) or a volume of a libvirt storage pool
-        (O(disks[].pool) and O(disks[].volume)); with O(disks[].size) a missing volume is created.
+        (O(disks[].pool) and O(disks[].volume)); with O(disks[].size), O(disks[].backing) or
+        O(disks[].clone_from) a missing volume is created - so one task clones a template, sizes,
+        customises and starts a guest.
     type: list
     elements: dict
     suboptions:
@@ -144,9 +146,25 @@ options:
       size:
         description:
           - Creates the volume when it does not exist yet, with this capacity (V(10GiB); a bare
-            number means GiB) and format O(disks[].format) (default V(qcow2)). An existing volume
-            is never resized.
+            number means GiB) and format O(disks[].format) (default V(qcow2)).
+          - A minimum - an existing volume that is smaller is grown in place (while the guest runs,
+            through the guest, which sees the new size; the guest is never redefined or replaced);
+            one that is larger is kept, never shrunk.
+          - With O(disks[].backing) or O(disks[].clone_from) the new volume has the template's size,
+            or this one if larger.
         type: raw
+      backing:
+        description:
+          - Creates the missing volume as a linked clone of this volume of the same pool - a qcow2
+            overlay whose backing file is the template, made in constant time whatever the template's
+            size; the template must stay. The overlay is what O(remove_storage) deletes.
+          - An existing volume is left as it is.
+        type: str
+      clone_from:
+        description:
+          - Creates the missing volume as a full copy of this volume of the same pool (independent of
+            it, but as long to make as the template is large).
+        type: str
       device:
         description: V(disk) or V(cdrom) (always read-only).
         type: str
@@ -364,6 +382,29 @@ EXAMPLES = r"""
       - network: example-lab
     state: present
 
+- name: A template volume (in practice a base image - virtcloud.core.libvirt_volume source)
+  virtcloud.core.libvirt_volume:
+    pool: example-images
+    name: example-template.qcow2
+    capacity: 1GiB
+
+- name: A second guest cloned from the template and sized in the same task (a linked clone, made in constant time)
+  virtcloud.core.libvirt_domain:
+    name: example-web2
+    memory: 256 MiB
+    disks:
+      - pool: example-images
+        volume: example-web2.qcow2
+        backing: example-template.qcow2
+        size: 2GiB
+    state: present
+
+- name: Remove the second guest (its overlay goes, the template stays)
+  virtcloud.core.libvirt_domain:
+    name: example-web2
+    state: absent
+    remove_storage: true
+
 - name: Anything not modelled goes through xml (merged, idempotent)
   virtcloud.core.libvirt_domain:
     name: example-web1
@@ -387,6 +428,12 @@ EXAMPLES = r"""
     name: example-web1
     state: absent
     remove_storage: true
+
+- name: Remove the template
+  virtcloud.core.libvirt_volume:
+    pool: example-images
+    name: example-template.qcow2
+    state: absent
 
 - name: Remove the network
   virtcloud.core.libvirt_network:

@@ -7,6 +7,7 @@ virsh (the independent path).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -458,14 +459,59 @@ def test_pool_volume_created_kept_and_removed_on_request(guest, pool, workdir):
     vol = virsh("vol-info", guest + ".qcow2", "--pool", pool, "--bytes").stdout
     assert re.search(r"Capacity:\s+67108864 bytes", vol), vol
     assert "sda" in virsh("domblklist", guest, "--inactive").stdout  # the empty CD-ROM drive
-    # the size only creates: a rerun with another size changes nothing (volumes are never resized)
-    resized = dict(spec, disks=[dict(spec["disks"][0], size="1GiB"), {"device": "cdrom"}])
-    assert run_module("libvirt_domain", **resized)["changed"] is False
+    # a size is a minimum: a larger one grows the volume in place (the guest is not redefined), a
+    # smaller one changes nothing
+    uuid = virsh("domuuid", guest).stdout.strip()
+    resized = dict(spec, disks=[dict(spec["disks"][0], size="96MiB"), {"device": "cdrom"}])
+    grown = idempotent("libvirt_domain", **resized)
+    assert grown["actions"] == ["grow volume %s.qcow2 in pool %s from 64 MiB to 96 MiB" % (guest, pool)], grown["actions"]
+    vol = virsh("vol-info", guest + ".qcow2", "--pool", pool, "--bytes").stdout
+    assert re.search(r"Capacity:\s+100663296 bytes", vol), vol
+    assert virsh("domuuid", guest).stdout.strip() == uuid
+    assert run_module("libvirt_domain", **spec)["changed"] is False
 
     removed = run_module("libvirt_domain", name=guest, uri=URI, state="absent", remove_storage=True)
     assert removed["changed"] and any(a.startswith("delete storage disk vda") for a in removed["actions"])
     assert guest not in virsh("vol-list", pool).stdout
     assert virsh("dominfo", guest, check=False).returncode != 0
+
+
+def test_linked_clone_sized_and_started_in_one_task_then_grown_live(guest, pool, workdir):
+    """One task makes the guest's disk a linked clone of a template (constant time: the template's
+    32 MiB of data are not copied), larger than the template, and starts the guest; a larger size
+    later grows the disk under the running guest, which stays the same process."""
+    template = os.path.join(workdir, "pool", "tmpl.qcow2")
+    sh("qemu-img", "create", "-q", "-f", "qcow2", template, "64M")
+    sh("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 32M", template)
+    virsh("pool-refresh", pool)
+    disks = [{"pool": pool, "volume": guest + "-root", "backing": "tmpl.qcow2", "size": "96MiB"},
+             {"pool": pool, "volume": guest + "-copy", "clone_from": "tmpl.qcow2"}]
+    spec = tiny(guest, workdir, disks=disks, state="running")
+    applied = idempotent("libvirt_domain", **spec)
+    assert applied["actions"][:2] == ["create volume %s-root in pool %s (linked clone of tmpl.qcow2)" % (guest, pool),
+                                      "create volume %s-copy in pool %s (copy of tmpl.qcow2)" % (guest, pool)]
+    root = os.path.join(workdir, "pool", guest + "-root")
+    info = json.loads(sh("qemu-img", "info", "--output=json", "-U", root).stdout)
+    assert info["backing-filename"] == template and info["virtual-size"] == 96 << 20, info
+    assert info["actual-size"] < 4 << 20, info  # the template's data stay in the template
+    copy = json.loads(sh("qemu-img", "info", "--output=json", "-U", os.path.join(workdir, "pool", guest + "-copy")).stdout)
+    assert "backing-filename" not in copy and copy["actual-size"] >= 32 << 20, copy
+    assert virsh("domstate", guest).stdout.strip() == "running"
+    domid = virsh("domid", guest).stdout.strip()
+
+    grown = idempotent("libvirt_domain", **dict(spec, disks=[dict(disks[0], size="160MiB"), disks[1]]))
+    assert grown["actions"] == ["grow volume %s-root in pool %s from 96 MiB to 160 MiB (live, as disk vda)"
+                                % (guest, pool)], grown["actions"]
+    assert re.search(r"Capacity:\s+167772160", virsh("domblkinfo", guest, "vda").stdout)
+    assert virsh("domid", guest).stdout.strip() == domid  # the same QEMU: grown under the running guest
+
+    # a missing template is named, nothing is made
+    bad = run_module("libvirt_domain", **tiny(guest + "b", workdir, disks=[
+        {"pool": pool, "volume": guest + "-b", "backing": "nope.qcow2"}]))
+    assert bad["failed"] and bad["msg"].startswith("disks[0].backing:") and "nope.qcow2" in bad["msg"], bad
+    assert guest + "-b" not in virsh("vol-list", pool).stdout
+    run_module("libvirt_domain", name=guest, uri=URI, state="absent", remove_storage=True)
+    assert os.path.exists(template) and not os.path.exists(root)
 
 
 def test_failed_define_removes_the_volume_it_created(guest, pool, workdir):

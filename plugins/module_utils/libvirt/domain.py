@@ -32,6 +32,8 @@ DISK_OPTIONS = {
     "pool": Opt(),
     "volume": Opt(),
     "size": Opt(type="raw"),
+    "backing": Opt(),     # a new volume is a linked clone (qcow2 overlay) of this volume of the pool
+    "clone_from": Opt(),  # a new volume is a full copy of this volume of the pool
     "device": Opt(default="disk", choices=["disk", "cdrom"]),
     "target": Opt(),
     "bus": Opt(choices=BUSES),
@@ -222,6 +224,17 @@ class DomainService(LibvirtService):
                 self.check_volume_name(d["volume"], where + ".volume")
             elif not d.get("path") and d["device"] != "cdrom":
                 raise InputError(where, "set path, or pool and volume")
+            for key in ("backing", "clone_from"):
+                if d.get(key) is not None:
+                    if not d.get("pool"):
+                        raise InputError(where + "." + key, "makes a new volume from a volume of its pool: needs pool and volume")
+                    self.check_volume_name(d[key], "%s.%s" % (where, key))
+            if d.get("backing") is not None and d.get("clone_from") is not None:
+                raise InputError(where + ".backing", "a new volume is a linked clone (backing) or a full copy (clone_from), "
+                                                     "not both")
+            if d.get("backing") is not None and d.get("format") not in (None, "qcow2"):
+                raise InputError(where + ".format", "a linked clone (backing) is a qcow2 overlay; leave format out or set it "
+                                                    "to qcow2")
             if d.get("size") is not None:
                 if not d.get("pool"):
                     raise InputError(where + ".size", "creates a new volume: needs pool and volume")
@@ -292,13 +305,13 @@ class DomainService(LibvirtService):
         if desired["state"] == "absent":
             return desired
         caps = batch["caps"] if batch is not None else {}
-        out = dict(desired, new_volumes=[], tcg_fallback=False, guest_type=None)
+        out = dict(desired, new_volumes=[], grow_volumes=[], tcg_fallback=False, guest_type=None)
         for i, n in enumerate(desired.get("nics") or []):
             if n.get("network") and self.lookup("network", n["network"]) is None:
                 raise InputError("nics[%d].network" % i, "libvirt network %r does not exist (virsh net-list "
                                  "--all); create it first" % n["network"])
         if desired.get("disks") is not None:
-            out["disks"] = [self._resolve_disk(i, d, out["new_volumes"]) for i, d in enumerate(desired["disks"])]
+            out["disks"] = [self._resolve_disk(i, d, out) for i, d in enumerate(desired["disks"])]
         # The hypervisor type: virt_type, else the type the user's XML names, else (auto) what the
         # host runs best for a new guest; a defined guest keeps its own. Resolved the same way at
         # creation and on every rerun, so that a run never undoes the previous one.
@@ -357,23 +370,36 @@ class DomainService(LibvirtService):
                                      "<iommu model='intel'><driver intremap='on' eim='on'/></iommu> under "
                                      "<devices> in xml" % count)
 
-    def _resolve_disk(self, i, d, new_volumes):
+    def _resolve_disk(self, i, d, out):
+        """A disk's volume: made when it does not exist (of `size`, or from a template: `backing`,
+        `clone_from`), grown in place when `size` is larger than it is. `size` is a minimum: a
+        larger volume (a clone of a larger template) is kept as it is, never shrunk."""
         if not d.get("pool"):
             return d
+        where = "disks[%d]" % i
         pool = self.lookup("pool", d["pool"])
         if pool is None:
-            raise InputError("disks[%d].pool" % i, "storage pool %r does not exist" % d["pool"])
-        try:
-            vol = pool.storageVolLookupByName(d["volume"])
-        except libvirt.libvirtError:
-            vol = None
+            raise InputError(where + ".pool", "storage pool %r does not exist" % d["pool"])
+        vol = _volume(pool, d["volume"])
         if vol is None:
-            if d.get("size") is None:
-                raise InputError("disks[%d].volume" % i, "volume %r is not in pool %r; set size to "
+            template_key = "backing" if d.get("backing") else "clone_from" if d.get("clone_from") else None
+            if d.get("size") is None and template_key is None:
+                raise InputError(where + ".volume", "volume %r is not in pool %r; set size to "
                                  "create it" % (d["volume"], d["pool"]))
             d = dict(d, format=d.get("format") or "qcow2")
-            new_volumes.append(d)
+            if template_key:
+                template = _volume(pool, d[template_key])
+                if template is None:
+                    raise InputError("%s.%s" % (where, template_key), "no volume %r in pool %s to make %s from"
+                                     % (d[template_key], d["pool"], d["volume"]))
+                d["size"] = max(d.get("size") or 0, template.info()[1])
+                if template_key == "backing":
+                    d["backing_store"] = {"path": template.path(), "format": volume_format(template) or "raw"}
+            out["new_volumes"].append(d)
             return d
+        capacity = vol.info()[1]
+        if d.get("size") is not None and d["size"] > capacity:
+            out["grow_volumes"].append(dict(d, capacity=capacity))
         if d.get("format") is None:
             return dict(d, format=volume_format(vol) or "raw")
         return d
@@ -455,9 +481,16 @@ class DomainService(LibvirtService):
         state = observed["state"] if observed else SHUTDOWN
         active = state in (RUNNING, PAUSED)
         for d in desired["new_volumes"]:
-            plan.step("create volume %s in pool %s" % (d["volume"], d["pool"]),
+            how = " (linked clone of %s)" % d["backing"] if d.get("backing") else \
+                " (copy of %s)" % d["clone_from"] if d.get("clone_from") else ""
+            plan.step("create volume %s in pool %s%s" % (d["volume"], d["pool"], how),
                       lambda d=d: ops().create_volume(self.lookup("pool", d["pool"]), d),
                       undo=lambda d=d: self.lookup("pool", d["pool"]).storageVolLookupByName(d["volume"]).delete(0))
+        for d in desired["grow_volumes"]:
+            plan.step("grow volume %s in pool %s from %s to %s%s" % (
+                d["volume"], d["pool"], format_size(d["capacity"]), format_size(d["size"]),
+                " (live, as disk %s)" % d["target"] if active and observed and _has_disk(observed["xml"], d) else ""),
+                lambda d=d: ops().grow_volume(self, name, d))
 
         if observed is None:
             if merged.find("memory") is None:
@@ -649,3 +682,20 @@ def _fixups(root, desired, base):
             for el in os_el.findall(tag):
                 os_el.remove(el)
     return root
+
+
+def _volume(pool, name):
+    try:
+        return pool.storageVolLookupByName(name)
+    except libvirt.libvirtError:
+        return None
+
+
+def _has_disk(xml, d):
+    """Whether the guest's definition has the pool volume of disk spec `d` as its disk `d["target"]`."""
+    for disk in xml.iterfind("devices/disk"):
+        source, target = disk.find("source"), disk.find("target")
+        if source is not None and target is not None and target.get("dev") == d["target"] \
+                and (source.get("pool"), source.get("volume")) == (d["pool"], d["volume"]):
+            return True
+    return False

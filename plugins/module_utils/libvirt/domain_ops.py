@@ -163,7 +163,30 @@ def _state_name(code):
 
 
 def create_volume(pool, d):
-    pool.createXML(volume_xml(d["volume"], d["size"], d["format"]), 0)
+    """A guest's new disk volume: empty, a linked clone (d["backing_store"]) or a full copy of
+    d["clone_from"], at least d["size"]."""
+    xml = volume_xml(d["volume"], d["size"], d["format"], backing=d.get("backing_store"))
+    if d.get("clone_from"):
+        vol = pool.createXMLFrom(xml, pool.storageVolLookupByName(d["clone_from"]), 0)
+        if vol.info()[1] < d["size"]:  # a copy comes at its template's size
+            vol.resize(d["size"], 0)
+    else:
+        pool.createXML(xml, 0)
+
+
+def grow_volume(service, name, d):
+    """Grow the volume of disk spec d to d["size"] in place: through the guest when it runs with the
+    disk (QEMU holds the image open and locked), else the volume itself."""
+    dom = service.lookup("domain", name)
+    if dom is not None and dom.isActive():
+        live = etree.fromstring(dom.XMLDesc(0))
+        for disk in live.iterfind("devices/disk"):
+            source, target = disk.find("source"), disk.find("target")
+            if source is not None and target is not None and target.get("dev") == d["target"] \
+                    and (source.get("pool"), source.get("volume")) == (d["pool"], d["volume"]):
+                dom.blockResize(d["target"], d["size"], libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                return
+    service.lookup("pool", d["pool"]).storageVolLookupByName(d["volume"]).resize(d["size"], 0)
 
 
 def plan_absent(service, plan, observed):
