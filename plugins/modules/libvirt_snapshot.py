@@ -68,7 +68,9 @@ options:
     type: raw
 notes:
   - Snapshots are ordered by creation time (libvirt keeps it to the second), then parent before child.
-  - libvirt 9.0 (Debian 12) deletes external snapshots but reverts only to internal ones.
+  - libvirt 9.0 (Debian 12) deletes external snapshots but reverts only to internal ones, and it cannot
+    delete an external snapshot of a disk attached as a pool volume (C(disks[].pool) and C(volume) of
+    M(virtcloud.core.libvirt_domain)) - attach the disk by its path to delete external snapshots of it.
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
@@ -92,14 +94,26 @@ EXAMPLES = r"""
     name: example-snap.qcow2
     capacity: 64MiB
 
-- name: A guest using it (defined, shut off)
+- name: A guest using it by its path (defined, shut off)
   virtcloud.core.libvirt_domain:
     name: example-snap
     virt_type: qemu
     memory: 128MiB
     disks:
-      - pool: example-snapshots
-        volume: example-snap.qcow2
+      - path: /var/tmp/example-snapshots/example-snap.qcow2
+
+- name: An external (disk-only) snapshot; the guest's writes go to a new overlay file
+  virtcloud.core.libvirt_snapshot:
+    domain: example-snap
+    name: backup-point
+    kind: external
+    description: back up the disk below the overlay now
+
+- name: Delete it again (its overlay is merged back into the disk)
+  virtcloud.core.libvirt_snapshot:
+    domain: example-snap
+    name: backup-point
+    state: absent
 
 - name: An internal snapshot before the upgrade
   virtcloud.core.libvirt_snapshot:
@@ -107,11 +121,10 @@ EXAMPLES = r"""
     name: before-upgrade
     description: taken before the upgrade
 
-- name: An external (disk-only) snapshot, keeping the newest two
+- name: A nightly internal snapshot, keeping the newest two
   virtcloud.core.libvirt_snapshot:
     domain: example-snap
     name: nightly
-    kind: external
     keep: 2
 
 - name: Delete snapshots older than a week (no new snapshot)
@@ -124,17 +137,17 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ pruned.snapshots | map(attribute='name') | list }}"
 
-- name: Delete a snapshot (merges its overlay back)
-  virtcloud.core.libvirt_snapshot:
-    domain: example-snap
-    name: nightly
-    state: absent
-
 - name: Revert the guest to a snapshot (changes on every run)
   virtcloud.core.libvirt_snapshot:
     domain: example-snap
     name: before-upgrade
     state: reverted
+
+- name: Delete a snapshot
+  virtcloud.core.libvirt_snapshot:
+    domain: example-snap
+    name: nightly
+    state: absent
 
 - name: Remove the guest (and its snapshot metadata)
   virtcloud.core.libvirt_domain:

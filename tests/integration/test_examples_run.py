@@ -7,8 +7,8 @@ the whole sequence would re-create what its last tasks removed; the rerun check 
 task: every task that manages state is run a second time right after itself ("... (again)") and that
 second run must report no change. Skipped: tasks tagged `registry` (a pull or push needs a registry) and
 the repeat of tasks that only read or run a command (debug, *_info, docker_container_exec) or that change
-on every run by design (recreate: always, restart: true, force: true, refresh: true, state rebooted or
-restarted).
+on every run by design (recreate: always, restart: true, force: true, refresh: true, state rebooted,
+restarted or reverted).
 
 One expected failure: host_vlan's "VLAN 20 on eth0" needs the kernel's 8021q module. On a kernel without it
 (this one) the task must fail naming 8021q, before touching anything; with 8021q it must run like the rest.
@@ -73,7 +73,7 @@ def repeats(task):
     if module is None or module in READ_ONLY or module.endswith("_info") or "changed_when" in task:
         return False
     args = task[module] if isinstance(task[module], dict) else {}
-    if args.get("state") in ("rebooted", "restarted"):
+    if args.get("state") in ("rebooted", "restarted", "reverted"):
         return False
     return not any(args.get(k) == v for k, v in CHANGES_BY_DESIGN.items())
 

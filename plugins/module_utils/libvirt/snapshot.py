@@ -10,9 +10,10 @@ and the current-snapshot pointer make every change a change of the list."""
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import time
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, state_opt
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
@@ -207,8 +208,7 @@ class SnapshotService(LibvirtService):
             doomed += [s["name"] for s in snapshots if s["created"] is not None and s["created"] < limit]
         return [s["name"] for s in snapshots if s["name"] in doomed and s["name"] != want["name"]]
 
-    @staticmethod
-    def _check_deletions(want, observed):
+    def _check_deletions(self, want, observed):
         deleting = list(want["prune"])
         if want["state"] == "absent" and observed["snapshot"] is not None:
             deleting.append(want["name"])
@@ -221,11 +221,25 @@ class SnapshotService(LibvirtService):
                 if want["version"] < DELETE_EXTERNAL:
                     raise InputError(option, "snapshot %r is external; this libvirt (%s) deletes external snapshots "
                                              "only from 9.0 on" % (name, _version(want["version"])))
+                volumes = self._volume_disks(want["domain"], name)
+                if volumes:
+                    raise InputError(option, "snapshot %r is external over the pool volume disk %s; libvirt %s cannot "
+                                             "merge an overlay back into a disk given as a pool volume - attach the disk "
+                                             "by its path (disks[].path) to take external snapshots you can delete"
+                                     % (name, ", ".join(volumes), _version(want["version"])))
                 if parent is not None and parent["kind"] == "internal":
                     raise InputError(option, "snapshot %r is external and its parent %r internal; libvirt cannot "
                                              "delete an external snapshot made after an internal one - delete %r "
                                              "first" % (name, parent["name"], parent["name"]))
             snapshots = without(snapshots, name)
+
+    def _volume_disks(self, domain, name):
+        """The disks an external snapshot took over that the guest had as pool volumes (target names)."""
+        root = from_string(self._domain(domain).snapshotLookupByName(name, 0).getXMLDesc(0))
+        external = {d.get("name") for d in root.iterfind("disks/disk") if d.get("snapshot") == "external"}
+        return [el.find("target").get("dev") for el in root.iterfind("domain/devices/disk")
+                if el.get("type") == "volume" and el.find("target") is not None
+                and el.find("target").get("dev") in external]
 
     def plan(self, desired, observed):
         plan = Plan(observed)
@@ -271,13 +285,30 @@ class SnapshotService(LibvirtService):
                 "kind": desired["kind"], "parent": current, "current": True, "files": None if external else []}
 
     def _create(self, desired):
-        xml = "<domainsnapshot><name>%s</name>%s</domainsnapshot>" % (
-            escape(desired["name"]),
-            "" if desired["description"] is None else "<description>%s</description>" % escape(desired["description"]))
+        dom = self._domain(desired["domain"])
         flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
+        disks = ""
         if desired["kind"] == "external":
             flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
-        self._domain(desired["domain"]).snapshotCreateXML(xml, flags)
+            disks = "<disks>%s</disks>" % "".join(self._overlays(dom, desired["name"]))
+        xml = "<domainsnapshot><name>%s</name>%s%s</domainsnapshot>" % (
+            escape(desired["name"]),
+            "" if desired["description"] is None else "<description>%s</description>" % escape(desired["description"]),
+            disks)
+        dom.snapshotCreateXML(xml, flags)
+
+    def _overlays(self, dom, name):
+        """The overlay file of each pool volume disk: libvirt names an overlay after the disk's file
+        (<file without extension>.<snapshot>) only for disks given as files, so a volume's path is
+        looked up and named the same way. Other disks are left to libvirt."""
+        root = from_string(dom.XMLDesc(0))
+        for el in root.iterfind("devices/disk"):
+            disk = dx.disk_facts(el)
+            if disk["type"] != "volume" or disk["device"] not in ("disk", "lun") or disk["readonly"]:
+                continue
+            path = self.conn.storagePoolLookupByName(disk["pool"]).storageVolLookupByName(disk["volume"]).path()
+            yield "<disk name=%s snapshot='external'><source file=%s/></disk>" % (
+                quoteattr(disk["target"]), quoteattr("%s.%s" % (os.path.splitext(path)[0], name)))
 
     def _redefine(self, desired):
         """A description is metadata: the snapshot is redefined with it, its data untouched."""
