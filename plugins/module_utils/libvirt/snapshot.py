@@ -174,7 +174,7 @@ class SnapshotService(LibvirtService):
                 raise InputError("name", "snapshot %r is external (disk-only); this libvirt (%s) reverts only internal "
                                          "snapshots (external ones from libvirt 9.7 on)"
                                  % (desired["name"], _version(want["version"])))
-        want["prune"] = self._prune(want, observed)
+        want["prune"] = self.retention(want, observed)
         self._check_deletions(want, observed)
         return want
 
@@ -193,7 +193,7 @@ class SnapshotService(LibvirtService):
                                  % (disk["target"], disk["path"] or disk["volume"], disk["format"] or "of no format"))
 
     @staticmethod
-    def _prune(want, observed):
+    def retention(want, observed):
         """The snapshots retention deletes, oldest first; never the one named in `name`."""
         if want["state"] != "present" or (want["keep"] is None and want["max_age"] is None):
             return []
