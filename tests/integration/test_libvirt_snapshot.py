@@ -12,7 +12,7 @@ import os
 import pytest
 
 from conftest import converge, run_module, sh  # noqa: E402
-from test_libvirt_domain import guest, read, tiny, virsh, wait_for, workdir  # noqa: F401  (fixtures)
+from test_libvirt_domain import guest, read, tiny, virsh, wait_for, workdir  # noqa: F401 pylint: disable=unused-import
 from lib.guest import GUEST_MARKER
 
 MODULE = "libvirt_snapshot"
