@@ -39,6 +39,7 @@ LIBVIRT = {
     "libvirt_network": {"name": "vct-down"},
     "libvirt_network_info": {},
     "libvirt_pool": {"name": "vct-down", "path": "{tmp}/pool"},
+    "libvirt_snapshot": {"domain": "vct-down", "name": "s1"},
     "libvirt_storage_info": {},
     "libvirt_volume": {"name": "vct-down.qcow2", "pool": "vct-down", "size": "1MiB"},
     "ova_export": {"name": "vct-down", "dest": "{tmp}/out.ova"},
