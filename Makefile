@@ -21,7 +21,7 @@ demo: setup
 ## test: demo + the whole test suite (unit, integration against real daemons, sanity, lint),
 ## then the unit tests and a smoke on the oldest ansible-core that meta/runtime.yml claims
 test: demo
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=30
 	$(MAKE) --no-print-directory test-oldest
 
 ## test-oldest: unit tests + tests/integration/test_version_smoke.py on ansible-core $(OLDEST)
