@@ -61,6 +61,8 @@ MODULES = [
     "drivers/acpi/button.ko",
     "drivers/misc/pvpanic/pvpanic.ko",       # a kernel panic tells QEMU (the guest's <panic model='isa'/>)
     "drivers/misc/pvpanic/pvpanic-mmio.ko",
+    "drivers/cdrom/cdrom.ko",    # isofs needs it, also on a disk
+    "fs/isofs/isofs.ko",         # the NoCloud seed (an ISO 9660 image labelled cidata)
 ]
 
 INIT = """#!/bin/busybox sh
@@ -75,6 +77,17 @@ printf '#!/bin/sh\necho VCT-POWEROFF\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod +x /etc/acpi/PWRF/00000080
 acpid -c /etc/acpi -l /dev/null
 echo %(marker)s
+# A NoCloud seed (libvirt_domain's cloud_init, on a virtio disk): apply its hostname and ssh keys and
+# print what it said. A line parser of the JSON-style YAML the module writes is enough here.
+seed=$(findfs LABEL=cidata 2>/dev/null)
+if [ -n "$seed" ] && mkdir -p /seed && mount -t iso9660 -o ro $seed /seed; then
+  name=$(sed -n 's/^ *"local-hostname": "\\([^"]*\\)".*/\\1/p' /seed/meta-data)
+  [ -n "$name" ] && hostname "$name" && echo "VCT-HOSTNAME $(hostname)"
+  mkdir -p /root/.ssh
+  sed -n '/"ssh_authorized_keys": \\[/,/\\]/s/^ *"\\(ssh-[^"]*\\)",*$/\\1/p' /seed/user-data > /root/.ssh/authorized_keys
+  [ -s /root/.ssh/authorized_keys ] && echo "VCT-SSHKEY $(head -n1 /root/.ssh/authorized_keys | awk '{print $3}')"
+  sed -n 's/^ *"vct_marker": "\\([^"]*\\)".*/VCT-MARKER \\1/p' /seed/user-data
+fi
 if grep -qw vct.suspend /proc/cmdline; then
   # suspend to RAM (S3) once; the guest goes on here when it is woken up
   echo mem > /sys/power/state

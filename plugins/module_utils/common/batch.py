@@ -163,6 +163,9 @@ def execute_many(batch, params_list, check_mode=False, diff=False):
     results, warnings = [], []
     for service, have, plan, after in list(zip(services, observed, plans, afters))[:reported]:
         result = report(service, have, plan, after, diff)
+        if not check_mode and after is not None:
+            with translated(service):
+                result.update(service.settle(after))
         warnings.extend(result.pop("warnings", []))
         results.append(result)
     if failed:

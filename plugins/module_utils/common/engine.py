@@ -317,6 +317,11 @@ class Service:
     def facts(self, state):
         return state
 
+    def settle(self, state):
+        """After a real run (never in check mode): wait for what the task asks of the object now
+        (libvirt_domain's wait_for); the result keys that says. Reads only."""
+        return {}
+
     def secrets(self):
         return [name for name, opt in self.options.items() if opt.no_log]
 
@@ -402,7 +407,10 @@ def execute(service, check_mode=False, diff=False):
             if again is not None:
                 observed, plan = again
             after = service.observe(desired)
-    return report(service, observed, plan, after, diff)
+        result = report(service, observed, plan, after, diff)
+        if not check_mode and after is not None:
+            result.update(service.settle(after))
+    return result
 
 
 def facts_of(service, state):

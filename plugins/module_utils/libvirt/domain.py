@@ -10,7 +10,7 @@ import copy
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common import validate
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import Opt, Plan, name_opt, state_opt
-from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError, InputError, MissingDependency
 from ansible_collections.virtcloud.core.plugins.module_utils.common.units import format_size, parse_size
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import domain_xml as dx
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import MAX_MEMORY, LibvirtService, libvirt
@@ -56,6 +56,14 @@ GRAPHICS_OPTIONS = {
     "listen": Opt(default="127.0.0.1"),
     "port": Opt(type="int", default=-1),
     "password": Opt(no_log=True),
+}
+CLOUD_INIT_OPTIONS = {
+    "pool": Opt(required=True),
+    "device": Opt(default="cdrom", choices=["cdrom", "disk"]),
+    "user_data": Opt(type="raw"),
+    "meta_data": Opt(type="dict", options={"instance_id": Opt(), "hostname": Opt()}),
+    "network_config": Opt(type="dict"),
+    "ssh_keys": Opt(type="list", elements="str"),
 }
 SERIAL_OPTIONS = {
     "type": Opt(default="pty", choices=["pty", "file"]),
@@ -149,6 +157,11 @@ class DomainService(LibvirtService):
         "shutdown_timeout": Opt(type="int", default=120),
         "force": Opt(type="bool", default=False),
         "remove_storage": Opt(type="bool", default=False),
+        "cloud_init": Opt(type="dict", options=CLOUD_INIT_OPTIONS),  # compared by plan: the seed's files
+        "cloud_init_apply": Opt(type="bool", default=False),
+        "wait_for": Opt(choices=["ip", "agent", "marker"]),
+        "wait_timeout": Opt(type="int", default=120),
+        "wait_marker": Opt(),
     }
 
     # ------------------------------------------------------------ desired
@@ -205,7 +218,27 @@ class DomainService(LibvirtService):
         spec["xml"] = None  # the user's own <domain>, merged under the options
         if p.get("xml"):
             spec["xml"] = user_tree(p["xml"], "xml", "domain")
+        if p.get("cloud_init") is not None:
+            spec["cloud_init"] = self._cloud_init(p["cloud_init"], spec)
+        if p.get("wait_for"):
+            validate.seconds(p.get("wait_timeout"), "wait_timeout")
+            if p["state"] in ("shutdown", "paused"):
+                raise InputError("wait_for", "waits for a running guest; state is %s" % p["state"])
+            if p["wait_for"] == "marker" and not p.get("wait_marker"):
+                raise InputError("wait_marker", "required with wait_for=marker: the text to wait for on the serial console")
         return spec
+
+    def _cloud_init(self, value, spec):
+        seed = ci()
+        if seed.PYCDLIB_IMPORT_ERROR is not None:
+            raise MissingDependency(*seed.PYCDLIB_REQUIREMENT)
+        if spec["disks"] is None:
+            raise InputError("cloud_init", "needs disks: the seed is attached as one more disk of the list")
+        seed.parse(value)
+        content, instance_id = seed.files(value, spec["name"])
+        self.check_volume_name(seed.seed_volume(spec["name"]), "name")
+        return {"pool": value["pool"], "volume": seed.seed_volume(spec["name"]), "device": value["device"],
+                "files": content, "instance_id": instance_id}
 
     def _memory(self, option, value):
         size = parse_size(value, option, default_unit="MiB")
@@ -277,9 +310,20 @@ class DomainService(LibvirtService):
         batch, the guests, run states and autostart flags come from `read_batch`."""
         if batch is not None:
             found = batch["guests"].get(desired["name"])
-            return None if found is None else self.read(*found)
+            return None if found is None else self._seed(desired, self.read(*found))
         dom = self.lookup("domain", desired["name"])
-        return None if dom is None else self.read(dom)
+        return None if dom is None else self._seed(desired, self.read(dom))
+
+    def _seed(self, desired, state):
+        """The guest's NoCloud seed as the task sees it: where, its instance-id, and whether its files
+        differ from the task's (`pending`)."""
+        want = desired.get("cloud_init")
+        if want is None or state is None:
+            return state
+        files = ci().read_seed(self.conn, want["pool"], want["volume"])
+        state["cloud_init"] = {"seed": "%s/%s" % (want["pool"], want["volume"]), "exists": files is not None,
+                               "instance_id": ci().instance_id(files or {}), "pending": files != want["files"]}
+        return state
 
     @classmethod
     def read_batch(cls, service, desireds):
@@ -312,6 +356,13 @@ class DomainService(LibvirtService):
                                  "--all); create it first" % n["network"])
         if desired.get("disks") is not None:
             out["disks"] = [self._resolve_disk(i, d, out) for i, d in enumerate(desired["disks"])]
+        seed = desired.get("cloud_init")
+        if seed is not None:
+            if self.lookup("pool", seed["pool"]) is None:
+                raise InputError("cloud_init.pool", "storage pool %r does not exist" % seed["pool"])
+            have = (observed or {}).get("cloud_init")
+            if observed is None or have["exists"] or self.params["cloud_init_apply"]:
+                out["disks"].append(self._seed_disk(seed, out["disks"]))
         # The hypervisor type: virt_type, else the type the user's XML names, else (auto) what the
         # host runs best for a new guest; a defined guest keeps its own. Resolved the same way at
         # creation and on every rerun, so that a run never undoes the previous one.
@@ -405,6 +456,16 @@ class DomainService(LibvirtService):
         return d
 
     @staticmethod
+    def _seed_disk(seed, disks):
+        """The seed's read-only disk, on the first free target of its bus."""
+        bus = "sata" if seed["device"] == "cdrom" else "virtio"
+        used, n = {d["target"] for d in disks}, 0
+        while dx.disk_target(bus, n) in used:
+            n += 1
+        return {"pool": seed["pool"], "volume": seed["volume"], "device": seed["device"], "bus": bus,
+                "format": "raw", "readonly": True, "target": dx.disk_target(bus, n)}
+
+    @staticmethod
     def _names_machine(desired):
         os_type = desired["xml"].find("os/type") if desired["xml"] is not None else None
         return bool(desired.get("machine") or (os_type is not None and os_type.get("machine")))
@@ -480,6 +541,7 @@ class DomainService(LibvirtService):
 
         state = observed["state"] if observed else SHUTDOWN
         active = state in (RUNNING, PAUSED)
+        seed = self._plan_seed(plan, desired, observed, active)
         for d in desired["new_volumes"]:
             how = " (linked clone of %s)" % d["backing"] if d.get("backing") else \
                 " (copy of %s)" % d["clone_from"] if d.get("clone_from") else ""
@@ -519,7 +581,33 @@ class DomainService(LibvirtService):
             plan.warnings.append("guest %s: the changed configuration takes effect when it is restarted "
                                  "(state=rebooted)" % name)
         plan.after = {"xml": merged, "state": after_state, "autostart": autostart}
+        if seed is not None:
+            plan.after["cloud_init"] = seed
         return plan
+
+    def _plan_seed(self, plan, desired, observed, active):
+        """Write the NoCloud seed of a new guest. A guest that exists keeps the seed it booted with:
+        a task whose cloud_init differs is reported, and the seed rebuilt (with a new instance-id,
+        so that cloud-init runs again on the next boot) only with cloud_init_apply. The seed's
+        state after the run."""
+        want = desired.get("cloud_init")
+        if want is None:
+            return None
+        have = observed["cloud_init"] if observed else {"pending": True, "exists": False}
+        if not have["pending"]:
+            return have
+        name, where = desired["name"], "%s/%s" % (want["pool"], want["volume"])
+        if observed is not None and not self.params["cloud_init_apply"]:
+            plan.warnings.append("guest %s: cloud_init differs from its seed %s (instance-id %s); the guest keeps "
+                                 "it. Set cloud_init_apply=true to rebuild the seed with a new instance-id, so "
+                                 "that cloud-init runs again on the next boot" % (name, where, have["instance_id"]))
+            return have
+        plan.step("write cloud-init seed %s of guest %s" % (where, name),
+                  lambda: ci().write_seed(self.conn, want["pool"], want["volume"], want["files"]),
+                  undo=None if have["exists"] else lambda: ci().remove_seed(self.conn, want["pool"], want["volume"]))
+        if active:
+            plan.warnings.append("guest %s: the rebuilt cloud-init seed is read on its next boot" % name)
+        return {"seed": where, "exists": True, "instance_id": want["instance_id"], "pending": False}
 
     @staticmethod
     def _want(desired, new=False):
@@ -649,11 +737,28 @@ class DomainService(LibvirtService):
         out["autostart"] = state["autostart"]
         out["memory"] = format_size(out["memory"])
         out["current_memory"] = format_size(out["current_memory"])
+        if "cloud_init" in state:
+            out["cloud_init"] = dict(state["cloud_init"])
         return out
+
+    def settle(self, state):
+        if not self.params.get("wait_for") or self.params["state"] == "absent":
+            return {}
+        from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import guest_wait
+
+        return guest_wait.wait(self.guest(self.params["name"]), self.params["wait_for"],
+                               self.params["wait_timeout"], self.params.get("wait_marker"))
 
 
 def _copy(el):
     return copy.deepcopy(el)
+
+
+def ci():
+    """cloud_init, imported when a task sets it (see ops)."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import cloud_init
+
+    return cloud_init
 
 
 def ops():

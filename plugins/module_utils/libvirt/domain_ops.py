@@ -194,8 +194,13 @@ def plan_absent(service, plan, observed):
     if observed["state"] != dx.SHUTDOWN:
         plan.step("power off guest %s" % name, lambda: service.guest(name).destroy())
     if service.params.get("remove_storage"):
+        from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.cloud_init import seed_volume
+
+        seed = seed_volume(name)  # the guest's NoCloud seed (cloud_init) goes with it
         for d in observed["xml"].findall("devices/disk"):
-            if d.get("device", "disk") != "disk" or d.find("readonly") is not None:
+            source = d.find("source")
+            if (d.get("device", "disk") != "disk" or d.find("readonly") is not None) and \
+                    (source is None or source.get("volume") != seed):
                 continue
             plan.step("delete storage %s of guest %s" % (_label(d), name),
                       lambda d=d: delete_storage(service, d, plan))
