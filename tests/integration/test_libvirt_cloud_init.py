@@ -79,7 +79,7 @@ def test_cloud_init_seed_and_wait_for(guest, pool, network, workdir):
     changed_ci = dict(cloud_init, user_data={"vct_marker": "second"})
     reported = run_module("libvirt_domain", **{**spec, "cloud_init": changed_ci})
     assert reported["changed"] is False and reported["domain"]["cloud_init"]["pending"] is True, reported
-    assert any("cloud_init_apply" in w for w in reported.get("warnings", [])), reported
+    assert "cloud_init_apply=true" in json.dumps(reported.get("warnings")), reported
     assert json.loads(seed_files(pool, seed, workdir)["meta-data"])["instance-id"] == facts["instance_id"]
     # ... and applied on request: a new instance-id, so cloud-init runs again on the next boot
     rebuilt = idempotent("libvirt_domain", **{**spec, "cloud_init": changed_ci, "cloud_init_apply": True})

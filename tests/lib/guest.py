@@ -78,16 +78,28 @@ chmod +x /etc/acpi/PWRF/00000080
 acpid -c /etc/acpi -l /dev/null
 echo %(marker)s
 # A NoCloud seed (libvirt_domain's cloud_init, on a virtio disk): apply its hostname and ssh keys and
-# print what it said. A line parser of the JSON-style YAML the module writes is enough here.
-seed=$(findfs LABEL=cidata 2>/dev/null)
-if [ -n "$seed" ] && mkdir -p /seed && mount -t iso9660 -o ro $seed /seed; then
-  name=$(sed -n 's/^ *"local-hostname": "\\([^"]*\\)".*/\\1/p' /seed/meta-data)
-  [ -n "$name" ] && hostname "$name" && echo "VCT-HOSTNAME $(hostname)"
-  mkdir -p /root/.ssh
-  sed -n '/"ssh_authorized_keys": \\[/,/\\]/s/^ *"\\(ssh-[^"]*\\)",*$/\\1/p' /seed/user-data > /root/.ssh/authorized_keys
-  [ -s /root/.ssh/authorized_keys ] && echo "VCT-SSHKEY $(head -n1 /root/.ssh/authorized_keys | awk '{print $3}')"
-  sed -n 's/^ *"vct_marker": "\\([^"]*\\)".*/VCT-MARKER \\1/p' /seed/user-data
-fi
+# print what it said, once. A line parser of the JSON-style YAML the module writes is enough here. The
+# seed is the disk whose ISO 9660 volume label (at byte 32808) is "cidata" (Debian's busybox findfs
+# does not read ISO labels); tried at start and then every second of the first few in the loop below,
+# as a disk may show up a moment after virtio_blk is loaded.
+tries=0
+seed() {
+  [ -e /tmp/seeded ] || [ $tries -ge 5 ] && return
+  tries=$((tries + 1))
+  for d in $(ls /sys/block); do
+    [ "$(dd if=/dev/$d bs=1 skip=32808 count=6 2>/dev/null)" = cidata ] || continue
+    touch /tmp/seeded
+    mkdir -p /seed /root/.ssh
+    mount -t iso9660 -o ro /dev/$d /seed || { echo "VCT-SEED-ERROR mount /dev/$d"; return; }
+    name=$(sed -n 's/^ *"local-hostname": "\\([^"]*\\)".*/\\1/p' /seed/meta-data)
+    [ -n "$name" ] && hostname "$name" && echo "VCT-HOSTNAME $(hostname)"
+    sed -n '/"ssh_authorized_keys": \\[/,/\\]/s/^ *"\\(ssh-[^"]*\\)",*$/\\1/p' /seed/user-data > /root/.ssh/authorized_keys
+    [ -s /root/.ssh/authorized_keys ] && echo "VCT-SSHKEY $(head -n1 /root/.ssh/authorized_keys | awk '{print $3}')"
+    sed -n 's/^ *"vct_marker": "\\([^"]*\\)".*/VCT-MARKER \\1/p' /seed/user-data
+    return
+  done
+}
+seed
 if grep -qw vct.suspend /proc/cmdline; then
   # suspend to RAM (S3) once; the guest goes on here when it is woken up
   echo mem > /sys/power/state
@@ -96,6 +108,7 @@ fi
 printf '#!/bin/sh\n[ "$1" = bound ] && echo "VCT-LEASE $interface $ip" >/dev/console && ip addr add $ip/$mask dev $interface\nexit 0\n' > /bin/lease.sh
 chmod +x /bin/lease.sh
 while true; do
+  seed
   # ask once for a DHCP lease on every NIC that appears (also hot-plugged ones); a lease is
   # configured and printed as "VCT-LEASE <nic> <ip>"
   for nic in $(ls /sys/class/net); do
