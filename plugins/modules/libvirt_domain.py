@@ -319,8 +319,91 @@ options:
     description:
       - With O(state=absent), also delete the guest's writable disks that are libvirt storage volumes
         (volumes of a pool, or files inside a pool's directory). Other files are left in place.
+      - The cloud-init seed of O(cloud_init) is removed with them.
     type: bool
     default: false
+  cloud_init:
+    description:
+      - A NoCloud seed for cloud-init in the guest. The module writes an ISO 9660 image labelled C(cidata)
+        holding C(user-data), C(meta-data) and (when given) C(network-config) into the volume
+        C(<name>-cidata.iso) of O(cloud_init.pool), and attaches it read-only as one more disk after
+        O(disks) (which must be set).
+      - The files are written deterministically (JSON, which YAML reads, with sorted keys), so a rerun
+        compares the files read back from the seed with the task's and changes nothing when they match.
+      - The seed is made for the first boot of a new guest. When the task's O(cloud_init) later differs
+        from the seed of an existing guest, the module does not rewrite it; it warns, returns
+        RV(domain.cloud_init.pending=true) and reports no change. O(cloud_init_apply=true) rebuilds the seed
+        (with a new instance-id, so that cloud-init runs again on the next boot).
+      - Needs the Python library pycdlib on the managed host (only when this option is set).
+    type: dict
+    suboptions:
+      pool:
+        description: Storage pool that holds the seed volume (usually the pool of the guest's disks).
+        type: str
+        required: true
+      device:
+        description:
+          - How the seed is attached. V(cdrom) is a SATA CD-ROM (what cloud images expect);
+            V(disk) is a read-only virtio disk, for guests without a CD-ROM driver.
+        type: str
+        default: cdrom
+        choices: [cdrom, disk]
+      user_data:
+        description:
+          - The user-data. A dict is written as C(#cloud-config) (for example C(packages), C(runcmd), C(users));
+            a string is written as it is (a C(#cloud-config) document, a shell script, a MIME multipart).
+        type: raw
+      meta_data:
+        description: The meta-data.
+        type: dict
+        suboptions:
+          instance_id:
+            description:
+              - The C(instance-id). cloud-init runs its once-per-instance steps again when it changes.
+              - Defaults to the guest name and a digest of the seed's other content, so that a rebuilt seed
+                with other content gets a new one.
+            type: str
+          hostname:
+            description: The guest's host name (C(local-hostname)); letters, digits, C(-) and C(.).
+            type: str
+      network_config:
+        description:
+          - A cloud-init network configuration (version 1 or 2), written as the seed's C(network-config),
+            for example a dict with C(version=2) and C(ethernets), each NIC with C(dhcp4=true) or C(addresses).
+        type: dict
+      ssh_keys:
+        description:
+          - Public SSH keys, merged into the user-data's C(ssh_authorized_keys) (a dict O(cloud_init.user_data) only;
+            with user-data given as text, put the keys into that text).
+        type: list
+        elements: str
+  cloud_init_apply:
+    description:
+      - Rebuild the seed of an existing guest whose O(cloud_init) changed, with a new instance-id. The guest
+        reads it on its next boot (a running guest is not restarted; the module warns).
+    type: bool
+    default: false
+  wait_for:
+    description:
+      - After a real run (never in check mode), wait until the running guest is reachable, and return what was found.
+      - V(ip) - the guest has an address. The sources are asked in this order, the first that answers wins;
+        the DHCP leases of libvirt's networks, the guest agent, the host's ARP table.
+        Returned as RV(addresses) and RV(address_source).
+      - V(agent) - the QEMU guest agent answers a C(guest-ping) (see O(guest_agent)).
+      - V(marker) - the text O(wait_marker) appears on the guest's serial console, which must be of
+        type file (O(serial.type=file)); the log is read on the libvirt host, which must be the host the
+        module runs on. Returns RV(marker_line).
+      - On timeout the task fails, and the message lists every source tried and what it answered last.
+      - Not with O(state=shutdown), O(state=paused) or O(state=absent).
+    type: str
+    choices: [ip, agent, marker]
+  wait_timeout:
+    description: Seconds O(wait_for) waits at most.
+    type: int
+    default: 120
+  wait_marker:
+    description: The text O(wait_for=marker) waits for, found anywhere in a line of the serial console log.
+    type: str
 extends_documentation_fragment:
   - virtcloud.core.libvirt
   - virtcloud.core.attributes
@@ -416,6 +499,35 @@ EXAMPLES = r"""
         </devices>
       </domain>
 
+- name: A guest made from a cloud image with a cloud-init seed, read by cloud-init on its first boot
+  # (defined only here; with state=running, wait_for=ip would wait for the address of its DHCP lease)
+  virtcloud.core.libvirt_domain:
+    name: example-ci1
+    memory: 256 MiB
+    disks:
+      - pool: example-images
+        volume: example-ci1.qcow2
+        size: 1GiB
+    nics:
+      - network: example-lab
+    cloud_init:
+      pool: example-images
+      meta_data:
+        hostname: ci1
+      user_data:
+        packages: [nginx]
+        runcmd:
+          - [systemctl, enable, --now, nginx]
+      ssh_keys:
+        - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc3XJQnV4ZpN6m1KpXqfWk2y7u0h0S1o3z9Qm5oZ8dE admin@example
+    state: present
+
+- name: Remove that guest, its disk and its seed
+  virtcloud.core.libvirt_domain:
+    name: example-ci1
+    state: absent
+    remove_storage: true
+
 - name: Shut it down gracefully, powering it off after 60 s (nothing to do when it is not running)
   virtcloud.core.libvirt_domain:
     name: example-web1
@@ -508,6 +620,52 @@ domain:
       elements: dict
       returned: when present
     guest_agent: {description: Whether the guest agent channel is present., type: bool, returned: when present}
+    cloud_init:
+      description: The cloud-init seed (with O(cloud_init)).
+      type: dict
+      returned: when O(cloud_init) is set
+      contains:
+        seed: {description: "The seed volume, as pool/volume.", type: str, sample: images/web1-cidata.iso}
+        exists: {description: Whether the seed volume exists., type: bool}
+        instance_id: {description: The instance-id in the seed., type: str, sample: web1-3f2a9c0d11e4}
+        pending:
+          description: The task's O(cloud_init) differs from the seed, which was kept (see O(cloud_init_apply)).
+          type: bool
+addresses:
+  description: The guest's addresses found by O(wait_for=ip), from the first source that had any.
+  returned: with O(wait_for=ip)
+  type: list
+  elements: dict
+  contains:
+    interface: {description: "The interface name (the host's vnet device for leases and ARP, the guest's own for the agent).", type: str}
+    mac: {description: MAC address., type: str}
+    address: {description: IPv4 or IPv6 address., type: str}
+    prefix: {description: Prefix length., type: int}
+    source: {description: "lease, agent or arp.", type: str}
+  sample: [{"interface": "vnet3", "mac": "52:54:00:12:34:56", "address": "198.18.23.10", "prefix": 24, "source": "lease"}]
+address_source:
+  description: "Where the addresses came from: lease, agent or arp."
+  returned: with O(wait_for=ip)
+  type: str
+  sample: lease
+marker_line:
+  description: The serial console line that contained O(wait_marker).
+  returned: with O(wait_for=marker)
+  type: str
+agent:
+  description: The guest agent answered.
+  returned: with O(wait_for=agent)
+  type: bool
+waited:
+  description: Seconds spent waiting.
+  returned: with O(wait_for)
+  type: float
+tried:
+  description: On a O(wait_for) timeout, what each source answered last.
+  returned: on a wait_for timeout
+  type: list
+  elements: str
+  sample: ["lease: none on network lab", "agent: Guest agent is not responding", "arp: no entry for 52:54:00:12:34:56"]
 """
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.engine import run
