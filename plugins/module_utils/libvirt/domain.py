@@ -125,6 +125,7 @@ def _is_local(uri):
 
 class DomainService(LibvirtService):
     result_key = "domain"
+    serial_since = 0  # where this run's boot begins in an appended serial log (wait_for=marker)
     batch_workers = 8  # domains: guests are defined, started and shut down 8 at a time
     requirements = LibvirtService.requirements + (LXML_REQUIREMENT,)
     options = {
@@ -575,6 +576,10 @@ class DomainService(LibvirtService):
                                         name, lambda: self.guest(name))
 
         after_state = self._plan_state(plan, desired, state)
+        if self.params.get("wait_for") == "marker" and (
+                after_state == RUNNING and state in (SHUTDOWN, CRASHED) or desired["state"] == "rebooted"):
+            # a boot of this run: an earlier boot's marker in an appended log does not count
+            self.serial_since = waits().log_start(merged)
         if plan.restart_required and after_state == RUNNING and desired["state"] == "rebooted":
             plan.restart_required = False
         if plan.restart_required:
@@ -744,10 +749,8 @@ class DomainService(LibvirtService):
     def settle(self, state):
         if not self.params.get("wait_for") or self.params["state"] == "absent":
             return {}
-        from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import guest_wait
-
-        return guest_wait.wait(self.guest(self.params["name"]), self.params["wait_for"],
-                               self.params["wait_timeout"], self.params.get("wait_marker"))
+        return waits().wait(self.guest(self.params["name"]), self.params["wait_for"],
+                            self.params["wait_timeout"], self.params.get("wait_marker"), self.serial_since)
 
 
 def _copy(el):
@@ -759,6 +762,13 @@ def ci():
     from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import cloud_init
 
     return cloud_init
+
+
+def waits():
+    """guest_wait, imported when a task sets wait_for (see ops)."""
+    from ansible_collections.virtcloud.core.plugins.module_utils.libvirt import guest_wait
+
+    return guest_wait
 
 
 def ops():

@@ -9,9 +9,11 @@ error says every source that was asked and what it answered the last time."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import BackendError
+from ansible_collections.virtcloud.core.plugins.module_utils.common.wait import WaitTimeout, wait_for
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.connection import libvirt
 from ansible_collections.virtcloud.core.plugins.module_utils.libvirt.xmledit import from_string
 
@@ -23,14 +25,32 @@ except ImportError:  # part of libvirt-python; only the agent probe needs it
 INTERVAL = 1.0
 
 
-def serial_log(root):
-    """The file a guest's serial console writes to, from its <domain> tree, or None."""
+def _serial_source(root):
     for tag in ("serial", "console"):
         for el in root.findall("devices/" + tag):
             source = el.find("source")
             if el.get("type") == "file" and source is not None and source.get("path"):
-                return source.get("path")
+                return source
     return None
+
+
+def serial_log(root):
+    """The file a guest's serial console writes to, from its <domain> tree, or None."""
+    source = _serial_source(root)
+    return None if source is None else source.get("path")
+
+
+def log_start(root):
+    """Where the console output of a boot that starts now begins in the serial log of the <domain>
+    tree `root`: QEMU truncates the file when it starts, unless libvirt is told to append to it
+    (append='on'); then the boot's output begins at the file's present size."""
+    source = _serial_source(root)
+    if source is None or source.get("append") != "on":
+        return 0
+    try:
+        return os.path.getsize(source.get("path"))
+    except OSError:
+        return 0
 
 
 def _addresses(dom, source, label):
@@ -75,10 +95,15 @@ def _probe_agent(dom):
     return True, []
 
 
-def _probe_marker(path, marker):
+def probe_marker(path, marker, since=0):
+    """The first line of the serial log with `marker`, from byte `since` on (from the start when
+    the file is shorter now: it was truncated by a start since)."""
     try:
-        with open(path, errors="replace") as handle:
-            for line in handle:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size >= since:
+                handle.seek(since)
+            for raw in handle:
+                line = raw.decode(errors="replace")
                 if marker in line:
                     return line.strip(), []
     except OSError as exc:
@@ -86,8 +111,9 @@ def _probe_marker(path, marker):
     return None, ["serial log %s: no line with %r yet" % (path, marker)]
 
 
-def wait(dom, what, timeout, marker=None):
-    """Wait for `what` (ip, agent, marker) on the running guest `dom`; the result keys to add."""
+def wait(dom, what, timeout, marker=None, since=0):
+    """Wait for `what` (ip, agent, marker) on the running guest `dom`; the result keys to add.
+    A marker counts from byte `since` of the serial log on (see log_start)."""
     name = dom.name()
     if not dom.isActive():
         raise BackendError("wait_for %s: guest %s is not running" % (what, name))
@@ -96,16 +122,15 @@ def wait(dom, what, timeout, marker=None):
     if what == "marker" and path is None:
         raise BackendError("wait_for marker: guest %s has no serial console of type file to read" % name)
     probes = {"ip": lambda: _probe_ip(dom, root), "agent": lambda: _probe_agent(dom),
-              "marker": lambda: _probe_marker(path, marker)}
+              "marker": lambda: probe_marker(path, marker, since)}
     started = time.monotonic()
-    while True:
-        value, answers = probes[what]()
-        if value:
-            break
-        if time.monotonic() - started >= timeout:
-            raise BackendError("wait_for %s: guest %s gave nothing in %s s (wait_timeout); tried %s"
-                               % (what, name, timeout, "; ".join(answers)), tried=answers)
-        time.sleep(INTERVAL)
+    try:
+        value = wait_for(probes[what], lambda got: bool(got[0]), timeout, "%s of guest %s" % (what, name),
+                         interval=INTERVAL)[0]
+    except WaitTimeout as exc:
+        answers = exc.last[1]
+        raise BackendError("wait_for %s: guest %s gave nothing in %s s (wait_timeout); tried %s"
+                           % (what, name, timeout, "; ".join(answers)), tried=answers)
     waited = round(time.monotonic() - started, 1)
     if what == "ip":
         return {"addresses": value, "address_source": value[0]["source"], "waited": waited}
