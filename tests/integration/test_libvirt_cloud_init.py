@@ -11,7 +11,7 @@ import re
 import pycdlib
 
 from conftest import run_module, sh  # noqa: E402
-from test_libvirt_domain import guest, idempotent, network, pool, read, tiny, virsh, wait_for, workdir  # noqa: F401
+from test_libvirt_domain import guest, idempotent, network, pool, read, tiny, virsh, wait_for, workdir  # noqa: F401 pylint: disable=unused-import
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr4Yw2ZkWcq1qvD0dYqK6yW2m4lq9pX0rj8l6j5oQ1a vct@seed-test"
 

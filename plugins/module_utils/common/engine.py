@@ -47,7 +47,7 @@ class Opt:
     """
 
     def __init__(self, type="str", default=None, required=False, choices=None, elements=None,
-                 options=None, no_log=False, aliases=None, fallback=None,
+                 options=None, no_log=None, aliases=None, fallback=None,
                  update=None, compare="equal", parse=None):
         self.type = type
         self.default = default
@@ -70,8 +70,8 @@ class Opt:
                 spec[key] = value
         if self.required:
             spec["required"] = True
-        if self.no_log:
-            spec["no_log"] = True
+        if self.no_log is not None:  # False stated for a name that only sounds secret (ssh_keys: public keys)
+            spec["no_log"] = self.no_log
         if self.options is not None:
             spec["options"] = {name: opt.argspec() for name, opt in self.options.items()}
         return spec

@@ -63,7 +63,7 @@ CLOUD_INIT_OPTIONS = {
     "user_data": Opt(type="raw"),
     "meta_data": Opt(type="dict", options={"instance_id": Opt(), "hostname": Opt()}),
     "network_config": Opt(type="dict"),
-    "ssh_keys": Opt(type="list", elements="str"),
+    "ssh_keys": Opt(type="list", elements="str", no_log=False),  # public keys
 }
 SERIAL_OPTIONS = {
     "type": Opt(default="pty", choices=["pty", "file"]),
