@@ -87,11 +87,12 @@ def make_keys(directory):
     return keyfile
 
 
-def start_sshd(netns, address, directory, pidfile, timeout=10):
+def start_sshd(netns, address, directory, pidfile, timeout=10, enter=None):
     """Start sshd inside `netns` listening on `address` only (key auth, the keys of make_keys), and wait
-    until it accepts connections. Returns its pid."""
+    until it accepts connections. Returns its pid. `enter`: the command that runs it there instead of
+    ip netns exec (nsenter into more namespaces than the network one)."""
     os.makedirs("/run/sshd", exist_ok=True)  # its privilege separation directory
-    run("ip", "netns", "exec", netns, "/usr/sbin/sshd", "-o", "ListenAddress=" + address,
+    run(*(enter or ("ip", "netns", "exec", netns)), "/usr/sbin/sshd", "-o", "ListenAddress=" + address,
         "-o", "PidFile=" + pidfile, "-o", "HostKey=" + os.path.join(directory, "hostkey"),
         "-o", "AuthorizedKeysFile=" + os.path.join(directory, "authorized_keys"),
         "-o", "PermitRootLogin=prohibit-password", "-o", "PasswordAuthentication=no",
