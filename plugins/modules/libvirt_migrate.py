@@ -71,6 +71,11 @@ options:
         not know to be shared. Only when the disks really are shared, or copied with O(copy_storage).
     type: bool
     default: false
+  bandwidth:
+    description:
+      - The most the migration may send, in MiB/s (memory and, with O(copy_storage), the disks' copy). Default
+        no limit.
+    type: int
   timeout:
     description:
       - Seconds the migration may take. Past them it is aborted and the guest keeps running on the source; the

@@ -18,7 +18,7 @@ from lib.guest import GUEST_MARKER
 from lib.libvirt_host import libvirt_host
 from test_libvirt_domain import guest, read, tiny, virsh, wait_for, workdir  # noqa: F401 pylint: disable=unused-import
 
-MARKER = ("-P", "0x5a", "0", "64k")  # qemu-io: a pattern at the disk's start
+MARKER = ("-P", "0x5a", "0", "8M")  # qemu-io: a pattern over the disk's first 8 MiB
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def qemu_io(disk, op, runner=None):
     return proc.stdout + proc.stderr
 
 
-def test_live_migration_copies_storage_and_keeps_the_guest_running(guest, workdir, host2, private_dir):
+def test_live_migration_there_and_back_with_storage(guest, workdir, host2, private_dir):
     # one host UUID each, one host name each: a separate daemon, not this one over SSH
     assert dest_virsh(host2, "hostname").stdout.strip() == host2.hostname
     assert host2.host_uuid in dest_virsh(host2, "capabilities").stdout
@@ -55,7 +55,7 @@ def test_live_migration_copies_storage_and_keeps_the_guest_running(guest, workdi
     # the disk: this host's with a marker, the destination's own file of the same path empty
     disk = os.path.join(private_dir, "disk.qcow2")
     sh("qemu-img", "create", "-f", "qcow2", disk, "16M")
-    assert "wrote 65536/65536" in qemu_io(disk, "write")
+    assert "wrote 8388608/8388608" in qemu_io(disk, "write")
     host2.run("mkdir", "-p", private_dir)
     host2.run("qemu-img", "create", "-f", "qcow2", disk, "16M")
     assert "Pattern verification failed" in qemu_io(disk, "read", host2.run)  # the check can fail
@@ -72,6 +72,11 @@ def test_live_migration_copies_storage_and_keeps_the_guest_running(guest, workdi
     assert "Connection refused" in down["msg"], down
     missing = run_module("libvirt_migrate", **dict(spec, name=guest + "x"))
     assert missing.get("failed") and "no guest named" in missing["msg"] and "(uri)" in missing["msg"], missing
+    # the 8 MiB disk copy at 1 MiB/s outlasts the timeout: aborted, the guest still runs here only
+    slow = run_module("libvirt_migrate", **dict(spec, bandwidth=1, timeout=2))
+    assert slow.get("failed") and "did not complete within 2s (timeout)" in slow["msg"], slow
+    assert virsh("domstate", guest).stdout.strip() == "running"
+    assert guest not in dest_virsh(host2, "list", "--all", "--name").stdout
 
     # check mode predicts, the run migrates (the stream to tcp://<dest_uri's host>), reruns change nothing
     applied = converge("libvirt_migrate", **spec)
@@ -79,7 +84,7 @@ def test_live_migration_copies_storage_and_keeps_the_guest_running(guest, workdi
     assert applied["domain"]["destination"] == {"state": "running", "persistent": True}
     assert applied["domain"]["source"] is None
     assert dest_virsh(host2, "domstate", guest).stdout.strip() == "running"
-    assert virsh("domstate", guest, check=False).returncode != 0                # undefined on the source
+    assert virsh("domstate", guest, check=False).returncode != 0  # undefined on the source
 
     # it kept running: the serial log (the destination's QEMU writes it now) grows, no new boot
     size = len(read(log))
@@ -87,7 +92,7 @@ def test_live_migration_copies_storage_and_keeps_the_guest_running(guest, workdi
     assert GUEST_MARKER not in read(log) and "Linux version" not in read(log), read(log)[-2000:]
     assert "block=vda," in read(log).splitlines()[-1]
 
-    # a different guest of that name on the destination is a clash; a shut-off guest does not move live
+    # a different guest of that name on the source is a clash
     other = os.path.join(workdir, "other.xml")
     with open(other, "w") as handle:  # the same guest without its UUID: libvirt makes a new one
         handle.write(re.sub(r"<uuid>.*</uuid>", "", dest_virsh(host2, "dumpxml", "--inactive", guest).stdout))
@@ -96,20 +101,30 @@ def test_live_migration_copies_storage_and_keeps_the_guest_running(guest, workdi
     assert clash.get("failed") and "another guest named" in clash["msg"] and "(dest_uri)" in clash["msg"], clash
     assert dest_virsh(host2, "domstate", guest).stdout.strip() == "running"
     virsh("undefine", guest)
-    off = guest + "b"
-    try:
-        run_module("libvirt_domain", name=off, virt_type="qemu", memory="64MiB")
-        stopped = run_module("libvirt_migrate", name=off, dest_uri=host2.uri)
-        assert stopped.get("failed") and stopped.get("option") == "live" and "shutdown" in stopped["msg"], stopped
-        # live=false moves the definition
-        moved = converge("libvirt_migrate", name=off, dest_uri=host2.uri, live=False)
-        assert moved["domain"]["destination"] == {"state": "shutdown", "persistent": True}
-        assert dest_virsh(host2, "domstate", off).stdout.strip() == "shut off"
-        assert virsh("domstate", off, check=False).returncode != 0
-    finally:
-        virsh("undefine", off, check=False)
 
-    # the disk's data came along: the destination's own file holds the marker now
-    dest_virsh(host2, "destroy", guest)
-    assert "read 65536/65536" in qemu_io(disk, "read", host2.run) and "verification failed" not in qemu_io(
-        disk, "read", host2.run)
+    # and back, the disk copied back into this host's file (made empty meanwhile): the marker there again
+    # went this host -> host2 -> this host
+    sh("qemu-img", "create", "-f", "qcow2", disk, "16M")
+    back = dict(spec, uri=host2.uri, dest_uri="qemu:///system", migrate_uri="tcp://" + host2.gateway)
+    returned = converge("libvirt_migrate", **back)
+    assert returned["domain"]["destination"] == {"state": "running", "persistent": True}
+    assert virsh("domstate", guest).stdout.strip() == "running"
+    assert guest not in dest_virsh(host2, "list", "--all", "--name").stdout
+    size = len(read(log))
+    wait_for(lambda: len(read(log)) > size + 30, "the guest's console to go on after coming back", timeout=20)
+    assert GUEST_MARKER not in read(log), read(log)[-2000:]
+    virsh("destroy", guest)
+    assert "read 8388608/8388608" in qemu_io(disk, "read") and "verification failed" not in qemu_io(disk, "read")
+
+
+def test_offline_migration_moves_the_definition(guest, host2):
+    run_module("libvirt_domain", name=guest, virt_type="qemu", memory="64MiB")
+    stopped = run_module("libvirt_migrate", name=guest, dest_uri=host2.uri)
+    assert stopped.get("failed") and stopped.get("option") == "live" and "shutdown" in stopped["msg"], stopped
+    moved = converge("libvirt_migrate", name=guest, dest_uri=host2.uri, live=False)
+    assert moved["actions"] == ["migrate %s offline from qemu:///system to %s" % (guest, host2.uri)]
+    assert moved["domain"]["destination"] == {"state": "shutdown", "persistent": True}
+    assert moved["domain"]["source"] is None
+    assert dest_virsh(host2, "domstate", guest).stdout.strip() == "shut off"
+    assert dest_virsh(host2, "domuuid", guest).stdout.strip() == moved["domain"]["uuid"]
+    assert virsh("domstate", guest, check=False).returncode != 0

@@ -12,7 +12,7 @@ filesystem is shared: a path outside RUN_DIRS is shared storage, a path under /v
 is each host's own.
 
     with libvirt_host("vcmig1") as host:
-        host.uri, host.address, host.run("qemu-img", "create", ...)   # run: in that host's view
+        host.uri, host.address, host.gateway, host.run("qemu-img", "create", ...)   # run: in its view
 
 On exit the guests of that libvirtd are destroyed, the daemons and the sshd stopped by their pids,
 and the bed removed; the mounts vanish with the mount namespace, whose last process is gone.
@@ -59,6 +59,7 @@ class LibvirtHost(SshHost):
         self.hostname = bed.name + "-h2"
         self.host_uuid = str(uuid.uuid4())
         self.uri = self.libvirt_uri()
+        self.gateway = bed.gateway  # this machine's address on the bed: where the host reaches it
         self._bed, self._host, self._state = bed, host, state_dir
 
     def pidfile(self, daemon):

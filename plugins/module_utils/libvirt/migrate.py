@@ -58,6 +58,7 @@ class MigrateService(LibvirtService):
         "persistent": Opt(type="bool", default=True),
         "undefine_source": Opt(type="bool", default=True),
         "unsafe": Opt(type="bool", default=False),
+        "bandwidth": Opt(type="int"),
         "timeout": Opt(type="int"),
     }
 
@@ -68,8 +69,9 @@ class MigrateService(LibvirtService):
             raise InputError("dest_uri", "must not be empty")
         if want["dest_uri"] == self.params["uri"]:
             raise InputError("dest_uri", "is the source uri itself (%s); name the host the guest moves to" % want["dest_uri"])
-        if want["timeout"] is not None and want["timeout"] <= 0:
-            raise InputError("timeout", "must be a positive number of seconds")
+        for option, unit in (("timeout", "seconds"), ("bandwidth", "MiB/s")):
+            if want[option] is not None and want[option] <= 0:
+                raise InputError(option, "must be a positive number (%s)" % unit)
         want["migrate_uri"] = want["migrate_uri"] or migrate_uri_for(want["dest_uri"])
         return want
 
@@ -156,6 +158,8 @@ class MigrateService(LibvirtService):
         params = {}
         if desired["migrate_uri"] and not flags & libvirt.VIR_MIGRATE_OFFLINE:
             params[libvirt.VIR_MIGRATE_PARAM_URI] = desired["migrate_uri"]
+        if desired["bandwidth"]:
+            params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = desired["bandwidth"]
         outcome = {}
 
         def work():
