@@ -88,14 +88,13 @@ notes:
     source host.
 extends_documentation_fragment:
   - virtcloud.core.libvirt
-  - virtcloud.core.libvirt.permissions
   - virtcloud.core.attributes
   - virtcloud.core.attributes.group_libvirt
 seealso:
   - module: virtcloud.core.libvirt_domain
   - module: virtcloud.core.libvirt_domain_info
 author:
-  - virtcloud.core contributors
+  - virtcloud.core contributors (@virtcloud)
 """
 
 EXAMPLES = r"""

@@ -67,13 +67,13 @@ def test_live_migration_there_and_back_with_storage(guest, workdir, host2, priva
 
     # errors, before anything is touched
     closed = host2.uri.replace(host2.address, host2.address + ":2222")  # nothing listens there
-    down = run_module("libvirt_migrate", **dict(spec, dest_uri=closed))
+    down = run_module("libvirt_migrate", **{**spec, "dest_uri": closed})
     assert down.get("failed") and closed in down["msg"] and "(dest_uri)" in down["msg"], down
     assert "Connection refused" in down["msg"], down
-    missing = run_module("libvirt_migrate", **dict(spec, name=guest + "x"))
+    missing = run_module("libvirt_migrate", **{**spec, "name": guest + "x"})
     assert missing.get("failed") and "no guest named" in missing["msg"] and "(uri)" in missing["msg"], missing
     # the 8 MiB disk copy at 1 MiB/s outlasts the timeout: aborted, the guest still runs here only
-    slow = run_module("libvirt_migrate", **dict(spec, bandwidth=1, timeout=2))
+    slow = run_module("libvirt_migrate", **{**spec, "bandwidth": 1, "timeout": 2})
     assert slow.get("failed") and "did not complete within 2s (timeout)" in slow["msg"], slow
     assert virsh("domstate", guest).stdout.strip() == "running"
     assert guest not in dest_virsh(host2, "list", "--all", "--name").stdout
@@ -105,7 +105,7 @@ def test_live_migration_there_and_back_with_storage(guest, workdir, host2, priva
     # and back, the disk copied back into this host's file (made empty meanwhile): the marker there again
     # went this host -> host2 -> this host
     sh("qemu-img", "create", "-f", "qcow2", disk, "16M")
-    back = dict(spec, uri=host2.uri, dest_uri="qemu:///system", migrate_uri="tcp://" + host2.gateway)
+    back = {**spec, "uri": host2.uri, "dest_uri": "qemu:///system", "migrate_uri": "tcp://" + host2.gateway}
     returned = converge("libvirt_migrate", **back)
     assert returned["domain"]["destination"] == {"state": "running", "persistent": True}
     assert virsh("domstate", guest).stdout.strip() == "running"

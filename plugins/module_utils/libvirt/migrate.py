@@ -179,8 +179,8 @@ class MigrateService(LibvirtService):
             worker.join(120)
             if "domain" not in outcome:
                 raise BackendError("the migration of %s to %s (dest_uri) did not complete within %ss (timeout) and was "
-                                   "aborted; the guest still runs on %s" % (desired["name"], desired["dest_uri"],
-                                                                           desired["timeout"], self.params["uri"]))
+                                   "aborted; the guest still runs on %s"
+                                   % (desired["name"], desired["dest_uri"], desired["timeout"], self.params["uri"]))
         if "error" in outcome:
             raise outcome["error"]
 
