@@ -128,3 +128,28 @@ def test_offline_migration_moves_the_definition(guest, host2):
     assert dest_virsh(host2, "domstate", guest).stdout.strip() == "shut off"
     assert dest_virsh(host2, "domuuid", guest).stdout.strip() == moved["domain"]["uuid"]
     assert virsh("domstate", guest, check=False).returncode != 0
+
+
+def test_shared_storage_is_used_in_place(guest, workdir, host2):
+    """A disk outside /var/lib/libvirt is the same file on both hosts: shared storage. libvirt cannot
+    tell (no cluster filesystem), so the migration needs unsafe=true; without it nothing moves."""
+    disk = os.path.join(workdir, "shared.qcow2")
+    sh("qemu-img", "create", "-f", "qcow2", disk, "16M")
+    log = os.path.join(workdir, "console.log")
+    run_module("libvirt_domain", **tiny(guest, workdir, state="running", disks=[{"path": disk}]))
+    wait_for(lambda: GUEST_MARKER in read(log) and "block=vda," in read(log), "the guest up with its disk")
+
+    refused = run_module("libvirt_migrate", name=guest, dest_uri=host2.uri)
+    assert refused.get("failed") and "unsafe=true" in refused["msg"] and "still runs on" in refused["msg"], refused
+    assert refused["changed"] is False and virsh("domstate", guest).stdout.strip() == "running"
+    assert guest not in dest_virsh(host2, "list", "--all", "--name").stdout
+
+    applied = converge("libvirt_migrate", name=guest, dest_uri=host2.uri, unsafe=True, undefine_source=False)
+    assert applied["actions"] == ["migrate %s live from qemu:///system to %s" % (guest, host2.uri)]
+    assert applied["domain"]["source"] == {"state": "shutdown", "persistent": True}  # kept, shut off
+    assert virsh("domstate", guest).stdout.strip() == "shut off"
+    assert dest_virsh(host2, "domstate", guest).stdout.strip() == "running"
+    assert disk in dest_virsh(host2, "domblklist", guest).stdout
+    size = len(read(log))
+    wait_for(lambda: len(read(log)) > size + 30, "the migrated guest's console to go on", timeout=20)
+    assert GUEST_MARKER not in read(log) and "block=vda," in read(log).splitlines()[-1], read(log)[-2000:]

@@ -181,8 +181,15 @@ class MigrateService(LibvirtService):
                 raise BackendError("the migration of %s to %s (dest_uri) did not complete within %ss (timeout) and was "
                                    "aborted; the guest still runs on %s"
                                    % (desired["name"], desired["dest_uri"], desired["timeout"], self.params["uri"]))
-        if "error" in outcome:
-            raise outcome["error"]
+        error = outcome.get("error")
+        if isinstance(error, libvirt.libvirtError) and error.get_error_code() == libvirt.VIR_ERR_MIGRATE_UNSAFE:
+            raise BackendError("libvirt: %s. The guest still runs on %s. With copy_storage=%s its disks must be on "
+                               "storage both hosts share: copy them (copy_storage all or inc), or set unsafe=true "
+                               "when they are shared and libvirt cannot tell"
+                               % (error.get_error_message(), self.params["uri"], desired["copy_storage"]),
+                               libvirt_error_code=error.get_error_code())
+        if error is not None:
+            raise error
 
     def facts(self, state):
         return {key: state[key] for key in ("name", "uuid", "dest_uri", "source", "destination")}
