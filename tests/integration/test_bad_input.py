@@ -121,7 +121,7 @@ VALID = {"build": {"path": "/nonexistent"}, "import_from": "/nonexistent.tar", "
          "platform": "linux/amd64", "ipam_config": [{"subnet": "198.19.252.0/28"}], "subnet": "198.19.251.0/28",
          "gateway": "198.19.251.1", "ip_range": "198.19.251.0/29", "clone_from": "vct-none",
          "upload": "/nonexistent.raw", "template": "busybox", "source": "vct-none", "snapshot": "s1",
-         "restore_snapshot": "s1"}
+         "restore_snapshot": "s1", "backing": "vct-none"}
 
 
 def conflicts(cls):
@@ -183,6 +183,8 @@ class Place:
             "libvirt_pool": {"uri": URI, "name": name, "path": os.path.join(self.tmp, name), "active": False},
             "libvirt_storage_info": {"uri": URI, "name": name},
             "libvirt_snapshot": {"uri": URI, "domain": name, "name": "s1"},
+            # the destination is this libvirtd under another URI: reachable, so the cases reach the checks
+            "libvirt_migrate": {"uri": URI, "name": name, "dest_uri": "qemu+unix:///system"},
             "libvirt_volume": {"uri": URI, "name": name, "pool": self.pool, "capacity": "1MiB", "format": "qcow2"},
             "lxd_info": {"gather": ["storage_pools"]},
             "lxd_image": {"aliases": [name], "source": {"metadata": self.lxd_files[0], "rootfs": self.lxd_files[1]}},

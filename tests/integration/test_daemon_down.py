@@ -40,6 +40,7 @@ LIBVIRT = {
     "libvirt_network_info": {},
     "libvirt_pool": {"name": "vct-down", "path": "{tmp}/pool"},
     "libvirt_snapshot": {"domain": "vct-down", "name": "s1"},
+    "libvirt_migrate": {"name": "vct-down", "dest_uri": "qemu+unix:///system?socket=/nonexistent/sock"},
     "libvirt_storage_info": {},
     "libvirt_volume": {"name": "vct-down.qcow2", "pool": "vct-down", "size": "1MiB"},
     "ova_export": {"name": "vct-down", "dest": "{tmp}/out.ova"},
