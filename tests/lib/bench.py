@@ -20,16 +20,17 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def play(venv, tmp_path, label, tasks, specs):
+def play(venv, tmp_path, label, tasks, specs, python=None):
     """Run a play on localhost whose `tasks` (YAML under `tasks:`, "" for none) read the variable
-    `specs`, with the ansible-playbook and Python of `venv`; return (seconds, changed)."""
+    `specs`, with the ansible-playbook of `venv` and its Python for the modules (or `python`, e.g. one
+    with libvirt-python); return (seconds, changed)."""
     path = tmp_path / ("play-%s.yml" % label)
     path.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:%s\n" % (tasks or " []"))
     varfile = tmp_path / "vars.json"
     varfile.write_text(json.dumps({"specs": specs}))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
     argv = [os.path.join(venv, "bin", "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "localhost.yml"),
-            str(path), "-e", "@%s" % varfile, "-e", "ansible_python_interpreter=%s" % os.path.join(venv, "bin", "python")]
+            str(path), "-e", "@%s" % varfile, "-e", "ansible_python_interpreter=%s" % (python or os.path.join(venv, "bin", "python"))]
     start = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     elapsed = time.monotonic() - start
@@ -68,8 +69,8 @@ def peer_collection(venv, fqcn, ansible_release):
 RESULTS = os.environ.get("VIRTCLOUD_BENCH_RESULTS", os.path.join(ROOT, "tests", "output", "bench-results"))
 BENCH_VENV = os.environ.get("VIRTCLOUD_BENCH_VENV", os.path.join(ROOT, ".venv-bench"))
 RUNS = 3  # every figure in the report is the median of at least this many runs
-BENCHES = ("docker", "host-network", "libvirt-domain", "lxd", "ova-export", "ova-import", "scale-docker",
-           "scale-libvirt")  # the names tests/bench records under: the report says which did not run
+BENCHES = ("docker", "host-network", "libvirt-clones", "libvirt-domain", "lxd", "ova-export", "ova-import",
+           "scale-docker", "scale-libvirt")  # the names tests/bench records under: the report says which did not run
 PEERS = ("community.docker", "community.general", "community.libvirt", "openvswitch.openvswitch")
 _STARTED = set()  # the benches that recorded in this process: their first record() starts their file afresh
 
