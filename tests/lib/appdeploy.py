@@ -13,7 +13,7 @@ import urllib.request
 
 def free_base_port(replicas, tries=50):
     """A base port B such that B+1 .. B+replicas are free on 127.0.0.1."""
-    for _ in range(tries):
+    for _attempt in range(tries):
         base = random.randrange(20000, 45000)
         socks = []
         try:
