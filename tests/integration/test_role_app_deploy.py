@@ -25,9 +25,9 @@ SCENARIO = os.path.join(ROOT, "extensions", "molecule", "app_deploy")
 REPLICAS = 2
 OLD = "<html><body><h1>app v1 %s</h1></body></html>"
 NEW = "<html><body><h1>app v2 %s</h1></body></html>"
-MAX_REQUESTS = 600   # bounds of the watching loop
-MAX_SECONDS = 60
-ROUND_PAUSE = 0.15
+MAX_REQUESTS = 800   # bounds of the watching loop (a roll on a loaded host takes a while)
+MAX_SECONDS = 90
+ROUND_PAUSE = 0.2
 
 
 @pytest.fixture
