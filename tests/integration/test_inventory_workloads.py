@@ -160,3 +160,42 @@ def test_the_cache_answers_the_second_parse_until_flushed(workloads):
     fresh = inventory(path, "--flush-cache")
     assert "docker_%sb" % name in fresh["_meta"]["hostvars"]
     assert "docker_%sb" % name in members(fresh, "tier_late")
+
+
+HEAD = """- name: Reach the inventory's web containers
+  hosts: docker:&tier_web
+  gather_facts: false
+"""
+PLAY = HEAD + """  tasks:
+    - name: Write the host's inventory name and label into the container
+      virtcloud.core.docker_container_exec:
+        container: "{{ workload_id }}"
+        command: ["/bin/busybox", "sh", "-c", "echo {{ inventory_hostname }} {{ workload_labels.tier }} > /seen"]
+      delegate_to: localhost
+"""
+
+
+def run_play(workloads, play, config=CONFIG):
+    path = workloads["tmp"] / "play.yml"
+    path.write_text(play)
+    return sh(os.path.join(VENV_BIN, "ansible-playbook"), "-i", write_config(workloads["tmp"], config), str(path))
+
+
+def test_a_play_targets_the_workloads_by_their_groups_and_variables(workloads):
+    """hosts from the plugin's groups, tasks from its variables (delegated: ansible-core has no
+    docker connection); the result checked with docker exec."""
+    name = workloads["name"]
+    proc = run_play(workloads, PLAY)
+    assert "docker_%s " % name in proc.stdout and "lxd_" + name not in proc.stdout, proc.stdout
+    assert sh("docker", "exec", name, "/bin/busybox", "cat", "/seen").stdout == "docker_%s web\n" % name
+
+
+def test_a_play_runs_inside_the_container_through_the_connection_variables(workloads):
+    if not connection_installed("community.docker.docker_api"):
+        pytest.skip("community.docker is not installed: the plugin sets no ansible_connection for containers")
+    name = workloads["name"]
+    run_play(workloads, HEAD + """  tasks:
+    - name: Write a file through the docker_api connection
+      ansible.builtin.raw: /bin/busybox sh -c 'echo {{ inventory_hostname }} > /through'
+""")
+    assert sh("docker", "exec", name, "/bin/busybox", "cat", "/through").stdout == "docker_%s\n" % name
