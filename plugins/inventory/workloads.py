@@ -232,6 +232,7 @@ def list_lxd(source):
     try:
         check_connection(params)
         client = Lxd(params)
+        client.server()  # a project that does not exist is an error, not an empty listing
         instances = client.listing("/1.0/instances", recursion=2)
     except (InputError, LxdError, OSError) as exc:
         raise AnsibleParserError("cannot list the instances of LXD at %s: %s" % (params["url"] or "the local socket", exc))

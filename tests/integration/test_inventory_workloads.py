@@ -199,3 +199,16 @@ def test_a_play_runs_inside_the_container_through_the_connection_variables(workl
       ansible.builtin.raw: /bin/busybox sh -c 'echo {{ inventory_hostname }} > /through'
 """)
     assert sh("docker", "exec", name, "/bin/busybox", "cat", "/through").stdout == "docker_%s\n" % name
+
+
+def test_a_source_that_cannot_be_listed_fails_naming_it(lxd_daemon, docker_daemon, unique):
+    """Never an empty inventory for a wrong source: LXD answers an empty listing for a project that
+    does not exist, so the plugin asks for the project first."""
+    from ansible.errors import AnsibleParserError
+
+    from ansible_collections.virtcloud.core.plugins.inventory import workloads as wl
+
+    with pytest.raises(AnsibleParserError, match="no project %r" % unique):
+        wl.list_lxd({"kind": "lxd", "url": None, "project": unique})
+    with pytest.raises(AnsibleParserError, match="Docker at unix:///%s.sock" % unique):
+        wl.list_docker({"kind": "docker", "url": "unix:///%s.sock" % unique})
