@@ -34,7 +34,7 @@ description:
     none for either); otherwise none is set, and a play needs the collection or its own connection settings."
   - The inventory file's name must end with C(workloads.yml) or C(workloads.yaml).
 author: virtcloud.core contributors
-version_added: 1.1.0
+version_added: 0.2.0
 extends_documentation_fragment:
   - constructed
   - inventory_cache
