@@ -33,7 +33,8 @@ description:
     C(ansible_connection=community.general.lxd) only when that connection plugin is installed (ansible-core has
     none for either); otherwise none is set, and a play needs the collection or its own connection settings."
   - The inventory file's name must end with C(workloads.yml) or C(workloads.yaml).
-author: virtcloud.core contributors
+author:
+  - virtcloud.core contributors (@virtcloud)
 version_added: 0.2.0
 extends_documentation_fragment:
   - constructed
@@ -64,9 +65,10 @@ options:
         default: qemu:///system
       url:
         description:
-          - Docker - the daemon (C(unix:///var/run/docker.sock) by default, or C(tcp://host:port)); alias O(sources[].host).
-          - LXD - C(unix:/path/to/unix.socket) (default the local socket) or C(https://host:8443); alias O(sources[].socket).
+          - Docker - the daemon (C(unix:///var/run/docker.sock) by default, or C(tcp://host:port)).
+          - LXD - C(unix:/path/to/unix.socket) (default the local socket) or C(https://host:8443).
         type: str
+        aliases: [host, socket]
       project:
         description: LXD project (default the default project).
         type: str
