@@ -69,6 +69,34 @@ options:
           - LXD - C(unix:/path/to/unix.socket) (default the local socket) or C(https://host:8443).
         type: str
         aliases: [host, socket]
+      tls:
+        description: Docker - TLS to a C(tcp://) daemon without checking its certificate.
+        type: bool
+        default: false
+      validate_certs:
+        description: Docker - TLS, checking the daemon's certificate against O(sources[].ca_path).
+        type: bool
+        default: false
+      ca_path:
+        description: Docker - the CA certificate (PEM) of the daemon's certificate.
+        type: path
+      client_cert:
+        description: Docker - the client certificate (PEM), with O(sources[].client_key).
+        type: path
+      client_key:
+        description: Docker - the client certificate's private key (PEM).
+        type: path
+      tls_hostname:
+        description: Docker - the name the daemon's certificate must carry, when not the host of O(sources[].url).
+        type: str
+      api_version:
+        description: Docker - API version, or C(auto).
+        type: str
+        default: auto
+      timeout:
+        description: Docker - seconds to wait for an answer.
+        type: int
+        default: 60
       project:
         description: LXD project (default the default project).
         type: str
@@ -111,6 +139,10 @@ STATES = ("running", "paused", "stopped", "other")
 LABELS_NS = "https://virtcloud.dev/xmlns/labels/1"
 LIBVIRT_SOCKETS = ("/var/run/libvirt/libvirt-sock", "/var/run/libvirt/virtqemud-sock")
 DOCKER_SOCKET = "/var/run/docker.sock"
+DOCKER_SOCKET_URL = "unix://" + DOCKER_SOCKET
+# the Docker modules' connection options a docker source takes (their meaning: plugins/doc_fragments/docker.py)
+DOCKER_OPTIONS = ("tls", "validate_certs", "ca_path", "client_cert", "client_key", "tls_hostname", "api_version",
+                  "timeout")
 CONNECTIONS = {"docker": "community.docker.docker_api", "lxd": "community.general.lxd"}
 
 # the backend's own state word -> the normalised one (the group)
@@ -197,17 +229,26 @@ def _libvirt_addresses(libvirt, dom):
 
 
 def list_docker(source):
+    from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
     from ansible_collections.virtcloud.core.plugins.module_utils.docker.client import (
-        DOCKER_IMPORT_ERROR, connection_settings, docker)
+        DOCKER_IMPORT_ERROR, _TLSConfig, connection_settings, docker)
 
     url = source.get("url") or DOCKER_SOCKET_URL
     if docker is None:
         raise AnsibleParserError("docker source %s: the docker SDK is not installed (%s)" % (url, DOCKER_IMPORT_ERROR))
-    settings = connection_settings({"docker_host": url, "api_version": "auto", "timeout": 60})
+    params = {key: source.get(key) for key in DOCKER_OPTIONS}
+    for key in ("ca_path", "client_cert", "client_key"):
+        params[key] = os.path.expanduser(params[key]) if params[key] else None
+    params.update(docker_host=url, api_version=source.get("api_version") or "auto", timeout=source.get("timeout") or 60)
     try:
-        api = docker.APIClient(base_url=settings["base_url"], version=settings["version"], timeout=settings["timeout"])
+        settings = connection_settings(params)  # the modules' checks: a bad TLS file or pairing names its key
+    except InputError as exc:
+        raise AnsibleParserError("docker source %s: %s" % (url, exc))
+    try:
+        api = docker.APIClient(base_url=settings["base_url"], version=settings["version"], timeout=settings["timeout"],
+                               tls=_TLSConfig(settings["tls"]) if settings["tls"] else False)
         containers = api.containers(all=True)
-    except Exception as exc:  # docker.errors.DockerException, requests' connection errors
+    except Exception as exc:  # docker.errors.DockerException, requests' connection and TLS errors
         raise AnsibleParserError("cannot list the containers of Docker at %s: %s" % (url, exc))
     try:
         out = []
@@ -222,8 +263,6 @@ def list_docker(source):
     finally:
         api.close()
 
-
-DOCKER_SOCKET_URL = "unix://" + DOCKER_SOCKET
 
 
 def list_lxd(source):
@@ -279,7 +318,8 @@ def check_sources(sources):
         if not isinstance(source, dict) or source.get("kind") not in KINDS:
             raise AnsibleParserError("sources[%d]: give kind, one of %s" % (index, ", ".join(KINDS)))
         source = dict(source)
-        unknown = set(source) - {"kind", "uri", "url", "host", "socket", "project", "prefix"}
+        unknown = set(source) - {"kind", "uri", "url", "host", "socket", "project", "prefix"} - (
+            set(DOCKER_OPTIONS) if source["kind"] == "docker" else set())
         if unknown:
             raise AnsibleParserError("sources[%d]: unknown key(s) %s" % (index, ", ".join(sorted(unknown))))
         if source["kind"] == "libvirt":

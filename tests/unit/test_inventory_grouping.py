@@ -48,6 +48,17 @@ def test_sources_get_their_defaults_and_bad_entries_name_the_index():
         wl.check_sources([{"kind": "libvirt", "uir": "qemu:///system"}])
 
 
+def test_docker_sources_take_the_modules_tls_options_checked_before_connecting(tmp_path):
+    assert wl.check_sources([{"kind": "docker", "url": "tcp://198.18.0.1:2376", "validate_certs": True}])
+    with pytest.raises(AnsibleParserError, match=r"sources\[0\]: unknown key\(s\) validate_certs"):
+        wl.check_sources([{"kind": "lxd", "validate_certs": True}])
+    missing = str(tmp_path / "ca.pem")
+    with pytest.raises(AnsibleParserError, match="docker source tcp://198.18.0.1:2376: ca_path: %s: no such file" % missing):
+        wl.list_docker({"kind": "docker", "url": "tcp://198.18.0.1:2376", "validate_certs": True, "ca_path": missing})
+    with pytest.raises(AnsibleParserError, match="validate_certs checks dockerd's certificate"):
+        wl.list_docker({"kind": "docker", "url": "tcp://198.18.0.1:2376", "validate_certs": True})
+
+
 def test_connection_variables_only_for_installed_connection_plugins():
     docker = wl.record("docker", "web", "running", "abc", addresses=["198.18.0.2"], source="unix:///d.sock")
     lxd = wl.record("lxd", "db", "Running", "db", project="p1", source="https://198.18.0.9:8443")
