@@ -66,7 +66,8 @@ options:
       url:
         description:
           - Docker - the daemon (C(unix:///var/run/docker.sock) by default, or C(tcp://host:port)).
-          - LXD - C(unix:/path/to/unix.socket) (default the local socket) or C(https://host:8443).
+          - LXD - C(unix:/path/to/unix.socket) (default the local socket). A remote LXD (C(https://)) needs a client
+            certificate, which this plugin does not take yet.
         type: str
         aliases: [host, socket]
       tls:
