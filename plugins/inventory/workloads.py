@@ -265,7 +265,6 @@ def list_docker(source):
         api.close()
 
 
-
 def list_lxd(source):
     from ansible_collections.virtcloud.core.plugins.module_utils.lxd.client import Lxd, LxdError, check_connection
     from ansible_collections.virtcloud.core.plugins.module_utils.common.errors import InputError
