@@ -95,11 +95,11 @@ CANNED = [
 ]
 
 
-def populated(tmp_path, config, collected=CANNED):
+def populated(tmp_path, config, collected=tuple(CANNED)):
     path = tmp_path / "vc.workloads.yml"
     path.write_text("plugin: virtcloud.core.workloads\nsources: [{kind: docker}]\n" + config)
     plugin = new_plugin()
-    plugin.collect = lambda sources: collected  # no daemon: the grouping alone
+    plugin.collect = lambda sources: list(collected)  # no daemon: the grouping alone
     inventory = InventoryData()
     plugin.parse(inventory, DataLoader(), str(path), cache=False)
     return inventory
