@@ -85,6 +85,7 @@ def new_plugin():
     C.config.initialize_plugin_configuration_definitions("inventory", wl.InventoryModule.NAME, doc["options"])
     plugin = wl.InventoryModule()
     plugin._load_name = wl.InventoryModule.NAME
+    plugin._redirected_names = [wl.InventoryModule.NAME]  # the loader sets it (ansible-core 2.17 requires it)
     return plugin
 
 
