@@ -5,6 +5,7 @@ compose and the cache checked against what the docker CLI, lxc and virsh say."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -45,10 +46,18 @@ def inventory(path, *extra):
     return plain(json.loads(proc.stdout))
 
 
+CONNECTIONS = ("community.docker.docker_api", "community.general.lxd")
+
+
+@functools.lru_cache(maxsize=None)
+def installed_connections():
+    """ansible-doc's own answer (it leaves out the plugins it cannot find), asked once."""
+    proc = sh(os.path.join(VENV_BIN, "ansible-doc"), "-t", "connection", "-j", *CONNECTIONS)
+    return frozenset(json.loads(proc.stdout))
+
+
 def connection_installed(plugin):
-    """ansible-doc's own answer (an empty JSON object for a plugin it cannot find)."""
-    proc = sh(os.path.join(VENV_BIN, "ansible-doc"), "-t", "connection", "-j", plugin)
-    return bool(json.loads(proc.stdout))
+    return plugin in installed_connections()
 
 
 def members(listing, group):
@@ -143,7 +152,7 @@ def test_every_workload_is_a_host_with_its_groups_and_variables(workloads):
     assert guest in members(listing, "tier_vm") and members(listing, "labelled_vm") == {guest}
 
     # connection variables only where ansible can use them (ansible-core has no docker/lxd connection)
-    for host, plugin in ((docker, "community.docker.docker_api"), (lxd, "community.general.lxd")):
+    for host, plugin in zip((docker, lxd), CONNECTIONS):
         assert (hostvars[host].get("ansible_connection") == plugin) is connection_installed(plugin), hostvars[host]
 
 
