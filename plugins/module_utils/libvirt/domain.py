@@ -221,8 +221,8 @@ class DomainService(LibvirtService):
             spec["xml"] = user_tree(p["xml"], "xml", "domain")
         if p.get("cloud_init") is not None:
             spec["cloud_init"] = self._cloud_init(p["cloud_init"], spec)
+        validate.seconds(p.get("wait_timeout"), "wait_timeout")  # also when nothing waits: a bad value is a bad value
         if p.get("wait_for"):
-            validate.seconds(p.get("wait_timeout"), "wait_timeout")
             if p["state"] in ("shutdown", "paused"):
                 raise InputError("wait_for", "waits for a running guest; state is %s" % p["state"])
             if p["wait_for"] == "marker" and not p.get("wait_marker"):
