@@ -38,7 +38,7 @@ def test_upload_killed_midway_is_made_again_by_the_rerun(place, tmp_path):  # no
     assert not redone.get("failed"), redone["msg"]
     assert redone["actions"] == predicted["actions"] == [
         "delete incomplete volume %s/disk.raw" % place["pool"],
-        "create volume %s/disk.raw (upload of %s)" % (place["pool"], source)]
+        "create volume %s/disk.raw (upload of raw image %s)" % (place["pool"], source)]
     assert volumes(place) == ["disk.raw"]
     assert filecmp.cmp(source, os.path.join(place["target"], "disk.raw"), shallow=False)
     assert run_module("libvirt_volume", **args)["changed"] is False

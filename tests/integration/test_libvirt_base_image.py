@@ -122,7 +122,7 @@ def test_base_image_from_url_checksum_cache_and_xz(pool, server, tmp_path, uniqu
 
     # qcow2 under xz, over http: detected, decompressed, converted to raw; four runs, one download
     result = converge("libvirt_volume", name="disk.raw", format="raw", **spec)
-    assert result["actions"] == ["create volume %s/disk.raw (upload of %s (qcow2))" % (pool_name, spec["source"])]
+    assert result["actions"] == ["create volume %s/disk.raw (upload of qcow2 image %s)" % (pool_name, spec["source"])]
     assert result["volume"]["format"] == "raw" and result["volume"]["capacity"] == 8 * MIB
     assert server.gets("base.img.xz") == 1
     assert "<format type='raw'/>" in virsh("vol-dumpxml", "disk.raw", "--pool", pool_name).stdout

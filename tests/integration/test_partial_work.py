@@ -121,7 +121,7 @@ def test_incomplete_volume_left_by_a_killed_run_is_made_again(small_pool, tmp_pa
     redone = run_module("libvirt_volume", **args)
     assert redone["changed"] and not redone.get("failed"), redone
     assert redone["actions"] == predicted["actions"] == [
-        "delete incomplete volume %s/disk.raw" % pool, "create volume %s/disk.raw (upload of %s)" % (pool, source)]
+        "delete incomplete volume %s/disk.raw" % pool, "create volume %s/disk.raw (upload of raw image %s)" % (pool, source)]
     assert any("incomplete" in str(warning) for warning in redone.get("warnings", [])), redone
     assert volumes(pool) == ["disk.raw"] and filecmp.cmp(source, path / "disk.raw", shallow=False)
     assert run_module("libvirt_volume", **args)["changed"] is False

@@ -755,7 +755,7 @@ class VolumeService(PermissionChecks, LibvirtService):
         elif backing:
             how = "linked clone of %s, %s" % (desired["backing"], format_size(capacity))
         elif image:
-            how = "upload of %s (%s)" % (desired["upload"] or desired["source"], image["format"])
+            how = "upload of %s image %s" % (image["format"], desired["upload"] or desired["source"])
         else:
             how = "%s, %s" % (format_size(capacity), prealloc)
         plan.after = {"name": name, "pool": pool, "path": None, "key": None, "format": fmt,
