@@ -436,6 +436,10 @@ class StoragePoolService(PermissionChecks, LibvirtService):
             plan.after.update(capacity=None, allocation=None, available=None, volumes=None)
         plan.after["active"] = desired["active"]
         self._plan_autostart(plan, desired, observed["autostart"])
+        if plan.steps:
+            # what the pool's storage holds is read after the change, not predicted: a directory
+            # pool's numbers are its filesystem's, which any writer on the host changes meanwhile
+            plan.after.update(capacity=None, allocation=None, available=None)
         return plan
 
     def _plan_xml(self, plan, desired, observed):
