@@ -552,7 +552,7 @@ class DomainService(LibvirtService):
         for d in desired["grow_volumes"]:
             plan.step("grow volume %s in pool %s from %s to %s%s" % (
                 d["volume"], d["pool"], format_size(d["capacity"]), format_size(d["size"]),
-                " (live, as disk %s)" % d["target"] if active and observed and _has_disk(observed["xml"], d) else ""),
+                " (live, as disk %s)" % d["target"] if active and observed and dx.has_pool_disk(observed["xml"], d) else ""),
                 lambda d=d: ops().grow_volume(self, name, d))
 
         if observed is None:
@@ -804,13 +804,3 @@ def _volume(pool, name):
         return pool.storageVolLookupByName(name)
     except libvirt.libvirtError:
         return None
-
-
-def _has_disk(xml, d):
-    """Whether the guest's definition has the pool volume of disk spec `d` as its disk `d["target"]`."""
-    for disk in xml.iterfind("devices/disk"):
-        source, target = disk.find("source"), disk.find("target")
-        if source is not None and target is not None and target.get("dev") == d["target"] \
-                and (source.get("pool"), source.get("volume")) == (d["pool"], d["volume"]):
-            return True
-    return False

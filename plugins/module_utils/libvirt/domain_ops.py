@@ -178,14 +178,9 @@ def grow_volume(service, name, d):
     """Grow the volume of disk spec d to d["size"] in place: through the guest when it runs with the
     disk (QEMU holds the image open and locked), else the volume itself."""
     dom = service.lookup("domain", name)
-    if dom is not None and dom.isActive():
-        live = etree.fromstring(dom.XMLDesc(0))
-        for disk in live.iterfind("devices/disk"):
-            source, target = disk.find("source"), disk.find("target")
-            if source is not None and target is not None and target.get("dev") == d["target"] \
-                    and (source.get("pool"), source.get("volume")) == (d["pool"], d["volume"]):
-                dom.blockResize(d["target"], d["size"], libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
-                return
+    if dom is not None and dom.isActive() and dx.has_pool_disk(etree.fromstring(dom.XMLDesc(0)), d):
+        dom.blockResize(d["target"], d["size"], libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+        return
     service.lookup("pool", d["pool"]).storageVolLookupByName(d["volume"]).resize(d["size"], 0)
 
 

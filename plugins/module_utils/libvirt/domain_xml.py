@@ -549,6 +549,17 @@ def _kib(root, tag):
     return int(round(int(el.text) * factor)) * 1024
 
 
+def has_pool_disk(root, d):
+    """Whether the domain `root` has the pool volume of disk spec `d` (pool, volume) as its disk
+    d["target"]."""
+    for disk in root.iterfind("devices/disk"):
+        source, target = disk.find("source"), disk.find("target")
+        if source is not None and target is not None and target.get("dev") == d["target"] \
+                and (source.get("pool"), source.get("volume")) == (d["pool"], d["volume"]):
+            return True
+    return False
+
+
 def disk_facts(el):
     source = el.find("source")
     source = dict(source.attrib) if source is not None else {}

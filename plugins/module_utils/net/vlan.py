@@ -149,10 +149,11 @@ class VlanService(LinkService):
                                      "(CONFIG_BRIDGE_VLAN_FILTERING); use type=ovs (an Open vSwitch access or trunk port)")
 
     def observe_bridge_port(self, desired):
-        link = self.kernel.snapshot().get(desired["name"])
+        links = self.kernel.snapshot()
+        link = links.get(desired["name"])
         if link is None:
             return None
-        master = self.kernel.snapshot().get(link["master"]) if link["master"] else None
+        master = links.get(link["master"]) if link["master"] else None
         if master is None or master["kind"] != "bridge" or desired["bridge"] not in (None, master["name"]):
             return {"name": link["name"], "type": "bridge", "bridge": None, "vlans": {},
                     **bridge_port_facts({}), "kind": link["kind"]}
