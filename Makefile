@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 OLDEST := $(shell bash scripts/host.sh oldest-core)
 OLDEST_VENV ?= .venv-$(OLDEST)
 
-.PHONY: setup demo test test-oldest unit integration sanity lint bench netbed netbed-down netbed-status stop status clean
+.PHONY: setup demo test test-oldest unit integration sanity lint docs bench netbed netbed-down netbed-status stop status clean
 
 ## setup: install packages, create .venv, start the daemons (idempotent)
 setup:
@@ -38,6 +38,10 @@ integration: setup
 
 sanity: setup
 	$(PY) -m pytest tests/sanity
+
+## docs: HTML reference of every module, plugin and role (antsibull-docs + Sphinx, offline) in build/docs/html
+docs: setup
+	bash scripts/docs.sh build/docs
 
 ## bench: side-by-side benchmarks (long; not part of make test); writes docs/benchmarks.md and
 ## docs/benchmarks.png from the results each bench records (tests/output/bench-results), even when one failed
