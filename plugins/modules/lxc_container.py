@@ -179,6 +179,7 @@ EXAMPLES = r"""
     name: example-web2
     snapshot: before-upgrade
     state: stopped
+    timeout: 5   # busybox's init in a container ignores the halt signal: LXC kills it after 5 s
 
 - name: Go back to it (the container is stopped) and start it again
   virtcloud.core.lxc_container:
