@@ -10,7 +10,6 @@ One TCG boot of the tiny test guest (tests/lib/guest.py, as the BIOS-bootable di
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
