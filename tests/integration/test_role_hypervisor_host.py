@@ -209,7 +209,7 @@ def test_start_path_without_systemd_starts_the_daemons_when_libvirt_does_not_ans
     run = scenario("converge", host, check=False,
                    hypervisor_host_uri="qemu:///system?socket=%s" % (tmp_path / "libvirt-sock"),
                    hypervisor_host_install_packages=False, hypervisor_host_libvirtd_settings={},
-                   hypervisor_host_qemu_settings={}, hypervisor_host_start_timeout=1,
+                   hypervisor_host_qemu_settings={}, hypervisor_host_start_timeout=0,
                    hypervisor_host_libvirtd_binary=stubs["libvirtd"], hypervisor_host_virtlogd_binary=stubs["virtlogd"],
                    hypervisor_host_virtlogd_socket=str(tmp_path / "virtlogd-sock"))
     assert run.returncode != 0
