@@ -72,8 +72,9 @@ def daemon_pids(*names):
 
 
 def task_states(stdout, task):
-    """The result words ("ok", "changed", "skipping", "fatal" ...) of the role's task `task` in the output."""
-    match = re.search(r"TASK \[virtcloud\.core\.hypervisor_host : %s\] \**\n(.*?)(?=^TASK \[|^PLAY RECAP|\Z)"
+    """The result words ("ok", "changed", "skipping", "fatal" ...) of the role's task or handler `task`."""
+    match = re.search(r"(?:TASK|HANDLER) \[virtcloud\.core\.hypervisor_host : %s\] \**\n(.*?)"
+                      r"(?=^TASK \[|^HANDLER \[|^PLAY RECAP|\Z)"
                       % re.escape(task), stdout, re.S | re.M)
     assert match, "task %r not in the output:\n%s" % (task, stdout[-3000:])
     return re.findall(r"^(ok|changed|skipping|fatal|failed): \[", match.group(1), re.M)
@@ -106,6 +107,8 @@ def host(libvirt_daemon, unique, tmp_path):
         "hypervisor_host_config_dir": str(config),
         "hypervisor_host_libvirtd_settings": {"log_level": 2, "listen_tls": False, "log_outputs": "2:stderr"},
         "hypervisor_host_qemu_settings": {"cgroup_controllers": ["cpu", "memory"]},
+        # the settings go to a temporary dir: a systemd host's real libvirtd is not restarted for them
+        "hypervisor_host_restart_on_change": False,
     }
     host = dict(names, vars=vars_, nat_third=nat, hostonly_third=hostonly, config=config, path=tmp_path / "pool")
     try:
@@ -136,11 +139,13 @@ def test_hypervisor_host_scenario(host):
     assert domain_type in ("kvm", "qemu") and domain_type == (expected_type or domain_type)
     if domain_type == "qemu":
         assert "guests use QEMU emulation (TCG)" in first.stdout
+    # the settings change is reported, not applied by a restart
+    assert task_states(first.stdout, "Report that libvirtd needs a restart") == ["ok"]
+    assert "restart it yourself" in first.stdout
     if not SYSTEMD:
-        # libvirt answered: nothing started, nothing restarted; the settings change is reported instead
+        # libvirt answered: nothing started
         assert task_states(first.stdout, "Ask libvirt whether it answers") == ["ok"]
         assert task_states(first.stdout, "Start libvirtd (daemonized)") == ["skipping"]
-        assert "without systemd the role does not restart a running libvirtd" in first.stdout
 
     # idempotence
     again = scenario("converge", host)
