@@ -188,10 +188,13 @@ def test_hypervisor_host_scenario(host):
     assert daemon_pids("libvirtd", "virtlogd") == daemons
 
 
-def test_bad_setting_fails_before_anything_is_touched(host):
-    failed = scenario("converge", host, check=False, hypervisor_host_qemu_settings={"user = root\n#": "x"})
+@pytest.mark.parametrize("settings", [{"user = root\n#": "x"}, {"vnc_listen": '127.0.0.1"\nuser = "root'},
+                                      {"namespaces": ["mount", "a\\b"]}], ids=["key", "value", "list"])
+def test_bad_setting_fails_before_anything_is_touched(host, settings):
+    failed = scenario("converge", host, check=False, hypervisor_host_qemu_settings=settings)
     assert failed.returncode != 0
-    assert "hypervisor_host_qemu_settings" in failed.stdout and "is not a setting of qemu.conf" in failed.stdout
+    assert "failed" in task_states(failed.stdout, "Check the daemon settings before anything is touched")
+    assert "hypervisor_host_qemu_settings: " in failed.stdout and "is not a setting of qemu.conf" in failed.stdout
     assert (host["config"] / "libvirtd.conf").read_text() == LIBVIRTD_CONF
     assert not (host["config"] / "qemu.conf").exists()
     assert sh("virsh", "pool-info", host["pool"], check=False).returncode != 0
