@@ -169,11 +169,10 @@ def test_hypervisor_host_scenario(host):
     scenario("verify", host)
     nat = ET.fromstring(sh("virsh", "net-dumpxml", host["nat"]).stdout)
     assert nat.find("forward").get("mode") == "nat"
-    ip = nat.find("ip")
-    assert (ip.get("address"), ip.get("prefix") or ip.get("netmask")) in (
-        ("198.19.%d.1" % host["nat_third"], "24"), ("198.19.%d.1" % host["nat_third"], "255.255.255.0"))
+    ip, subnet = nat.find("ip"), "198.19.%d." % host["nat_third"]
+    assert (ip.get("address"), ip.get("prefix") or ip.get("netmask")) in ((subnet + "1", "24"), (subnet + "1", "255.255.255.0"))
     rng = ip.find("dhcp/range")
-    assert (rng.get("start"), rng.get("end")) == ("198.19.%d.100" % host["nat_third"], "198.19.%d.199" % host["nat_third"])
+    assert (rng.get("start"), rng.get("end")) == (subnet + "100", subnet + "199")
     hostonly = ET.fromstring(sh("virsh", "net-dumpxml", host["hostonly"]).stdout)
     assert hostonly.find("forward") is None  # isolated: no forwarding at all
     assert hostonly.find("ip").get("address") == "198.19.%d.1" % host["hostonly_third"]
