@@ -23,6 +23,9 @@ VENV=${VIRTCLOUD_VENV:-$ROOT/.venv}
 
 DOCKER_BIP=198.18.0.1/24
 DOCKER_POOL=198.18.64.0/18
+# dockerd takes its bridge address and address pools from daemon.json, the file the container_host role
+# (roles/container_host) manages with the same values; dockerd refuses to start when a flag repeats a key of it.
+DOCKER_DAEMON_JSON=${VIRTCLOUD_DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}
 LXD_BRIDGE_ADDR=198.18.10.1/24
 
 # ifupdown + bridge-utils apply, and libnm (gir1.2-nm-1.0 via python3-gi) reads, what net/persist.py
@@ -208,13 +211,31 @@ start_bg() { # name, binary, args... : start a daemon in its own session, record
   echo $! >"$STATE/$name.pid"
 }
 
+# daemon.json as the container_host role writes it by default (to_nice_json: sorted keys, indent 4), so that
+# the role converges a host set up here without a change (tests/unit/test_host_docker_config.py checks it).
+docker_config() {
+  printf '{\n    "bip": "%s",\n    "default-address-pools": [\n        {\n            "base": "%s",\n            "size": 24\n        }\n    ]\n}\n' \
+    "$DOCKER_BIP" "$DOCKER_POOL"
+}
+
+docker_json_has() { grep -qs "\"$1\"" "$DOCKER_DAEMON_JSON"; }
+
 up_docker() {
   step "dockerd" "read $LOGS/dockerd.log (or 'journalctl -u docker' under systemd), then rerun"
   if docker_ok; then say "docker: running"; return; fi
+  # A daemon.json of the machine's own is kept; one is written only where there is none.
+  if [ ! -e "$DOCKER_DAEMON_JSON" ]; then
+    say "docker: writing $DOCKER_DAEMON_JSON (bridge $DOCKER_BIP, pool $DOCKER_POOL)"
+    mkdir -p "$(dirname "$DOCKER_DAEMON_JSON")"
+    docker_config >"$DOCKER_DAEMON_JSON"
+  fi
   if have_systemd; then systemctl start docker; wait_for dockerd 60 docker_ok; return; fi
-  say "docker: starting dockerd (bridge $DOCKER_BIP, pool $DOCKER_POOL)"
-  start_bg dockerd /usr/sbin/dockerd --bip "$DOCKER_BIP" \
-    --default-address-pool "base=$DOCKER_POOL,size=24" --pidfile "$STATE/dockerd.own.pid"
+  # flags only for what that file does not say (dockerd refuses a flag that repeats a key of it)
+  local flags=(--config-file "$DOCKER_DAEMON_JSON")
+  docker_json_has bip || flags+=(--bip "$DOCKER_BIP")
+  docker_json_has default-address-pools || flags+=(--default-address-pool "base=$DOCKER_POOL,size=24")
+  say "docker: starting dockerd (${flags[*]})"
+  start_bg dockerd /usr/sbin/dockerd "${flags[@]}" --pidfile "$STATE/dockerd.own.pid"
   wait_for dockerd 60 docker_ok
 }
 
@@ -325,14 +346,17 @@ cmd_status() {
   done
 }
 
-case "${1:-all}" in
-  packages) cmd_packages ;;
-  venv) cmd_venv ;;
-  venv-oldest) cmd_venv_oldest ;;
-  oldest-core) oldest_core ;;
-  up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  all) cmd_packages; cmd_venv; cmd_up ;;
-  *) die "usage: $0 packages|venv|venv-oldest|oldest-core|up|down|status|all" ;;
-esac
+# Sourced (tests/unit/test_host_docker_config.py), it only defines the functions.
+if [ "${BASH_SOURCE[0]:-$0}" = "$0" ]; then
+  case "${1:-all}" in
+    packages) cmd_packages ;;
+    venv) cmd_venv ;;
+    venv-oldest) cmd_venv_oldest ;;
+    oldest-core) oldest_core ;;
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    all) cmd_packages; cmd_venv; cmd_up ;;
+    *) die "usage: $0 packages|venv|venv-oldest|oldest-core|up|down|status|all" ;;
+  esac
+fi

@@ -85,7 +85,8 @@ def stub(tmp_path):
 
 def run(stub, command, **env):
     env = dict(os.environ, STUB=str(stub), VIRTCLOUD_STATE=str(stub / "state"),
-               VIRTCLOUD_POLICY_RC_D=str(stub / "policy-rc.d"), **env,
+               VIRTCLOUD_POLICY_RC_D=str(stub / "policy-rc.d"),
+               VIRTCLOUD_DOCKER_DAEMON_JSON=str(stub / "docker" / "daemon.json"), **env,
                PATH=str(stub / "bin") + os.pathsep + os.environ["PATH"])
     return subprocess.run(["bash", HOST_SH, command], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
