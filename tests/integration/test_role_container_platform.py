@@ -14,6 +14,7 @@ Docker's rules accept traffic within the bridge and drop whatever enters or leav
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import json
 import os
@@ -130,16 +131,22 @@ def test_container_platform_scenario(tenants, httpd_image, lxd_busybox):  # noqa
     limits = query("/1.0/instances/" + a["name"] + "-l1")["expanded_config"]
     assert limits["limits.cpu"] == "1" and limits["limits.memory"] == "256MiB"
 
-    # within tenant A: everyone reaches everyone (the probes work)
-    assert reaches(da1, a2) and reaches(da1, a2, http=True)
-    assert reaches(da1, la) and reaches(la1, a1)
-    # across tenants: nothing, in either direction
-    assert not reaches(da1, b1) and not reaches(da1, b1, http=True)
-    assert not reaches(da1, lb) and not reaches(la1, lb) and not reaches(la1, b1)
-    assert not reaches(db1, a1, http=True) and not reaches(lb1, la)
-    # what isolation does not cover, as documented in the role's README: the host itself answers on its
-    # addresses (also on the other tenant's bridge: that is the host's INPUT, not a route into tenant B)
-    assert reaches(da1, str(ipaddress.ip_network(b["subnet"])[1]))
+    # every probe at once (a failing one waits its 1 s): (from, to address, http) -> whether it answered
+    gateway_b = str(ipaddress.ip_network(b["subnet"])[1])
+    expected = {
+        # within tenant A: everyone reaches everyone (the probes work)
+        (da1, a2, False): True, (da1, a2, True): True, (da1, la, False): True, (la1, a1, False): True,
+        # across tenants: nothing, in either direction
+        (da1, b1, False): False, (da1, b1, True): False, (da1, lb, False): False, (la1, lb, False): False,
+        (la1, b1, False): False, (db1, a1, True): False, (db1, la, False): False, (lb1, la, False): False,
+        (lb1, a1, False): False,
+        # what isolation does not cover, as documented in the role's README: the host itself answers on its
+        # addresses (also on the other tenant's bridge: that is the host's INPUT, not a route into tenant B)
+        (da1, gateway_b, False): True,
+    }
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(expected)) as pool:
+        answered = dict(zip(expected, pool.map(lambda probe: reaches(*probe), expected)))
+    assert answered == expected, [probe for probe in expected if answered[probe] != expected[probe]]
 
     # cleanup: the tenant's members go first (a profile or network in use is not removed), then state absent
     for kind, name in members:
