@@ -45,7 +45,7 @@ def test_container_host_scenario(host, unique):
                   for kind, name in (("network", "lxdbr0"), ("storage", "default"), ("profile", "default"))}
 
     first = scenario("converge", host)
-    # the scratch directories, daemon.json and the two LXC files; nothing in LXD
+    # the scratch directory, daemon.json and the two LXC files; nothing in LXD
     assert recap(first.stdout)["changed"] == 4, first.stdout[-3000:]
     assert first.stdout.count(HANDLER) == 1
 
@@ -57,9 +57,9 @@ def test_container_host_scenario(host, unique):
 
     # independently: the files ...
     scratch = host["scratch"]
-    config = json.loads((scratch / "docker" / "daemon.json").read_text())
+    config = json.loads((scratch / "daemon.json").read_text())
     assert config == {"bip": "198.18.0.1/24", "default-address-pools": [{"base": "198.18.64.0/18", "size": 24}]}
-    assert "lxc.net.0.link = lxcbr0" in (scratch / "lxc" / "default.conf").read_text().splitlines()
+    assert "lxc.net.0.link = lxcbr0" in (scratch / "lxc-default.conf").read_text().splitlines()
     lxc_net = (scratch / "lxc-net").read_text().splitlines()
     assert 'LXC_ADDR="198.18.11.1"' in lxc_net and 'LXC_NETWORK="198.18.11.0/24"' in lxc_net
     # ... the engine's pool, asked with the docker CLI: a network without --subnet lands in it
