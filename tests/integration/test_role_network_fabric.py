@@ -69,7 +69,7 @@ def answered(bed, device, pairs):
 def test_fabric_scenario(netbed, tmp_path):
     try:
         # converge, idempotence
-        assert scenario(netbed, "converge") == {"h1": 3, "h2": 3, "h3": 3}  # the bridges, the tunnel of each mesh
+        assert scenario(netbed, "converge") == {"h1": 2, "h2": 2, "h3": 2}  # the bridges task, the tunnels task
         assert scenario(netbed, "converge") == {"h1": 0, "h2": 0, "h3": 0}
 
         # verify: the scenario's own checks, then independently
@@ -88,13 +88,12 @@ def test_fabric_scenario(netbed, tmp_path):
         shrunk = tmp_path / "inventory.yml"
         shrunk.write_text(yaml.safe_dump({"all": {"children": children}}))
         assert scenario(netbed, "converge", inventory=str(shrunk)) == {"h1": 1, "h2": 1, "h3": 1}
-        scenario(netbed, "verify", inventory=str(shrunk))
         check_mesh(netbed, "vx1001", {"h1": 1001, "h2": 1001})
         assert answered(netbed, "vx1001", [("h1", "h2"), ("h1", "h3")]) == {("h1", "h2"): True, ("h1", "h3"): False}
     finally:
         # cleanup step of the scenario: tunnels, then bridges
         cleanup = scenario(netbed, "cleanup")
-    assert cleanup == {"h1": 3, "h2": 3, "h3": 2}  # h3 had no tunnel of mesh A left
+    assert cleanup == {"h1": 2, "h2": 2, "h3": 2}
     for host in netbed.hosts:
         assert sorted(links(netbed, host)) == ["eth0", "lo"]
 
