@@ -23,12 +23,12 @@ SCENARIO = os.path.join(ROOT, "extensions", "molecule", "network_fabric")
 MESHES = {"vx1001": ("vcfa", "198.19.10.%d"), "vxb": ("vcfb", "198.19.11.%d")}
 
 
-def scenario(bed, step, inventory=os.path.join(SCENARIO, "inventory.yml"), **extra_vars):
+def scenario(bed, step, inventory=os.path.join(SCENARIO, "inventory", "groups.yml"), **extra_vars):
     proc = bed.play(os.path.join(SCENARIO, step + ".yml"), extra_vars=extra_vars, extra_args=["-i", inventory])
     return {host: counts["changed"] for host, counts in proc.recap.items()}
 
 
-def groups(inventory=os.path.join(SCENARIO, "inventory.yml")):
+def groups(inventory=os.path.join(SCENARIO, "inventory", "groups.yml")):
     with open(inventory) as handle:
         return yaml.safe_load(handle)["all"]["children"]
 
