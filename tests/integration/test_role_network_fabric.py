@@ -1,8 +1,8 @@
 """The network_fabric role's scenario (extensions/molecule/network_fabric, run here without molecule, in the order
-its molecule.yml gives) on the three-host test bed (tests/lib/netbed.py): converge -> idempotence (changed=0 on
-every host) -> verify (its own verify.yml) -> independent checks inside each namespace (`ip -j -d link`, `bridge
--j fdb`, pings that must and must not be answered) -> h3 leaves group fabric (the others drop their flood entries
-to it, h3 its tunnel) -> cleanup (nothing but eth0 and lo is left).
+its molecule.yml gives) on the three-host test bed (tests/lib/netbed.py): a check-mode run that makes nothing ->
+converge -> idempotence (changed=0 on every host) -> verify (its own verify.yml) -> independent checks inside each
+namespace (`ip -j -d link`, `bridge -j fdb`, pings that must and must not be answered) -> h3 leaves group fabric
+(the others drop their flood entries to it, h3 its tunnel) -> cleanup (nothing but eth0 and lo is left).
 
 The role's Open vSwitch side (a switch with VLAN access ports, a controller target, a mesh of per-peer VXLAN ports
 and the removal of the port to a peer that left the group) runs on this namespace, where Open vSwitch is: the bed's
@@ -18,14 +18,15 @@ import pytest
 import yaml
 
 from conftest import ROOT, sh
-from test_host_overlay import as_list, ovs_rows  # noqa: F401  (OVSDB read back with ovs-vsctl)
+from test_host_overlay import as_list, ovs_rows  # OVSDB read back with ovs-vsctl
 
 SCENARIO = os.path.join(ROOT, "extensions", "molecule", "network_fabric")
 MESHES = {"vx1001": ("vcfa", "198.19.10.%d"), "vxb": ("vcfb", "198.19.11.%d")}
 
 
-def scenario(bed, step, inventory=os.path.join(SCENARIO, "inventory", "groups.yml"), **extra_vars):
-    proc = bed.play(os.path.join(SCENARIO, step + ".yml"), extra_vars=extra_vars, extra_args=["-i", inventory])
+def scenario(bed, step, inventory=os.path.join(SCENARIO, "inventory", "groups.yml"), check_mode=False, **extra_vars):
+    proc = bed.play(os.path.join(SCENARIO, step + ".yml"), extra_vars=extra_vars,
+                    extra_args=["-i", inventory] + (["--check"] if check_mode else []))
     return {host: counts["changed"] for host, counts in proc.recap.items()}
 
 
@@ -69,6 +70,11 @@ def answered(bed, device, pairs):
 
 def test_fabric_scenario(netbed, tmp_path):
     try:
+        # check mode on the fresh hosts: the bridges and tunnels are predicted (the tunnels without the bridges
+        # this run would create), nothing is made
+        assert scenario(netbed, "converge", check_mode=True) == {"h1": 2, "h2": 2, "h3": 2}
+        assert all(sorted(links(netbed, host)) == ["eth0", "lo"] for host in netbed.hosts)
+
         # converge, idempotence
         assert scenario(netbed, "converge") == {"h1": 2, "h2": 2, "h3": 2}  # the bridges task, the tunnels task
         assert scenario(netbed, "converge") == {"h1": 0, "h2": 0, "h3": 0}
