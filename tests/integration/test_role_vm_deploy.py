@@ -6,7 +6,8 @@ guest's DHCP lease (net-dhcp-leases) and what domifaddr reports; the guest read 
 serial log). The second play of converge.yml targets the added host's group, so the host was in the play's
 inventory. Cleanup (the scenario's cleanup.yml, then virsh for anything left) also on failure.
 
-One TCG boot of the tiny test guest (tests/lib/guest.py, as the BIOS-bootable disk of tests/lib/ova.py)."""
+One TCG boot of the tiny test guest (tests/lib/guest.py, as the BIOS-bootable disk of tests/lib/ova.py); a
+second one from an OVA of it, through playbooks/deploy_vm.yml."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import re
 
 import pytest
 
-from conftest import ROOT, playbook, sh  # noqa: E402
+from conftest import ROOT, playbook, run_module, sh  # noqa: E402
 from lib.appdeploy import recap
+from lib.ova import build_ova
 
 SCENARIO = os.path.join(ROOT, "extensions", "molecule", "vm_deploy")
 URI = "qemu:///system"
@@ -94,3 +96,54 @@ def test_vm_deploy_scenario(vm):
     assert virsh("dominfo", name, check=False).returncode != 0
     assert virsh("pool-info", pool, check=False).returncode != 0
     assert virsh("net-info", net, check=False).returncode != 0
+
+
+@pytest.fixture
+def ova_guest(libvirt_daemon, unique, tmp_path):
+    """A generic OVA of the tiny guest (NIC on OVF network "LAN") and an isolated network with DHCP for it."""
+    os.chmod(tmp_path, 0o755)
+    net = unique + "-ovanet"
+    run_module("libvirt_network", uri=URI, name=net, forward="isolated", address="198.18.149.1/24",
+               dhcp_ranges=[{"start": "198.18.149.100", "end": "198.18.149.199"}])
+    names = {"vm_name": unique + "-ova", "vm_pool": unique + "-ovapool", "vm_pool_path": str(tmp_path / "pool"),
+             "vm_ova": build_ova(str(tmp_path / "tiny.ova"), nics=["LAN"])["path"],
+             "vm_ova_network_map": {"LAN": net}, "vm_networks": [net], "vm_virt_type": "qemu",
+             "vm_memory": "192MiB", "vm_disk_size": "48MiB", "vm_console_log": str(tmp_path / "console.log"),
+             "vm_wait_timeout": 90}
+    yield names, net
+    name, pool = names["vm_name"], names["vm_pool"]
+    virsh("destroy", name, check=False)
+    virsh("undefine", name, "--remove-all-storage", check=False)
+    virsh("pool-destroy", pool, check=False)
+    virsh("pool-undefine", pool, check=False)
+    virsh("net-destroy", net, check=False)
+    virsh("net-undefine", net, check=False)
+
+
+def test_deploy_vm_playbook_from_an_ova(ova_guest):
+    """playbooks/deploy_vm.yml as its header shows it: an OVA imported into the pool, its NIC mapped, the disk
+    grown, the guest started and waited for; its second play runs on the added host; a rerun changes nothing;
+    vm_state=absent removes the guest and its disks (the pool stays)."""
+    names, net = ova_guest
+    name, pool = names["vm_name"], names["vm_pool"]
+    first = playbook(os.path.join(ROOT, "playbooks", "deploy_vm.yml"), **names)
+    assert recap(first.stdout)["changed"] > 0
+    address = re.search(r"%s is at (198\.18\.149\.\d+)" % re.escape(name), first.stdout).group(1)
+
+    assert virsh("domstate", name).stdout.strip() == "running"
+    mac = re.search(r"<mac address='([0-9a-f:]+)'/>", virsh("dumpxml", name).stdout).group(1)
+    domifaddr = virsh("domifaddr", name, "--source", "lease").stdout
+    assert re.search(r"%s\s+ipv4\s+%s/24" % (re.escape(mac), re.escape(address)), domifaddr), domifaddr
+    assert "<source network='%s'" % net in virsh("dumpxml", name).stdout
+    volumes = virsh("vol-list", pool).stdout
+    disk = [line.split()[0] for line in volumes.splitlines()[2:] if line.strip()]
+    assert len(disk) == 1, volumes
+    assert re.search(r"<capacity unit='bytes'>%d</capacity>" % (48 << 20), virsh("vol-dumpxml", "--pool", pool, disk[0]).stdout)
+
+    again = playbook(os.path.join(ROOT, "playbooks", "deploy_vm.yml"), **names)
+    assert recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
+    assert "%s is at %s" % (name, address) in again.stdout
+
+    playbook(os.path.join(ROOT, "playbooks", "deploy_vm.yml"), **dict(names, vm_state="absent"))
+    assert virsh("dominfo", name, check=False).returncode != 0
+    assert not [line for line in virsh("vol-list", pool).stdout.splitlines()[2:] if line.strip()]

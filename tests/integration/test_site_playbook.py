@@ -23,7 +23,7 @@ def first_task(role):
         return yaml.safe_load(f)[0]["name"]
 
 
-def plays_by_host(tmp_path):
+def plays_of(tmp_path):
     inventory = {"all": {"hosts": {"idle": {}},
                          "children": {group: {"hosts": {h: {} for h in hosts}} for group, hosts in GROUPS.items()}}}
     path = tmp_path / "inventory.yml"
@@ -31,7 +31,7 @@ def plays_by_host(tmp_path):
     out = sh(os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(path), SITE, "--list-tasks").stdout
     # "play #1 (hypervisors): Hypervisor hosts\tTAGS: []" followed by its task lines
     plays = re.split(r"\n\s*play #\d+ \(([^)]*)\): [^\n]*", out)[1:]
-    return [(pattern, body) for pattern, body in zip(plays[0::2], plays[1::2])]
+    return list(zip(plays[0::2], plays[1::2]))
 
 
 def hosts_of(pattern, tmp_path):
@@ -41,17 +41,17 @@ def hosts_of(pattern, tmp_path):
 
 
 def test_site_applies_each_role_to_its_group(tmp_path):
-    plays = plays_by_host(tmp_path)
+    plays = plays_of(tmp_path)
     roles = ["hypervisor_host", "container_host", "container_platform", "network_fabric"]
-    assert [p for p, _ in plays] == ["hypervisors", "container_hosts:container_platforms", "container_platforms",
-                                     "fabric"]
+    assert [pattern for pattern, body in plays] == [
+        "hypervisors", "container_hosts:container_platforms", "container_platforms", "fabric"]
     for (pattern, body), role in zip(plays, roles):
         assert "%s : %s" % (role, first_task(role)) in body, (role, body)
         # no other role's tasks in this play
         assert not [r for r in roles if r != role and "%s : " % r in body], (role, body)
     assert hosts_of("container_hosts:container_platforms", tmp_path) == ["ct", "paas"]
     assert hosts_of("fabric", tmp_path) == ["ct", "hv"]
-    everyone = set().union(*[hosts_of(p, tmp_path) for p, _ in plays])
+    everyone = set().union(*[hosts_of(pattern, tmp_path) for pattern, body in plays])
     assert "idle" not in everyone
 
 
