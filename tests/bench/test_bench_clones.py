@@ -34,13 +34,13 @@ import uuid
 
 import pytest
 
-from lib.bench import median_of, play, record_side_by_side
+from lib.bench import median_of, play, record_side_by_side, sizes_from_env
 from lib.guest import GUEST_MARKER, guest_assets
 
 URI = "qemu:///system"
 GUESTS = 10
 DEFAULT_MIB = [64, 1024]
-TEMPLATE_MIB = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_CLONE_MIB", " ".join(map(str, DEFAULT_MIB))).split()]
+TEMPLATE_MIB = sizes_from_env("VIRTCLOUD_BENCH_CLONE_MIB", DEFAULT_MIB)
 DISK_SIZE = "2GiB"  # every clone's size: larger than either template, so both sides grow the clone too
 PREFIX = "vctbclone%s" % uuid.uuid4().hex[:6]  # concurrent runs (other work trees) keep apart
 MODES = {

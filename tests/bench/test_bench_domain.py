@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from lib.bench import RUNS, record
+from lib.bench import RUNS, record, sizes_from_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,7 +33,7 @@ MODULE_PYTHON = sys.executable  # has libvirt-python and lxml, which both collec
 URI = "qemu:///system"
 SHORT, REPEAT = 5.0, 5
 DEFAULT_SIZES = [10, 100]
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_DOMAIN_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
+SIZES = sizes_from_env("VIRTCLOUD_BENCH_DOMAIN_SIZES", DEFAULT_SIZES)
 XML = ("<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
        "<os><type arch='x86_64'>hvm</type></os></domain>")
 

@@ -26,10 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import ROOT, sh  # noqa: E402
-from lib.bench import median_of, play, record_side_by_side
+from lib.bench import median_of, play, record_side_by_side, sizes_from_env
 
 DEFAULT_SIZES = [10, 100]
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
+SIZES = sizes_from_env("VIRTCLOUD_BENCH_SIZES", DEFAULT_SIZES)
 RUN = uuid.uuid4().hex[:6]  # concurrent runs (other work trees) must not remove each other's containers
 PREFIX = "vctbench%s" % RUN
 IMAGE = "local/vctbench-sleep:%s" % RUN

@@ -27,10 +27,10 @@ import uuid
 import pytest
 
 from conftest import COLLECTIONS, ROOT, run_module, sh
-from lib.bench import median_of, peer_collection, play, record, record_side_by_side
+from lib.bench import median_of, peer_collection, play, record, record_side_by_side, sizes_from_env
 
 DEFAULT_SIZES = [20]
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_OVS_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
+SIZES = sizes_from_env("VIRTCLOUD_BENCH_OVS_SIZES", DEFAULT_SIZES)
 PEER_RELEASE = "10.7.0"  # the last `ansible` release that carries openvswitch.openvswitch
 PREFIX = "vcb" + uuid.uuid4().hex[:4]  # concurrent runs (other work trees) must not remove each other's bridges
 MODES = {

@@ -20,11 +20,11 @@ import uuid
 import pytest
 
 from conftest import ROOT  # noqa: E402
-from lib.bench import median_of, play, record_side_by_side
+from lib.bench import median_of, play, record_side_by_side, sizes_from_env
 from lib.lxd import lxc, lxc_json
 
 DEFAULT_SIZES = [20]
-SIZES = [int(n) for n in os.environ.get("VIRTCLOUD_BENCH_LXD_SIZES", " ".join(map(str, DEFAULT_SIZES))).split()]
+SIZES = sizes_from_env("VIRTCLOUD_BENCH_LXD_SIZES", DEFAULT_SIZES)
 RUN = uuid.uuid4().hex[:6]  # concurrent runs (other work trees) must not remove each other's instances
 PREFIX = "vctbench%s" % RUN
 MODES = {

@@ -75,6 +75,11 @@ PEERS = ("community.docker", "community.general", "community.libvirt", "openvswi
 _STARTED = set()  # the benches that recorded in this process: their first record() starts their file afresh
 
 
+def sizes_from_env(variable, default):
+    """The integers a bench runs at: the environment variable's whitespace-separated list, else `default`."""
+    return [int(n) for n in os.environ.get(variable, " ".join(map(str, default))).split()]
+
+
 def median_of(call, runs=RUNS, before=None):
     """Call `call()` `runs` times (each after `before()` when given) and return the median of what it
     returned: a number, or a tuple of numbers taken element by element."""
