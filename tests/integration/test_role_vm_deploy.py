@@ -28,6 +28,19 @@ def virsh(*argv, check=True):
     return sh("virsh", "-c", URI, *argv, check=check)
 
 
+def remove_leftovers(name, pool, net, volumes=()):
+    """What a test's own cleanup did not remove (it failed before), through virsh: the guest with its disks,
+    other volumes of the pool, the pool and the network."""
+    virsh("destroy", name, check=False)
+    virsh("undefine", name, "--remove-all-storage", check=False)
+    for volume in volumes:
+        virsh("vol-delete", "--pool", pool, volume, check=False)
+    virsh("pool-destroy", pool, check=False)
+    virsh("pool-undefine", pool, check=False)
+    virsh("net-destroy", net, check=False)
+    virsh("net-undefine", net, check=False)
+
+
 @pytest.fixture
 def vm(libvirt_daemon, unique, tmp_path):
     os.chmod(tmp_path, 0o755)
@@ -37,16 +50,8 @@ def vm(libvirt_daemon, unique, tmp_path):
              "vm_deploy_image_volume": unique + "-base.img", "vm_deploy_console_log": str(tmp_path / "console.log"),
              "vm_deploy_cloud_init": {"meta_data": {"hostname": unique}, "user_data": {"vct_marker": "seeded-" + unique}}}
     yield names
-    # what the test's own cleanup step did not remove (it failed before): removed through virsh
     name, pool, net = names["vm_deploy_name"], names["vm_deploy_pool"], names["scenario_network"]
-    virsh("destroy", name, check=False)
-    virsh("undefine", name, check=False)
-    for volume in (name + ".qcow2", name + "-cidata.iso", names["vm_deploy_image_volume"]):
-        virsh("vol-delete", "--pool", pool, volume, check=False)
-    virsh("pool-destroy", pool, check=False)
-    virsh("pool-undefine", pool, check=False)
-    virsh("net-destroy", net, check=False)
-    virsh("net-undefine", net, check=False)
+    remove_leftovers(name, pool, net, volumes=[name + ".qcow2", name + "-cidata.iso", names["vm_deploy_image_volume"]])
     assert virsh("dominfo", names["vm_deploy_name"], check=False).returncode != 0
     assert virsh("net-info", names["scenario_network"], check=False).returncode != 0
 
@@ -112,12 +117,7 @@ def ova_guest(libvirt_daemon, unique, tmp_path):
              "vm_wait_timeout": 90}
     yield names, net
     name, pool = names["vm_name"], names["vm_pool"]
-    virsh("destroy", name, check=False)
-    virsh("undefine", name, "--remove-all-storage", check=False)
-    virsh("pool-destroy", pool, check=False)
-    virsh("pool-undefine", pool, check=False)
-    virsh("net-destroy", net, check=False)
-    virsh("net-undefine", net, check=False)
+    remove_leftovers(name, pool, net)
 
 
 def test_deploy_vm_playbook_from_an_ova(ova_guest):
